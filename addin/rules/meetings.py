@@ -1,0 +1,64 @@
+"""Checks on meetings and satisfaction surveys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from addin.rules.base import Context, Finding, Severity, rule
+from workbook_templates import contract as C
+
+E, W = Severity.ERROR, Severity.WARNING
+#: Meeting types in the order a pair lives through them; рабочая repeats.
+MEETING_ORDER = {t: i for i, t in enumerate(C.dictionary_values("meeting_types"))}
+
+
+@rule("MEET-001", E, "meetings", "Встреча несуществующей пары",
+      "Впишите ID пары или группы с листа «Пары и группы».")
+def unknown_pair(ctx: Context) -> Iterator[Finding]:
+    m = ctx.t("meetings")
+    bad = m["pair_id"].notna() & ~m["pair_id"].isin(ctx.t("pairs")["id"])
+    yield from ctx.findings("MEET-001", m[bad], "pair_id",
+                            lambda r: f"Пары или группы «{r['pair_id']}» нет на листе "
+                                      "«Пары и группы».")
+
+
+@rule("MEET-002", W, "meetings", "Встреча вне срока работы пары",
+      "Проверьте дату встречи и даты начала и окончания пары.")
+def outside_pair_dates(ctx: Context) -> Iterator[Finding]:
+    m = ctx.t("meetings")
+    pairs = ctx.t("pairs").drop_duplicates("id").set_index("id")
+    start = m["pair_id"].map(pairs["start_date"])
+    end = m["pair_id"].map(pairs["end_date"])
+    bad = m["date"].notna() & ((m["date"] < start) | (m["date"] > end))
+    yield from ctx.findings("MEET-002", m[bad.fillna(False)], "date",
+                            lambda r: f"Встреча пары {r['pair_id']} вне дат её работы.")
+
+
+@rule("MEET-003", W, "meetings", "Нарушен порядок этапов",
+      "Этапы идут по порядку: знакомство, пробная, планирование, рабочие встречи, итоговая. "
+      "Проверьте вид или дату встречи.")
+def stage_order(ctx: Context) -> Iterator[Finding]:
+    m = ctx.t("meetings")
+    m = m[m["date"].notna() & m["meeting_type"].isin(list(MEETING_ORDER))]
+    m = m.assign(step=m["meeting_type"].map(MEETING_ORDER)).sort_values(["pair_id", "date"])
+    reached = m.groupby("pair_id")["step"].cummax()
+    bad = m[m["step"] < reached]
+    yield from ctx.findings("MEET-003", bad, "meeting_type",
+                            lambda r: f"Встреча «{r['meeting_type']}» пары {r['pair_id']} "
+                                      "проведена после более позднего этапа.")
+
+
+@rule("MON-001", E, "monitoring", "Анкета неизвестного участника",
+      "Впишите ID участника с листа «Наставники» или «Наставляемые».")
+def unknown_participant(ctx: Context) -> Iterator[Finding]:
+    mon = ctx.t("monitoring")
+    by_role = {"наставник": set(ctx.t("mentors")["id"].dropna()),
+               "наставляемый": set(ctx.t("mentees")["id"].dropna())}
+    anyone = by_role["наставник"] | by_role["наставляемый"]
+    known = [pid in by_role.get(role, anyone)
+             for pid, role in zip(mon["participant_id"], mon["role"], strict=True)]
+    bad = mon["participant_id"].notna() & ~mon.assign(k=known)["k"]
+    among = {"наставник": "наставников", "наставляемый": "наставляемых"}
+    yield from ctx.findings("MON-001", mon[bad], "participant_id",
+                            lambda r: f"Участника «{r['participant_id']}» нет среди "
+                                      f"{among.get(r['role'], 'участников')}.")

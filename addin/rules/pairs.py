@@ -1,0 +1,160 @@
+"""Checks on pairs and groups: references, roles and ages by form, dates, stages, documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+
+from addin.model import normalize_header
+from addin.rules.base import Context, Finding, Severity, rule, split_ids
+from workbook_templates import contract as C
+
+E, W = Severity.ERROR, Severity.WARNING
+
+_STUDENT, _TEACHER = "обучающийся", "педагог"
+_EMPLOYER, _YOUNG = "представитель работодателя", "молодой специалист"
+#: Who may be mentor and mentee in each form of mentoring (Р-145 and local variants).
+FORM_ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ученик – ученик": ((_STUDENT, "выпускник"), (_STUDENT,)),
+    "студент – студент": ((_STUDENT, "выпускник"), (_STUDENT,)),
+    "студент – ученик": ((_STUDENT,), (_STUDENT,)),
+    "учитель – учитель": ((_TEACHER,), (_YOUNG, _TEACHER)),
+    "преподаватель – преподаватель": ((_TEACHER,), (_YOUNG, _TEACHER)),
+    "учитель – ученик": ((_TEACHER,), (_STUDENT,)),
+    "работодатель – ученик": ((_EMPLOYER,), (_STUDENT,)),
+    "работодатель – студент": ((_EMPLOYER,), (_STUDENT,)),
+}
+#: Forms where mentor and mentee are peers: the mentor must be the older one.
+PEER_FORMS = ("ученик – ученик", "студент – студент", "студент – ученик")
+
+
+def _single_mentor(pairs: pd.DataFrame) -> pd.Series:
+    return pairs["mentor_id"].map(lambda v: len(split_ids(v)) == 1)
+
+
+@rule("PAIR-001", E, "pairs", "Наставник не найден",
+      "Впишите ID наставника с листа «Наставники» или добавьте наставника туда.")
+def unknown_mentor(ctx: Context) -> Iterator[Finding]:
+    p = ctx.t("pairs")
+    bad = p["mentor_id"].notna() & _single_mentor(p) & ~p["mentor_id"].isin(ctx.t("mentors")["id"])
+    yield from ctx.findings("PAIR-001", p[bad], "mentor_id",
+                            lambda r: f"Наставника с ID «{r['mentor_id']}» нет на листе "
+                                      "«Наставники».")
+
+
+@rule("PAIR-002", E, "pairs", "Наставляемый не найден",
+      "Впишите ID наставляемых с листа «Наставляемые» через запятую или добавьте их туда.")
+def unknown_mentee(ctx: Context) -> Iterator[Finding]:
+    pm = ctx.pair_mentees
+    bad = pm[~pm["mentee_id"].isin(ctx.t("mentees")["id"])]
+    yield from ctx.findings("PAIR-002", bad, "mentee_ids",
+                            lambda r: f"Наставляемого с ID «{r['mentee_id']}» нет на листе "
+                                      "«Наставляемые».")
+
+
+def _person_keys(t: pd.DataFrame) -> pd.Series:
+    key = t["full_name"].map(normalize_header) + "|" + t["birth_date"].astype(str)
+    return pd.Series(key.to_numpy(), index=t["id"]).loc[lambda s: ~s.index.duplicated()]
+
+
+@rule("PAIR-003", E, "pairs", "Наставник наставляет сам себя",
+      "Наставник и наставляемый в паре — разные люди: исправьте ID.")
+def self_mentoring(ctx: Context) -> Iterator[Finding]:
+    pm = ctx.pair_mentees
+    mentor_key = pm["mentor_id"].map(_person_keys(ctx.t("mentors")))
+    mentee_key = pm["mentee_id"].map(_person_keys(ctx.t("mentees")))
+    same = (mentor_key.notna() & (mentor_key == mentee_key)) | (pm["mentor_id"] == pm["mentee_id"])
+    yield from ctx.findings("PAIR-003", pm[same], "mentee_ids",
+                            lambda r: f"Наставник {r['mentor_id']} и наставляемый "
+                                      f"{r['mentee_id']} — один и тот же человек.")
+
+
+@rule("PAIR-004", E, "pairs", "Участники не подходят к форме наставничества",
+      "Проверьте форму наставничества и категории наставника и наставляемых.")
+def form_roles(ctx: Context) -> Iterator[Finding]:
+    pm = ctx.pair_mentees[ctx.pair_mentees["form"].isin(list(FORM_ROLES))]
+    pm = pm.assign(mentor_cat=pm["mentor_id"].map(_by_id(ctx.t("mentors"), "category")),
+                   mentee_cat=pm["mentee_id"].map(_by_id(ctx.t("mentees"), "category")))
+    mentor_known = pm["mentor_cat"].isin(C.dictionary_values("mentor_categories"))
+    mentee_known = pm["mentee_cat"].isin(C.dictionary_values("mentee_categories"))
+    mentor_ok = [c in FORM_ROLES[f][0] for f, c in zip(pm["form"], pm["mentor_cat"], strict=True)]
+    mentee_ok = [c in FORM_ROLES[f][1] for f, c in zip(pm["form"], pm["mentee_cat"], strict=True)]
+    bad_mentor = pm[mentor_known & ~pd.Series(mentor_ok, index=pm.index, dtype=bool)]
+    yield from ctx.findings(
+        "PAIR-004", bad_mentor.drop_duplicates("id"), "mentor_id",
+        lambda r: f"Форма «{r['form']}»: наставник {r['mentor_id']} — «{r['mentor_cat']}».")
+    bad_mentee = pm[mentee_known & ~pd.Series(mentee_ok, index=pm.index, dtype=bool)]
+    yield from ctx.findings(
+        "PAIR-004", bad_mentee, "mentee_ids",
+        lambda r: f"Форма «{r['form']}»: наставляемый {r['mentee_id']} — «{r['mentee_cat']}».")
+
+
+@rule("PAIR-005", W, "pairs", "Наставник не старше наставляемого",
+      "В формах «ученик – ученик» и «студент – студент» наставник старше наставляемого: "
+      "проверьте даты рождения или состав пары.")
+def form_ages(ctx: Context) -> Iterator[Finding]:
+    pm = ctx.pair_mentees[ctx.pair_mentees["form"].isin(PEER_FORMS)]
+    mentor_birth = pm["mentor_id"].map(_by_id(ctx.t("mentors"), "birth_date"))
+    mentee_birth = pm["mentee_id"].map(_by_id(ctx.t("mentees"), "birth_date"))
+    bad = mentor_birth.notna() & mentee_birth.notna() & (mentor_birth >= mentee_birth)
+    yield from ctx.findings(
+        "PAIR-005", pm[bad], "mentor_id",
+        lambda r: f"Наставник {r['mentor_id']} не старше наставляемого {r['mentee_id']}.")
+
+
+@rule("PAIR-006", E, "pairs", "В группе больше одного наставника",
+      "У пары или группы один наставник: разделите группу или оставьте один ID.")
+def group_shape(ctx: Context) -> Iterator[Finding]:
+    p = ctx.t("pairs")
+    bad = p["mentor_id"].notna() & ~_single_mentor(p)
+    yield from ctx.findings("PAIR-006", p[bad], "mentor_id",
+                            "В ячейке несколько наставников; у группы один наставник.")
+
+
+@rule("PAIR-007", E, "pairs", "Дата окончания раньше даты начала",
+      "Исправьте даты: окончание не раньше начала.")
+def date_order(ctx: Context) -> Iterator[Finding]:
+    p = ctx.t("pairs")
+    bad = p["end_date"].notna() & p["start_date"].notna() & (p["end_date"] < p["start_date"])
+    yield from ctx.findings("PAIR-007", p[bad], "end_date",
+                            "Дата окончания раньше даты начала.")
+
+
+@rule("PAIR-008", W, "pairs", "Этап не соответствует датам",
+      "Завершённой паре укажите дату окончания и этап «завершение».")
+def stage_vs_end(ctx: Context) -> Iterator[Finding]:
+    p = ctx.t("pairs")
+    final_no_end = (p["stage"] == C.STAGE_FINAL) & p["end_date"].isna()
+    ended_not_final = (p["end_date"].notna() & (p["end_date"] <= ctx.ref) & p["stage"].notna()
+                       & (p["stage"] != C.STAGE_FINAL))
+    yield from ctx.findings("PAIR-008", p[final_no_end], "end_date",
+                            "Этап «завершение», но дата окончания не указана.")
+    yield from ctx.findings("PAIR-008", p[ended_not_final], "stage",
+                            lambda r: f"Пара завершена, но этап — «{r['stage']}».")
+
+
+@rule("PAIR-009", E, "pairs", "Нет соглашения у действующей пары",
+      "Заключите соглашение наставника и наставляемого (за несовершеннолетнего подписывает "
+      "родитель) и укажите его дату.")
+def agreement(ctx: Context) -> Iterator[Finding]:
+    a = ctx.active_pairs
+    yield from ctx.findings("PAIR-009", a[a["agreement_date"].isna()], "agreement_date",
+                            lambda r: f"Пара {r['id']} работает без соглашения.",
+                            value=lambda r: r["id"])
+
+
+@rule("PAIR-010", W, "pairs", "Нет индивидуального плана",
+      "Составьте индивидуальный план на встрече-планировании и отметьте «да».")
+def plan(ctx: Context) -> Iterator[Finding]:
+    a = ctx.active_pairs
+    working = a["stage"].isin(C.dictionary_values("stages")[3:])
+    yield from ctx.findings("PAIR-010", a[working & (a["plan"] != C.YES)], "plan",
+                            lambda r: f"Пара {r['id']} на этапе «{r['stage']}» без "
+                                      "индивидуального плана.")
+
+
+def _by_id(t: pd.DataFrame, column: str) -> pd.Series:
+    s = pd.Series(t[column].to_numpy(), index=t["id"])
+    return s[~s.index.duplicated()]
+

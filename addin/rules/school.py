@@ -1,0 +1,46 @@
+"""Checks of «Сведения об ОО»: denominators present and positive, counts within them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from addin.indicators import BY_KEY, counts
+from addin.rules.base import Context, Finding, Severity, rule
+from workbook_templates.contract import SCHOOL
+
+E, W = Severity.ERROR, Severity.WARNING
+#: Denominators that must be positive for the main indicators to mean anything.
+POSITIVE = ("students_total", "students_10_19", "students_15_19", "teachers_total")
+#: (part, whole): a part of the pupils or staff cannot exceed the whole.
+NESTED = (("students_10_19", "students_total"), ("students_15_19", "students_10_19"),
+          ("young_teachers", "teachers_total"))
+
+
+@rule("SCHOOL-001", W, "school", "Знаменатель показателя равен нулю",
+      "Укажите численность на дату отчёта: без неё показатель не рассчитывается.")
+def zero_denominator(ctx: Context) -> Iterator[Finding]:
+    for key in POSITIVE:
+        if ctx.wb.school.get(key) == 0:
+            yield ctx.form_finding("SCHOOL-001", key, "Численность равна нулю: показатели с этим "
+                                   "знаменателем не рассчитываются.")
+
+
+@rule("SCHOOL-002", E, "school", "Численность меньше числа участников",
+      "Проверьте численность на листе «Сведения об ОО» и данные участников.")
+def counts_exceed(ctx: Context) -> Iterator[Finding]:
+    school = ctx.wb.school
+    for part, whole in NESTED:
+        p, w = school.get(part), school.get(whole)
+        if isinstance(p, int | float) and isinstance(w, int | float) and p > w:
+            yield ctx.form_finding("SCHOOL-002", part,
+                                   f"Значение {p:g} больше, чем «{SCHOOL.column(whole).header}» "
+                                   f"({w:g}).")
+    found = counts(ctx.wb, ctx.reference_date)
+    for key, (num, _) in found.items():
+        field_ = BY_KEY[key].denominator_field
+        den = school.get(field_) if field_ else None
+        if isinstance(den, int | float) and num > den:
+            yield ctx.form_finding(
+                "SCHOOL-002", field_,
+                f"По данным книги участников {num:g} («{BY_KEY[key].title}»), а в сведениях "
+                f"указано {den:g}.")
