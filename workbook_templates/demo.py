@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -365,8 +365,8 @@ def _build_school(code: str, rng: random.Random, *, n_participants: int, org_typ
         raise ValueError(f"unknown org_type {org_type!r}")
     ref = period_end(period)
     school = _School(code, org_type, ref, rng, _People(rng, ref))
-    for number, (kind, finished, mentor_ages) in enumerate(_pair_plan(school, n_participants), 1):
-        _add_pair(school, number, kind, finished, mentor_ages)
+    for number, planned in enumerate(_pair_plan(school, n_participants), 1):
+        _add_pair(school, number, *planned)
     school.meetings.sort(key=lambda m: (m["date"], m["pair_id"]))
     school.monitoring.sort(key=lambda m: (m["survey_date"], m["participant_id"]))
     school.roadmap = _roadmap(school)
@@ -374,25 +374,28 @@ def _build_school(code: str, rng: random.Random, *, n_participants: int, org_typ
     return school
 
 
-def _pair_plan(school: _School, n_participants: int
-               ) -> list[tuple[_Kind, bool, tuple[int, int] | None]]:
-    """(kind, finished, mentor age override) of every pair, finished ones first.
+_Plan = tuple[_Kind, bool, tuple[int, int] | None, int]
+
+
+def _pair_plan(school: _School, n_participants: int) -> list[_Plan]:
+    """(kind, finished, mentor age override, mentees) of every pair, finished ones first.
 
     Every kind appears at least twice among active pairs and three finished pairs exist, so the
     mistake planters always find a target; the rest is random until the size is reached.
     """
     rng, kinds = school.rng, _KINDS[school.org_type]
-    plan: list[tuple[_Kind, bool, tuple[int, int] | None]] = []
+    plan: list[_Plan] = []
     for kind in kinds:
         young = (15, 16) if kind.mentor == "student" and kind.mentor_ages[0] == 15 else None
-        plan += [(kind, False, young), (kind, False, None)]
-    plan += [(kinds[i % len(kinds)], True, None) for i in range(3)]
-    size = sum(1 + sum(k.group) / 2 for k, _, _ in plan)
+        plan += [(kind, False, young, rng.randint(*kind.group)),
+                 (kind, False, None, rng.randint(*kind.group))]
+    plan += [(kinds[i % len(kinds)], True, None, 1) for i in range(3)]
+    size = sum(1 + p[3] for p in plan)
     weights = [k.weight for k in kinds]
     while size < n_participants:
         kind = rng.choices(kinds, weights)[0]
-        plan.append((kind, rng.random() < 0.25, None))
-        size += 1 + sum(kind.group) / 2
+        plan.append((kind, rng.random() < 0.25, None, rng.randint(*kind.group)))
+        size += 1 + plan[-1][3]
     plan.sort(key=lambda p: not p[1])
     return plan
 
@@ -409,12 +412,11 @@ def _pair_dates(school: _School, finished: bool) -> tuple[date, date | None]:
 
 
 def _add_pair(school: _School, number: int, kind: _Kind, finished: bool,
-              mentor_ages: tuple[int, int] | None) -> None:
+              mentor_ages: tuple[int, int] | None, n_mentees: int) -> None:
     """Create one pair or group with its mentor, mentees, meetings and surveys."""
     rng = school.rng
     start, end = _pair_dates(school, finished)
     mentor = _new_mentor(school, kind, mentor_ages or kind.mentor_ages, start)
-    n_mentees = rng.randint(*kind.group)
     mentees = [_new_mentee(school, kind, start) for _ in range(n_mentees)]
     row = {
         "id": _pid("П", number), "form": kind.form, "mentor_id": mentor["id"],
@@ -755,9 +757,7 @@ class _Planter:
 
     def _row(self, sheet: str, row: dict) -> int:
         """Excel row of a row dict of a TABLE sheet."""
-        rows = self.s.pairs if sheet == "pairs" else getattr(self.s, sheet)
-        if sheet == "pairs":
-            return next(i for i, p in enumerate(rows) if p.row is row) + C.FIRST_DATA_ROW
+        rows = [p.row for p in self.s.pairs] if sheet == "pairs" else getattr(self.s, sheet)
         return next(i for i, r in enumerate(rows) if r is row) + C.FIRST_DATA_ROW
 
     def _item(self, test: Callable[[dict], bool]) -> tuple[int, dict] | None:
@@ -1244,8 +1244,3 @@ def manifest(muni: DemoMunicipality) -> dict:
         "mistakes": [asdict(m) for m in muni.mistakes],
     }
 
-
-def iter_people(data: SchoolData) -> Iterator[dict]:
-    """Every mentor and mentee row of one school's data."""
-    yield from data.get("mentors", [])
-    yield from data.get("mentees", [])
