@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from addin.model import SchoolWorkbook, normalize_header
-from addin.rules.base import Context, ages, split_ids
+from addin.facts import Facts, ages, split_ids
 from workbook_templates import contract as C
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.toml")
@@ -96,7 +96,7 @@ def target_for(targets: dict[str, dict[str, Any]], key: str,
 # -- numerators -----------------------------------------------------------------------------
 def counts(wb: SchoolWorkbook, reference_date: date) -> dict[str, tuple[float, float | None]]:
     """(numerator, counted denominator or None) per indicator key, from the workbook."""
-    ctx = Context(wb, reference_date)
+    ctx = Facts(wb, reference_date)
     ref = ctx.ref
     active = ctx.active_pairs
     mentee_ids = {i for v in active["mentee_ids"] for i in split_ids(v)}
@@ -135,7 +135,7 @@ def _teachers_in_any_role(active_mentees: pd.DataFrame, active_mentors: pd.DataF
     return int(person.nunique())
 
 
-def _surveys(ctx: Context) -> dict[str, tuple[float, float | None]]:
+def _surveys(ctx: Facts) -> dict[str, tuple[float, float | None]]:
     mon = ctx.t("monitoring")
     mon = mon[mon["satisfaction"].between(1, 10)
               & (mon["survey_date"].isna() | (mon["survey_date"] <= ctx.ref))]
@@ -147,13 +147,13 @@ def _surveys(ctx: Context) -> dict[str, tuple[float, float | None]]:
     return out
 
 
-def _plans(ctx: Context) -> tuple[float, float]:
+def _plans(ctx: Facts) -> tuple[float, float]:
     p = ctx.t("pairs")
     finished = p[p["end_date"].notna() & (p["end_date"] <= ctx.ref)]
     return float((finished["plan_percent"] >= PLAN_DONE_PERCENT).sum()), float(len(finished))
 
 
-def _roadmap(ctx: Context) -> tuple[float, float]:
+def _roadmap(ctx: Facts) -> tuple[float, float]:
     road = ctx.t("roadmap")
     due = ctx.roadmap_due
     live = road["status"] != C.STATUS_CANCELLED

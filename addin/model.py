@@ -239,7 +239,8 @@ def to_dates(cells: pd.Series) -> pd.Series:
         serial = cells[is_num].astype(float)
         ok = serial.between(1, 2958465)  # 01.01.1900 .. 31.12.9999
         out[is_num & ok.reindex(cells.index, fill_value=False)] = (
-            _EXCEL_EPOCH + pd.to_timedelta(serial[ok].round(), unit="D"))
+            # floor: a date with a time of day (an afternoon serial .6) is still that day
+            _EXCEL_EPOCH + pd.to_timedelta((serial[ok] + 1e-9).floordiv(1), unit="D"))
     is_text = cells.map(lambda v: isinstance(v, str))
     if is_text.any():
         parts = cells[is_text].str.extract(_DMY)

@@ -235,6 +235,235 @@ def checks_cmd(out: Path | None) -> None:
         console.print(f"Справочник проверок: {out}")
 
 
+@cli.group("serve", invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Адрес. На 127.0.0.1 страница открыта только этому компьютеру; на другом "
+                   "адресе нужен --access-file.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Файл с токеном для кнопок Google Таблиц и Excel (одна строка). Без него "
+                   "удалённые кнопки отключены.")
+@click.option("--collect-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Папка, куда страница проверки сдаёт принятые книги (её читает "
+                   "nastavnik sync --source-dir).")
+@click.option("--access-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл кодов доступа школ (создаётся командой serve add-school-code).")
+@click.option("--targets", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Файл целевых значений муниципалитета (TOML).")
+@click.option("--max-upload-mb", default=25, show_default=True, type=click.IntRange(1, 500),
+              help="Предельный размер книги или запроса, МБ.")
+@click.pass_context
+def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
+              collect_dir: Path | None, access_file: Path | None, targets: Path | None,
+              max_upload_mb: int) -> None:
+    """Запустить сервер: страница проверки и сдачи книг, API кнопок «Проверить».
+
+    Пример: nastavnik serve --collect-dir сдача --token-file токен.txt
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from addin.server import ServerConfig, ServerConfigError, run
+
+    token = None
+    if token_file is not None:
+        token = token_file.read_text(encoding="utf-8").strip() or None
+        if token is None:
+            raise click.ClickException(f"Файл токена {token_file} пуст.")
+    config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
+                          access_file=access_file, targets_path=targets,
+                          max_body_bytes=max_upload_mb * 1024 * 1024)
+    try:
+        config.check()
+    except ServerConfigError as exc:
+        err_console.print(f"[bold red]Сервер не запущен:[/] {exc}")
+        sys.exit(EXIT_UNREADABLE)
+    console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
+    run(config)
+
+
+@serve_cmd.command("add-school-code")
+@click.option("--access-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл кодов доступа (создаётся, если его нет).")
+@click.option("--school", "school_code", required=True, help="Код ОО из реестра, например ОО-001.")
+@click.option("--code", "secret", default=None,
+              help="Код доступа; если не указан, будет создан случайный и показан один раз.")
+def add_school_code_cmd(access_file: Path, school_code: str, secret: str | None) -> None:
+    """Добавить или заменить код доступа школы к странице проверки.
+
+    Пример: nastavnik serve add-school-code --access-file коды.txt --school ОО-001
+    """
+    from addin.web.access import add_school_code
+
+    shown = add_school_code(access_file, school_code, secret)
+    console.print(f"Код доступа для {school_code} записан в {access_file}.")
+    if secret is None:
+        console.print(f"Код (сообщите школе, он больше не будет показан): [bold]{shown}[/]")
+
+
+PERIOD_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+def _period(ctx, param, value: str) -> str:  # noqa: ANN001 (click callback)
+    import re
+
+    if not re.match(PERIOD_RE, value):
+        raise click.BadParameter(f"«{value}» — укажите период как ГГГГ-ММ, например 2026-11")
+    return value
+
+
+@cli.command("sync")
+@click.option("--registry", required=True, type=click.Path(path_type=Path),
+              help="Реестр организаций (CSV или xlsx): код ОО; наименование; тип; источник.")
+@click.option("--period", required=True, callback=_period, help="Отчётный период ГГГГ-ММ.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Сводная книга муниципалитета (xlsx).")
+@click.option("--source-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Папка, относительно которой указаны файлы в реестре (по умолчанию — папка "
+                   "реестра).")
+@click.option("--db", "db_url", help="История: адрес базы SQLAlchemy (по умолчанию файл SQLite "
+                                     "рядом со сводной книгой), например postgresql://…")
+@click.option("--pseudonymize", is_flag=True,
+              help="Без ФИО и дат рождения: участники под псевдонимами.")
+@click.option("--targets", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Файл целевых значений муниципалитета (TOML).")
+@click.option("--google-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              envvar="NASTAVNIK_GOOGLE_KEY",
+              help="Ключ сервисного аккаунта Google (JSON) для таблиц Google в реестре.")
+@click.option("--google-endpoint", hidden=True, help="Адрес API таблиц (для тестов).")
+@reference_date_option
+def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
+             db_url: str | None, pseudonymize: bool, targets: Path | None,
+             google_key: Path | None, google_endpoint: str | None,
+             reference_date: date | None) -> None:
+    """Собрать книги всех организаций в сводную книгу муниципалитета.
+
+    Код выхода: 0 — все приняты, 1 — есть не принятые организации, 2 — сбор не выполнен
+    (сводная книга не изменена).
+
+    Пример: nastavnik sync --registry реестр.csv --period 2026-11 --out свод.xlsx
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from sync.service import SyncOptions, run_sync
+
+    opts = SyncOptions(registry=registry, period=period, out=out, source_dir=source_dir,
+                       db_url=db_url, pseudonymize=pseudonymize, targets=targets,
+                       google_key=google_key, google_endpoint=google_endpoint,
+                       reference_date=reference_date)
+    total = _registry_size(registry)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[school]}"))
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        reading = bar.add_task("Чтение книг", total=total, school="")
+        checking = bar.add_task("Проверка    ", total=total, school="")
+
+        def read(entry) -> None:  # noqa: ANN001
+            bar.update(reading, advance=1, school=entry.code)
+
+        def checked(school) -> None:  # noqa: ANN001
+            bar.update(checking, advance=1, school=f"{school.code}: {school.status.value}")
+
+        try:
+            result = run_sync(opts, progress=read, checked=checked)
+        except Exception as exc:  # noqa: BLE001 (every failure becomes a Russian exit 2)
+            bar.stop()
+            err_console.print(f"[bold red]Сбор не выполнен, сводная книга не изменена:[/] "
+                              f"{_sync_failure(exc)}")
+            sys.exit(EXIT_UNREADABLE)
+    _print_sync_summary(result)
+    sys.exit(EXIT_FINDINGS if result.consolidation.any_rejected else EXIT_OK)
+
+
+def _registry_size(registry: Path) -> int | None:
+    from sync.sources import RegistryError, read_registry
+
+    try:
+        return len(read_registry(registry))
+    except (RegistryError, OSError):
+        return None  # run_sync reports the problem
+
+
+def _sync_failure(exc: Exception) -> str:
+    """A Russian reason for a failed run; the type name only for the unexpected."""
+    message = getattr(exc, "message_ru", None)
+    if message:
+        return str(message)
+    if isinstance(exc, PermissionError):
+        return f"нет прав на запись: {exc.filename}"
+    if isinstance(exc, OSError):
+        return f"ошибка файла {exc.filename or ''}: {exc.strerror}"
+    return f"непредвиденная ошибка ({type(exc).__name__}); сообщите разработчикам."
+
+
+def _print_sync_summary(result) -> None:  # noqa: ANN001
+    cons = result.consolidation
+    table = Table(title=f"Сбор за {cons.period}: {cons.municipality}")
+    for header in ("Код ОО", "Наименование", "Статус", "Причина"):
+        table.add_column(header, overflow="fold")
+    colours = {"принят": "green", "принят с предупреждениями": "yellow",
+               "не представлен": "dim"}
+    for s in cons.schools:
+        style = colours.get(s.status.value, "red")
+        table.add_row(s.code, s.entry.name, f"[{style}]{s.status.value}[/]", s.reason)
+    console.print(table)
+    accepted = len(cons.accepted)
+    console.print(f"Принято {accepted} из {len(cons.schools)}; межшкольных замечаний: "
+                  f"{len(cons.cross)}; время {result.seconds:.1f} с")
+    console.print(f"Сводная книга: {result.master}")
+    console.print(f"История: {result.store_url}")
+
+
+@cli.command("federal-form")
+@click.option("--year", required=True, type=click.IntRange(2019, 2100), help="Отчётный год.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл формы (xlsx).")
+@click.option("--master", type=click.Path(dir_okay=False, path_type=Path),
+              help="Сводная книга, рядом с которой лежит история (если не задан --db).")
+@click.option("--db", "db_url", help="Адрес базы истории SQLAlchemy.")
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Официальный бланк формы этого года (xlsx), если нужен он.")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Соответствие показателей ячейкам бланка (TOML).")
+def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | None,
+                     template: Path | None, mapping: Path | None) -> None:
+    """Заполнить форму «Сведения о численности участников программ наставничества».
+
+    Данные берутся из истории сборов: последний период указанного года.
+
+    Пример: nastavnik federal-form --year 2026 --master свод.xlsx --out форма.xlsx
+    """
+    from sync.federal_form import (
+        MappingError,
+        fill_official_form,
+        load_mapping,
+        write_default_form,
+    )
+    from sync.store import Store
+
+    if (template is None) != (mapping is None):
+        raise click.UsageError("Бланк (--template) и соответствие (--mapping) задаются вместе.")
+    if master is None and db_url is None:
+        raise click.UsageError("Укажите --master (история рядом с ним) или --db.")
+    store = Store.for_master(master.resolve(), db_url) if master else Store(db_url)
+    period = store.latest_period_of_year(year)
+    if period is None:
+        err_console.print(f"[bold red]В истории нет сборов за {year} год.[/] Сначала выполните "
+                          "nastavnik sync.")
+        sys.exit(EXIT_UNREADABLE)
+    figures = store.figures(period)
+    municipality = store.municipality(period) if hasattr(store, "municipality") else ""
+    try:
+        if template is None:
+            write_default_form(figures, out, year=year, municipality=municipality, period=period)
+        else:
+            fill_official_form(figures, template, load_mapping(mapping), out, year=year,
+                               municipality=municipality)
+    except MappingError as exc:
+        err_console.print(f"[bold red]Ошибка соответствия:[/] {exc.message_ru}")
+        sys.exit(EXIT_UNREADABLE)
+    console.print(f"Форма за {year} (данные периода {period}): {out}")
+
+
 def main() -> None:
     """Console entry point: a Russian message instead of a traceback on anything unexpected."""
     try:

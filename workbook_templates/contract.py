@@ -87,6 +87,9 @@ class Sheet:
         return {c.key: c.header for c in self.columns}
 
 
+#: Columns of the municipality's registry of schools (CSV or xlsx), in order.
+REGISTRY_HEADER: tuple[str, ...] = ("код ОО", "наименование", "тип", "источник")
+
 #: Row of the header on TABLE and OUTPUT sheets; data start on the next row.
 HEADER_ROW = 1
 FIRST_DATA_ROW = HEADER_ROW + 1

@@ -30,7 +30,7 @@ UNKNOWN_VERSION = "0.9-неизвестная"
 SUBMISSIONS = ("ok", "missing", "corrupt", "unknown_version")
 #: Share of the bytes a "corrupt" file keeps.
 CORRUPT_SHARE = 0.6
-REGISTRY_HEADER = ("код ОО", "наименование", "тип", "источник")
+REGISTRY_HEADER = C.REGISTRY_HEADER
 
 #: Every rule code the demo plants at least once across a municipality.
 PLANTED_CODES: tuple[str, ...] = (

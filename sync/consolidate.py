@@ -1,0 +1,333 @@
+"""Many SchoolWorkbooks -> municipal tables: a status per school, cross-school checks, and
+municipal indicators as sums of numerators over sums of denominators.
+
+Consolidation is pure: it takes what the sources fetched (and the previous period's snapshot
+from the store) and returns a `Consolidation`; writers (master, store, federal form) render it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+import pandas as pd
+
+from addin.errors import UnknownVersionError, WorkbookNotFoundError
+from addin.facts import Facts, ages, split_ids
+from addin.indicators import INDICATORS, IndicatorValue, compute_indicators, from_sums
+from addin.model import SchoolWorkbook, normalize_header, period_end
+from addin.report import Report
+from addin.validate import validate_workbook
+from sync.sources import Fetched, SchoolEntry
+from workbook_templates import contract as C
+
+
+class SchoolStatus(StrEnum):
+    """What the municipality did with a school's submission this period."""
+
+    ACCEPTED = "принят"
+    ACCEPTED_WARNINGS = "принят с предупреждениями"
+    REJECTED = "отклонён"
+    MISSING = "не представлен"
+    CORRUPT = "файл повреждён"
+    UNKNOWN_VERSION = "неизвестная версия шаблона"
+
+    @property
+    def accepted(self) -> bool:
+        return self in (SchoolStatus.ACCEPTED, SchoolStatus.ACCEPTED_WARNINGS)
+
+
+@dataclass
+class SchoolResult:
+    """One school of the registry after fetching, checking and counting."""
+
+    entry: SchoolEntry
+    status: SchoolStatus
+    reason: str
+    fetched: Fetched
+    report: Report | None = None
+    indicators: list[IndicatorValue] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        return self.entry.code
+
+    @property
+    def workbook(self) -> SchoolWorkbook | None:
+        return self.fetched.workbook
+
+
+@dataclass(frozen=True)
+class CrossFinding:
+    """A finding that needs more than one school or more than one period to see."""
+
+    code: str
+    severity: str
+    school_code: str
+    message_ru: str
+    other_school: str = ""
+
+
+@dataclass
+class Snapshot:
+    """What the store remembers of one school in one period (for the next period's checks)."""
+
+    status: str
+    open_pairs: set[str] = field(default_factory=set)
+    participants: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Consolidation:
+    """The municipality in one period: what every writer renders."""
+
+    period: str
+    reference_date: date
+    schools: list[SchoolResult]
+    municipal: list[IndicatorValue]
+    participants: pd.DataFrame
+    pairs: pd.DataFrame
+    roadmap: pd.DataFrame
+    findings: pd.DataFrame
+    cross: list[CrossFinding]
+    municipality: str = ""
+
+    @property
+    def accepted(self) -> list[SchoolResult]:
+        return [s for s in self.schools if s.status.accepted]
+
+    @property
+    def any_rejected(self) -> bool:
+        return any(not s.status.accepted for s in self.schools)
+
+
+# -- one school ---------------------------------------------------------------------------
+def judge(fetched: Fetched, reference_date: date, targets: dict[str, Any] | None) -> SchoolResult:
+    """Status, reason, findings and indicators of one fetched school."""
+    entry, wb, err = fetched.entry, fetched.workbook, fetched.error
+    if wb is None:
+        status = (SchoolStatus.MISSING if isinstance(err, WorkbookNotFoundError)
+                  else SchoolStatus.UNKNOWN_VERSION if isinstance(err, UnknownVersionError)
+                  else SchoolStatus.CORRUPT)
+        if err is not None and err.code == "source-unavailable":
+            status = SchoolStatus.MISSING
+        reason = err.message_ru if err is not None else "файл не получен"
+        return SchoolResult(entry, status, reason, fetched)
+    report = validate_workbook(wb, reference_date)
+    if wb.school_code and wb.school_code != entry.code:
+        status, reason = SchoolStatus.REJECTED, (
+            f"В книге указан код ОО «{wb.school_code}», а в реестре — «{entry.code}»: "
+            "проверьте, что прислан файл своей организации.")
+    elif report.errors:
+        status = SchoolStatus.REJECTED
+        reason = f"ошибок: {report.errors}, предупреждений: {report.warnings}"
+    elif report.warnings:
+        status, reason = SchoolStatus.ACCEPTED_WARNINGS, f"предупреждений: {report.warnings}"
+    else:
+        status, reason = SchoolStatus.ACCEPTED, "замечаний нет"
+    values = compute_indicators(wb, reference_date, targets)
+    return SchoolResult(entry, status, reason, fetched, report, values,
+                        _row_counts(wb, reference_date))
+
+
+def _row_counts(wb: SchoolWorkbook, reference_date: date) -> dict[str, int]:
+    facts = Facts(wb, reference_date)
+    return {
+        "mentors": len(wb.tables["mentors"]),
+        "mentees": len(wb.tables["mentees"]),
+        "pairs": len(wb.tables["pairs"]),
+        "active_pairs": len(facts.active_pairs),
+        "meetings": len(wb.tables["meetings"]),
+        "roadmap_items": len(wb.tables["roadmap"]),
+    }
+
+
+# -- the municipality -------------------------------------------------------------------------
+def consolidate(fetched: list[Fetched], period: str, *, reference_date: date | None = None,
+                targets: dict[str, Any] | None = None,
+                previous: dict[str, Snapshot] | None = None,
+                progress: Callable[[SchoolResult], Any] | None = None) -> Consolidation:
+    """Judge every school and build the municipal tables of one period."""
+    ref = reference_date or period_end(period)
+    if ref is None:
+        raise ValueError(f"period must be ГГГГ-ММ, got {period!r}")
+    schools = []
+    for f in fetched:
+        schools.append(judge(f, ref, targets))
+        if progress is not None:
+            progress(schools[-1])
+    accepted = [s for s in schools if s.status.accepted]
+    municipal = municipal_indicators(accepted, ref, targets)
+    cross = same_person_in_two_schools(accepted, ref) + vanished(schools, previous or {}, ref)
+    names = [s.workbook.school.get("municipality") for s in accepted if s.workbook]
+    return Consolidation(
+        period=period, reference_date=ref, schools=schools, municipal=municipal,
+        participants=_concat([participants_of(s, ref) for s in accepted], PARTICIPANT_COLUMNS),
+        pairs=_concat([pairs_of(s, ref) for s in accepted], PAIR_COLUMNS),
+        roadmap=_concat([roadmap_of(s, ref) for s in accepted], ROADMAP_COLUMNS),
+        findings=_concat([findings_of(s) for s in schools], FINDING_COLUMNS),
+        cross=cross, municipality=next((str(n) for n in names if n), ""))
+
+
+def municipal_indicators(accepted: list[SchoolResult], ref: date,
+                         targets: dict[str, Any] | None) -> list[IndicatorValue]:
+    """Sums of numerators over sums of denominators of the accepted schools."""
+    sums = {d.key: [0.0, 0.0] for d in INDICATORS}
+    for s in accepted:
+        for v in s.indicators:
+            sums[v.key][0] += v.numerator
+            sums[v.key][1] += v.denominator
+    return from_sums({k: (n, d) for k, (n, d) in sums.items()}, year=ref.year, targets=targets)
+
+
+# -- municipal tables -----------------------------------------------------------------------
+PARTICIPANT_COLUMNS = ["school_code", "role", "person_id", "full_name", "birth_date", "age",
+                       "category", "special_category", "group", "organization", "consent",
+                       "in_active_pair"]
+PAIR_COLUMNS = ["school_code", "pair_id", "form", "mentor_id", "mentee_ids", "mentees",
+                "start_date", "end_date", "stage", "plan_percent", "active"]
+ROADMAP_COLUMNS = ["school_code", "item_no", "section", "activity", "deadline_text", "due",
+                   "recurrence", "status", "done_date", "overdue"]
+FINDING_COLUMNS = ["school_code", "severity", "code", "sheet", "row", "column", "value",
+                   "message", "hint"]
+
+
+def participants_of(s: SchoolResult, ref: date) -> pd.DataFrame:
+    """Mentors and mentees of one school, one row per person and role."""
+    wb = s.workbook
+    assert wb is not None
+    facts = Facts(wb, ref)
+    active = {i for v in facts.active_pairs["mentee_ids"] for i in split_ids(v)}
+    active |= set(facts.active_pairs["mentor_id"].dropna())
+    parts = []
+    for key, role in (("mentors", "наставник"), ("mentees", "наставляемый")):
+        t = wb.tables[key]
+        parts.append(pd.DataFrame({
+            "school_code": s.code, "role": role, "person_id": t["id"],
+            "full_name": t["full_name"], "birth_date": t["birth_date"],
+            "age": ages(t["birth_date"], pd.Timestamp(ref)),
+            "category": t["category"],
+            "special_category": t.get("special_category", pd.Series(index=t.index, dtype=object)),
+            "group": t.get("group", t.get("position")),
+            "organization": t.get("organization", pd.Series(index=t.index, dtype=object)),
+            "consent": t["consent_date"].notna(),
+            "in_active_pair": t["id"].isin(active)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def pairs_of(s: SchoolResult, ref: date) -> pd.DataFrame:
+    wb = s.workbook
+    assert wb is not None
+    p = wb.tables["pairs"]
+    active_ids = set(Facts(wb, ref).active_pairs["id"])
+    return pd.DataFrame({
+        "school_code": s.code, "pair_id": p["id"], "form": p["form"],
+        "mentor_id": p["mentor_id"], "mentee_ids": p["mentee_ids"],
+        "mentees": p["mentee_ids"].map(lambda v: len(split_ids(v))),
+        "start_date": p["start_date"], "end_date": p["end_date"], "stage": p["stage"],
+        "plan_percent": p["plan_percent"], "active": p["id"].isin(active_ids)})
+
+
+def roadmap_of(s: SchoolResult, ref: date) -> pd.DataFrame:
+    wb = s.workbook
+    assert wb is not None
+    facts = Facts(wb, ref)
+    r, due = wb.tables["roadmap"], facts.roadmap_due
+    closed = r["status"].isin([C.STATUS_DONE, C.STATUS_CANCELLED])
+    overdue = ~closed & due["due"].notna() & (due["due"] < facts.ref) & ~due["recurring"]
+    return pd.DataFrame({
+        "school_code": s.code, "item_no": r["item_no"], "section": r["section"],
+        "activity": r["activity"], "deadline_text": r["deadline_text"], "due": due["due"],
+        "recurrence": due["deadline"].map(
+            lambda d: d.describe_ru() if d is not None and d.kind in
+            ("recurrence", "no_deadline") else None),
+        "status": r["status"], "done_date": r["done_date"], "overdue": overdue})
+
+
+def findings_of(s: SchoolResult) -> pd.DataFrame:
+    rows = [] if s.report is None else [
+        [s.code, f.severity.value, f.code, f.sheet, f.row, f.column, f.value, f.message_ru,
+         f.hint_ru] for f in s.report.findings]
+    if s.report is None:  # the file itself could not be used
+        rows.append([s.code, "ошибка", "FILE", "", None, None, None,
+                     f"{s.status.value}: {s.reason}", ""])
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+# -- cross-school and cross-period checks ------------------------------------------------------
+def same_person_in_two_schools(accepted: list[SchoolResult], ref: date) -> list[CrossFinding]:
+    """One person (same name and birth date) in active pairs of two schools (X-001)."""
+    frames = [participants_of(s, ref) for s in accepted]
+    people = _concat(frames, PARTICIPANT_COLUMNS)
+    people = people[people["in_active_pair"] & people["full_name"].notna()
+                    & people["birth_date"].notna()]
+    key = people["full_name"].map(normalize_header) + "|" + people["birth_date"].astype(str)
+    people = people.assign(key=key)
+    out = []
+    for _, group in people.groupby("key"):
+        schools = group.drop_duplicates("school_code")
+        if len(schools) < 2:
+            continue
+        first = schools.iloc[0]
+        for _, other in schools.iloc[1:].iterrows():
+            out.append(CrossFinding(
+                "X-001", "предупреждение", other["school_code"],
+                f"Участник {other['person_id']} ({other['school_code']}) совпадает по ФИО и дате "
+                f"рождения с участником {first['person_id']} ({first['school_code']}): один "
+                "человек в парах двух организаций в одном периоде.", first["school_code"]))
+    return out
+
+
+def vanished(schools: list[SchoolResult], previous: dict[str, Snapshot],
+             ref: date) -> list[CrossFinding]:
+    """Schools, pairs and participants present last period and gone now (X-002, X-003)."""
+    out = []
+    by_code = {s.code: s for s in schools}
+    for code, before in previous.items():
+        now = by_code.get(code)
+        was_accepted = before.status in (SchoolStatus.ACCEPTED, SchoolStatus.ACCEPTED_WARNINGS)
+        if now is None or now.workbook is None:
+            if was_accepted:
+                out.append(CrossFinding(
+                    "X-003", "предупреждение", code,
+                    "Организация сдавала данные в прошлом периоде, а в этом книга не получена."))
+            continue
+        pairs = now.workbook.tables["pairs"]
+        ended = set(pairs.loc[pairs["end_date"].notna(), "id"])
+        gone_pairs = sorted(before.open_pairs - set(pairs["id"].dropna()) - ended)
+        if gone_pairs:
+            out.append(CrossFinding(
+                "X-002", "предупреждение", code,
+                f"Пары прошлого периода исчезли без даты окончания: {', '.join(gone_pairs[:20])}"
+                + (" …" if len(gone_pairs) > 20 else "")))
+        present = set(now.workbook.tables["mentors"]["id"].dropna()) | set(
+            now.workbook.tables["mentees"]["id"].dropna())
+        gone_people = sorted(before.participants - present)
+        if gone_people:
+            out.append(CrossFinding(
+                "X-002", "предупреждение", code,
+                f"Участники прошлого периода исчезли из книги: {', '.join(gone_people[:20])}"
+                + (" …" if len(gone_people) > 20 else "")))
+    return out
+
+
+def snapshot_of(s: SchoolResult) -> Snapshot:
+    """What to remember of a school for the next period."""
+    wb = s.workbook
+    if wb is None:
+        return Snapshot(status=s.status.value)
+    pairs = wb.tables["pairs"]
+    open_pairs = set(pairs.loc[pairs["end_date"].isna(), "id"].dropna())
+    people = set(wb.tables["mentors"]["id"].dropna()) | set(wb.tables["mentees"]["id"].dropna())
+    return Snapshot(status=s.status.value, open_pairs=open_pairs, participants=people)
