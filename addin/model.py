@@ -35,6 +35,7 @@ ROW = "_row"
 #: Extensions the readers accept.
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 
+_BLANKS = ["", " ", "  ", "\xa0"]
 _DASHES = str.maketrans({"–": "-", "—": "-", "‑": "-", "ё": "е", "\xa0": " "})
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _DMY = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*(?:г\.?)?\s*$")
@@ -132,9 +133,13 @@ class SchoolWorkbook:
         header = [normalize_header(h) for h in (rows[C.HEADER_ROW - 1] if rows else [])]
         body = rows[C.HEADER_ROW:] if rows else []
         width = len(header)
-        # Plain lists, then an object frame: pandas must not infer dtypes from user cells.
-        body = [[_blank_to_none(v) for v in (list(r) + [None] * width)[:width]] for r in body]
+        # An object frame: pandas must not infer dtypes from user cells. Blank strings
+        # (calamine's empty cell) become None for the whole frame at once.
+        body = [r[:width] if len(r) >= width else list(r) + [None] * (width - len(r))
+                for r in body]
         frame = pd.DataFrame(body, columns=range(width), dtype=object)
+        if width:
+            frame = frame.mask(frame.isin(_BLANKS), None)
         frame[ROW] = range(C.FIRST_DATA_ROW, C.FIRST_DATA_ROW + len(frame))
         if width:
             frame = frame[frame.drop(columns=[ROW]).notna().any(axis=1)]
@@ -197,13 +202,18 @@ def convert_column(cells: pd.Series, kind: C.ColType, dictionary: str | None = N
     if dictionary:
         canonical = {normalize_header(v).replace(" ", ""): v
                      for v in C.dictionary_values(dictionary)}
-        text = text.map(lambda v: canonical.get(normalize_header(v).replace(" ", ""), v)
-                        if v is not None else None)
+        typed = {v: canonical.get(normalize_header(v).replace(" ", ""), v)
+                 for v in pd.unique(text.dropna())}
+        text = pd.Series([typed.get(v) if v is not None else None for v in text],
+                         index=text.index, dtype=object)
     return text
 
 
 def to_text(cells: pd.Series) -> pd.Series:
-    """Strings, stripped; whole floats lose their '.0' (an ID typed as 1 reads as '1')."""
+    """Strings, stripped; whole floats lose their '.0' (an ID typed as 1 reads as '1').
+
+    Each distinct value is converted once: columns repeat values (categories, forms).
+    """
     def one(v: Any) -> Any:
         if v is None:
             return None
@@ -215,7 +225,16 @@ def to_text(cells: pd.Series) -> pd.Series:
             return v.strftime("%d.%m.%Y")
         s = " ".join(str(v).split())
         return s or None
-    return pd.Series([one(v) for v in cells], index=cells.index, dtype=object)
+    seen: dict[Any, Any] = {}
+    out = []
+    for v in cells:
+        try:
+            out.append(seen[v])
+        except KeyError:
+            out.append(seen.setdefault(v, one(v)))
+        except TypeError:  # unhashable: never from a reader, but be safe
+            out.append(one(v))
+    return pd.Series(out, index=cells.index, dtype=object)
 
 
 def to_numbers(cells: pd.Series) -> pd.Series:

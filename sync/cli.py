@@ -220,6 +220,47 @@ def _target(v) -> str:  # noqa: ANN001
     return f"{v.target:g}" + ("*" if v.target_is_default else "")
 
 
+@cli.command("import-roadmap")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--into", "workbook", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Книга школы, в лист «Дорожная карта» которой переносятся мероприятия.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Куда записать копию книги (по умолчанию рядом: «…-дорожная-карта.xlsx»).")
+@click.option("--anchor-date", type=RuDate(),
+              help="Дата, от которой считать сроки вида «в течение двух недель с даты …».")
+@click.option("--replace", is_flag=True,
+              help="Заменить строки, уже внесённые в дорожную карту (иначе — добавить после них).")
+@click.option("--dry-run", is_flag=True, help="Только показать, что будет перенесено.")
+def import_roadmap_cmd(file: Path, workbook: Path, out: Path | None, anchor_date: date | None,
+                       replace: bool, dry_run: bool) -> None:
+    """Перенести дорожную карту из документа (.docx, .txt, .xlsx) в книгу школы.
+
+    Исходная книга не меняется: результат записывается в копию.
+
+    Пример: nastavnik import-roadmap дорожная-карта.docx --into школа.xlsx
+    """
+    from addin.roadmap_import import RoadmapImportError, import_into, read_roadmap
+
+    try:
+        report = read_roadmap(file, anchor=anchor_date)
+    except RoadmapImportError as exc:
+        err_console.print(f"[bold red]Не удалось прочитать дорожную карту:[/] {exc.message_ru}")
+        sys.exit(EXIT_UNREADABLE)
+    console.print(report.summary_ru())
+    if dry_run:
+        return
+    out = out or workbook.with_name(f"{workbook.stem}-дорожная-карта{workbook.suffix}")
+    if out.resolve() == workbook.resolve():
+        raise click.UsageError("Копия не может заменить исходную книгу: укажите другое --out.")
+    try:
+        written = import_into(report, workbook, out, replace=replace)
+    except RoadmapImportError as exc:
+        err_console.print(f"[bold red]Не удалось записать:[/] {exc.message_ru}")
+        sys.exit(EXIT_UNREADABLE)
+    console.print(f"Перенесено строк: {written}. Книга с дорожной картой: {out}")
+
+
 @cli.command("checks")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Записать справочник проверок в файл Markdown (иначе — на экран).")
