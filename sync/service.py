@@ -83,7 +83,8 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
             run_id = store.save_period(cons, figures, run_started=run_started,
                                        registry=str(opts.registry), conn=conn)
             write_master(cons, out, history=history, figures=figures, pseudonymize_key=key)
-    return SyncResult(cons, out, store.url, run_id, time.perf_counter() - started)
+    return SyncResult(cons, out, store.url.render_as_string(hide_password=True), run_id,
+                      time.perf_counter() - started)
 
 
 def _fetch(entries: list[SchoolEntry], opts: SyncOptions,
