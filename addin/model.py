@@ -38,6 +38,7 @@ SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 _BLANKS = ["", " ", "  ", "\xa0"]
 _DASHES = str.maketrans({"–": "-", "—": "-", "‑": "-", "ё": "е", "\xa0": " "})
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_MIN_YEAR, _MAX_YEAR = 1800, 2200
 _DMY = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*(?:г\.?)?\s*$")
 
 Values = list[list[Any]]
@@ -249,23 +250,26 @@ def to_numbers(cells: pd.Series) -> pd.Series:
 def to_dates(cells: pd.Series) -> pd.Series:
     """Dates from date cells, Excel serial numbers and ДД.ММ.ГГГГ text; else NaT."""
     out = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns]")
-    is_date = cells.map(lambda v: isinstance(v, date) and not pd.isna(v))
+    # pandas timestamps end in 2262: later (or absurdly early) dates count as not dates
+    is_date = cells.map(lambda v: isinstance(v, date) and not pd.isna(v)
+                        and _MIN_YEAR <= v.year <= _MAX_YEAR)
     if is_date.any():
         out[is_date] = pd.to_datetime(
             cells[is_date].map(lambda v: datetime(v.year, v.month, v.day)))
     is_num = cells.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
     if is_num.any():
         serial = cells[is_num].astype(float)
-        ok = serial.between(1, 2958465)  # 01.01.1900 .. 31.12.9999
+        ok = serial.between(1, 109574)  # 01.01.1900 .. 31.12.2199
         out[is_num & ok.reindex(cells.index, fill_value=False)] = (
             # floor: a date with a time of day (an afternoon serial .6) is still that day
             _EXCEL_EPOCH + pd.to_timedelta((serial[ok] + 1e-9).floordiv(1), unit="D"))
     is_text = cells.map(lambda v: isinstance(v, str))
     if is_text.any():
         parts = cells[is_text].str.extract(_DMY)
-        parsed = pd.to_datetime(
-            parts[2] + "-" + parts[1].str.zfill(2) + "-" + parts[0].str.zfill(2),
-            format="%Y-%m-%d", errors="coerce")
+        year = pd.to_numeric(parts[2], errors="coerce")
+        iso = (parts[2] + "-" + parts[1].str.zfill(2) + "-" + parts[0].str.zfill(2)).where(
+            year.between(_MIN_YEAR, _MAX_YEAR))
+        parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
         out[is_text] = parsed
     return out
 

@@ -59,14 +59,17 @@ def cli() -> None:
 @cli.command("build-templates")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("templates"), show_default=True, help="Папка для шаблонов.")
-def build_templates_cmd(out_dir: Path) -> None:
-    """Создать шаблоны книг (school.xlsx) из описания листов.
+@click.option("--server-url", default=None,
+              help="Адрес сервера кнопок для скрипта Google Таблиц, например "
+                   "https://наставничество.example.ru/xlwings.")
+def build_templates_cmd(out_dir: Path, server_url: str | None) -> None:
+    """Создать шаблоны: school.xlsx, school.xlsm с кнопками и скрипт для Google Таблиц.
 
     Пример: nastavnik build-templates --out templates
     """
     from workbook_templates.build import build_templates
 
-    for path in build_templates(out_dir):
+    for path in build_templates(out_dir, server_url):
         console.print(f"Шаблон: {path}")
 
 
@@ -465,8 +468,9 @@ def _print_sync_summary(result) -> None:  # noqa: ANN001
               help="Официальный бланк формы этого года (xlsx), если нужен он.")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Соответствие показателей ячейкам бланка (TOML).")
+@click.option("--municipality", default="", help="Название муниципалитета для шапки формы.")
 def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | None,
-                     template: Path | None, mapping: Path | None) -> None:
+                     template: Path | None, mapping: Path | None, municipality: str) -> None:
     """Заполнить форму «Сведения о численности участников программ наставничества».
 
     Данные берутся из истории сборов: последний период указанного года.
@@ -492,7 +496,6 @@ def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | No
                           "nastavnik sync.")
         sys.exit(EXIT_UNREADABLE)
     figures = store.figures(period)
-    municipality = store.municipality(period) if hasattr(store, "municipality") else ""
     try:
         if template is None:
             write_default_form(figures, out, year=year, municipality=municipality, period=period)

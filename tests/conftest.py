@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# The xlwings remote engine needs a licence key; educational and public institutions may use
+# the noncommercial one. Set before any test imports xlwings.
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO.parent / "shared" / "seeds"
 

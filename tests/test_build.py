@@ -371,7 +371,10 @@ def test_values_normalized():
 def test_build_templates(tmp_path):
     out = tmp_path / "out" / "nested"
     paths = build.build_templates(out)
-    assert paths == [out / "school.xlsx"]
+    assert paths[0] == out / "school.xlsx"
+    assert {p.name for p in paths} >= {"school.xlsx", "school.xlsm", "Code.gs",
+                                        "appsscript.json"}
+    assert all(p.is_file() for p in paths)
     assert paths[0].read_bytes() == build.write_school_workbook(tmp_path / "t.xlsx").read_bytes()
     assert openpyxl.load_workbook(paths[0]).sheetnames == [s.name for s in C.SHEETS]
 

@@ -133,11 +133,16 @@ def write_school_workbook(path: str | Path, data: SchoolData | None = None) -> P
     return path
 
 
-def build_templates(out_dir: str | Path) -> list[Path]:
-    """Write every template into ``out_dir`` (created if needed) and return their paths."""
+def build_templates(out_dir: str | Path, server_url: str | None = None) -> list[Path]:
+    """Write every template into ``out_dir`` (created if needed) and return their paths:
+    school.xlsx, school.xlsm with the buttons, and the Google Apps Script files."""
+    from workbook_templates.xlsm import build_button_templates
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return [write_school_workbook(out / "school.xlsx")]
+    buttons = (build_button_templates(out, server_url) if server_url
+               else build_button_templates(out))
+    return [write_school_workbook(out / "school.xlsx"), *buttons]
 
 
 def workbook_bytes(wb: Workbook) -> bytes:

@@ -1,0 +1,753 @@
+"""The municipal master workbook: one file the municipal centre opens after every sync.
+
+``write_master`` renders a ``Consolidation`` with xlsxwriter (constant_memory: rows stream to
+disk, so memory stays flat however many schools there are) into a temporary file beside the
+master and moves it over the master with ``os.replace``: an existing master is either replaced
+whole or left untouched. ``master_lock`` keeps two runs from writing one master at a time.
+
+Every text value is written with ``write_string``: a school's text that begins with ``=``,
+``+``, ``-`` or ``@`` stays text in the master and never becomes a formula.
+
+The master's layout is its own (not the school workbook contract): sheet names, headers and
+texts live in the constants at the top of this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from addin.facts import split_ids
+from addin.indicators import BY_KEY, INDICATORS, IndicatorValue
+from sync.consolidate import Consolidation, CrossFinding, SchoolResult, SchoolStatus
+from sync.figures import ORG_TYPES, TOTAL, federal_figures
+from sync.pseudonym import pseudonym
+from workbook_templates import contract as C
+
+log = logging.getLogger(__name__)
+
+# ====================================================================== layout of the master
+SHEET_SUMMARY = "Свод по ОО"
+SHEET_INDICATORS = "Показатели муниципалитета"
+SHEET_CHARTS = "Диаграммы"
+SHEET_FIGURES = "Численность участников"
+SHEET_ROADMAP = "Дорожные карты"
+SHEET_PARTICIPANTS = "Участники"
+SHEET_PAIRS = "Пары"
+SHEET_FINDINGS = "Замечания"
+SHEET_LOG = "Журнал сбора"
+SHEETS = (SHEET_SUMMARY, SHEET_INDICATORS, SHEET_CHARTS, SHEET_FIGURES, SHEET_ROADMAP,
+          SHEET_PARTICIPANTS, SHEET_PAIRS, SHEET_FINDINGS, SHEET_LOG)
+
+#: Row 0 of every sheet: what the workbook is; headers on row 1, data from row 2.
+TITLE = "{municipality}: сводная книга наставничества, период {period}, данные на {ref}"
+TITLE_PSEUDONYMIZED = " (участники псевдонимизированы)"
+HEADER_ROW = 1
+
+SUMMARY_HEADERS = {
+    "code": "Код ОО", "name": "Наименование", "org_type": "Тип", "status": "Статус",
+    "reason": "Причина", "errors": "Ошибок", "warnings": "Предупреждений",
+    "mentors": "Наставников", "mentees": "Наставляемых", "active_pairs": "Пар (действующих)",
+}
+INDICATOR_VALUE_HEADER = "{title}, %"
+INDICATOR_MET_HEADER = "{title}: цель достигнута"
+MUNICIPAL_HEADERS = {
+    "title": "Показатель", "numerator": "Числитель", "denominator": "Знаменатель",
+    "value": "Значение, %", "target": "Цель, %", "met": "Цель достигнута", "note": "Примечание",
+}
+FIGURE_HEADERS = {"section": "Раздел", "label": "Показатель",
+                  **{t: t for t in ORG_TYPES}, TOTAL: TOTAL}
+ROADMAP_HEADERS = {
+    "school_code": "Код ОО", "item_no": "№", "section": "Раздел", "activity": "Мероприятие",
+    "deadline_text": "Срок (как в книге)", "due": "Срок (дата)", "recurrence": "Периодичность",
+    "status": "Статус", "done_date": "Дата выполнения", "overdue": "Просрочено",
+}
+PARTICIPANT_HEADERS = {
+    "school_code": "Код ОО", "role": "Роль", "person_id": "ID участника", "full_name": "ФИО",
+    "birth_date": "Дата рождения", "age": "Возраст", "category": "Категория",
+    "special_category": "Особая категория", "group": "Класс, группа или должность",
+    "organization": "Организация", "consent": "Согласие на обработку ПД",
+    "in_active_pair": "В действующей паре",
+}
+PAIR_HEADERS = {
+    "school_code": "Код ОО", "pair_id": "ID пары", "form": "Форма наставничества",
+    "mentor_id": "Наставник", "mentee_ids": "Наставляемые", "mentees": "Наставляемых",
+    "start_date": "Дата начала", "end_date": "Дата окончания", "stage": "Этап",
+    "plan_percent": "Выполнение плана, %", "active": "Действует",
+}
+FINDING_HEADERS = {
+    "school_code": "Код ОО", "severity": "Важность", "code": "Код", "sheet": "Лист",
+    "row": "Строка", "column": "Столбец", "value": "Значение", "message": "Замечание",
+    "hint": "Что сделать",
+}
+LOG_HEADERS = {
+    "code": "Код ОО", "origin": "Источник", "sha256": "SHA-256", "fetched_at": "Время получения",
+    "attempts": "Попыток", "status": "Статус", "reason": "Причина",
+}
+#: Columns that never reach a pseudonymized master, and the header of the pseudonym column.
+PERSONAL_COLUMNS = ("full_name", "birth_date")
+PSEUDONYM_HEADER = "Псевдоним участника"
+CROSS_SHEET = "между ОО / периодами"
+
+#: Indicators charted by school and over periods.
+MAIN_INDICATORS = ("mentees_10_19", "mentors_15_19", "young_teachers", "teachers_covered")
+CHART_TREND_TABLE = "Показатели муниципалитета по периодам, %"
+CHART_SCHOOL_TABLE = "Показатели по ОО и цели, %"
+CHART_PERIOD = "Период"
+CHART_TARGET = "Цель"
+CHART_BY_SCHOOL = "{title}: значения ОО и цель"
+CHART_TREND = "Показатели муниципалитета по периодам"
+CHART_PERCENT = "%"
+CHART_WIDTH, CHART_HEIGHT = 720, 320  # pixels
+
+OVERDUE = "просрочено"
+DATE_FORMAT = "dd.mm.yyyy"
+TIME_FORMAT = "%d.%m.%Y %H:%M:%S"
+GREEN, YELLOW, RED, GREY = "#C6EFCE", "#FFEB9C", "#FFC7CE", "#D9D9D9"
+HEADER_FILL = "#DDEBF7"
+STATUS_FILL = {
+    SchoolStatus.ACCEPTED: GREEN, SchoolStatus.ACCEPTED_WARNINGS: YELLOW,
+    SchoolStatus.REJECTED: RED, SchoolStatus.CORRUPT: RED, SchoolStatus.UNKNOWN_VERSION: RED,
+    SchoolStatus.MISSING: GREY,
+}
+SEVERITY_FILL = {"ошибка": RED, "предупреждение": YELLOW}
+
+WORKBOOK_OPTIONS = {
+    "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+    "strings_to_urls": False, "nan_inf_to_errors": True,
+}
+LOCK_MESSAGE = (
+    "Сводная книга уже формируется другим запуском (PID {pid}, компьютер {host}, начат {since})."
+    " Дождитесь его окончания или удалите файл блокировки {lock}, если тот запуск прерван.")
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+MIN_WIDTH, MAX_WIDTH = 6.0, 60.0
+WIDTH_SAMPLE = 1000
+
+
+# ====================================================================== public API
+def write_master(cons: Consolidation, out: Path, *, history: pd.DataFrame | None = None,
+                 figures: pd.DataFrame | None = None,
+                 pseudonymize_key: bytes | None = None) -> Path:
+    """Write the master workbook to ``out`` atomically; return ``out``.
+
+    history: municipal indicator values by period (columns period, key, title, numerator,
+    denominator, value, target); figures: ``federal_figures`` of ``cons`` (computed when None);
+    pseudonymize_key: when given, participants are pseudonyms, without names or birth dates.
+    """
+    out = Path(out)
+    if figures is None:
+        figures = federal_figures(cons.participants, cons.pairs,
+                                  {s.entry.code: s.entry.org_type for s in cons.schools})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".~{out.stem}.{os.getpid()}.{secrets.token_hex(4)}{out.suffix}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="nastavnik-master-",
+                                         ignore_cleanup_errors=True) as scratch:
+            _render(tmp, scratch, cons, history, figures, pseudonymize_key)
+        _finish(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+class MasterLockedError(Exception):
+    """Another run is writing this master now."""
+
+    def __init__(self, message_ru: str) -> None:
+        super().__init__(message_ru)
+        self.message_ru = message_ru
+
+
+@contextmanager
+def master_lock(out: Path) -> Iterator[Path]:
+    """Hold ``out.with_suffix('.lock')`` for the duration of a run (stale locks are taken over)."""
+    lock = Path(out).with_suffix(".lock")
+    token = _acquire(lock)
+    try:
+        yield lock
+    finally:
+        _release(lock, token)
+
+
+# ====================================================================== rendering
+def _render(path: Path, scratch: str, cons: Consolidation, history: pd.DataFrame | None,
+            figures: pd.DataFrame, key: bytes | None) -> None:
+    book = _Book(path, scratch, _title(cons, key is not None))
+    try:
+        book.set_properties(cons)
+        book.table(SHEET_SUMMARY, _summary(cons), freeze_cols=2)
+        book.table(SHEET_INDICATORS, _municipal(cons.municipal), freeze_cols=1)
+        _charts(book, cons, history)
+        book.table(SHEET_FIGURES, _figures(figures), freeze_cols=2)
+        book.table(SHEET_ROADMAP, _roadmap(cons.roadmap), freeze_cols=1)
+        book.table(SHEET_PARTICIPANTS, _participants(cons.participants, key), freeze_cols=1)
+        book.table(SHEET_PAIRS, _pairs(cons.pairs, key), freeze_cols=2)
+        book.table(SHEET_FINDINGS, _findings(cons.findings, cons.cross, key), freeze_cols=1)
+        book.table(SHEET_LOG, _log(cons.schools), freeze_cols=1)
+    except BaseException:
+        book.abandon()
+        raise
+    book.close()
+
+
+def _title(cons: Consolidation, pseudonymized: bool) -> str:
+    text = TITLE.format(municipality=cons.municipality or "Муниципалитет", period=cons.period,
+                        ref=cons.reference_date.strftime("%d.%m.%Y"))
+    return text + (TITLE_PSEUDONYMIZED if pseudonymized else "")
+
+
+def _finish(tmp: Path, out: Path) -> None:
+    """Make the written file durable and put it in place of the master."""
+    _sync_file(tmp)
+    if out.exists():
+        shutil.copymode(out, tmp)
+    os.replace(tmp, out)
+    _sync_dir(out.parent)
+
+
+def _sync_file(path: Path) -> None:
+    with path.open("rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems do not sync directories
+        pass
+    finally:
+        os.close(fd)
+
+
+# ====================================================================== tables
+@dataclass
+class Table:
+    """A frame to write: its columns (machine key -> header, in order) and how they look."""
+
+    frame: pd.DataFrame
+    headers: dict[str, str]
+    #: Excel number format per column (dates get DATE_FORMAT by themselves).
+    formats: dict[str, str] = field(default_factory=dict)
+    #: Extra format properties per column and row (e.g. a fill), or None for a plain cell.
+    styles: dict[str, Sequence[dict[str, Any] | None]] = field(default_factory=dict)
+    widths: dict[str, float] = field(default_factory=dict)
+    title: str | None = None  # None: the workbook title
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a table landed: header row, first and last data row (last < first when empty)."""
+
+    header: int
+    first: int
+    last: int
+    columns: list[str]
+
+    def col(self, key: str) -> int:
+        return self.columns.index(key)
+
+
+def _summary(cons: Consolidation) -> Table:
+    rows = [_summary_row(s) for s in cons.schools]
+    headers = dict(SUMMARY_HEADERS)
+    styles: dict[str, list] = {"status": [_fill(STATUS_FILL.get(s.status)) for s in cons.schools]}
+    for d in INDICATORS:
+        headers[f"value:{d.key}"] = INDICATOR_VALUE_HEADER.format(title=d.title)
+        headers[f"met:{d.key}"] = INDICATOR_MET_HEADER.format(title=d.title)
+        marks = [_met_fill(_indicator(s, d.key)) for s in cons.schools]
+        styles[f"value:{d.key}"] = styles[f"met:{d.key}"] = marks
+    frame = pd.DataFrame(rows, columns=list(headers))
+    formats = {k: "0.0" for k in headers if k.startswith("value:")}
+    widths = {k: 14.0 for k in headers if ":" in k} | {"name": 40.0, "reason": 40.0}
+    return Table(frame, headers, formats, styles, widths)
+
+
+def _summary_row(s: SchoolResult) -> dict[str, Any]:
+    report = s.report
+    row: dict[str, Any] = {
+        "code": s.entry.code, "name": s.entry.name, "org_type": s.entry.org_type,
+        "status": s.status.value, "reason": s.reason,
+        "errors": report.errors if report else None,
+        "warnings": report.warnings if report else None,
+        "mentors": s.counts.get("mentors"), "mentees": s.counts.get("mentees"),
+        "active_pairs": s.counts.get("active_pairs"),
+    }
+    for v in s.indicators:
+        row[f"value:{v.key}"] = v.value
+        row[f"met:{v.key}"] = _mark(v.met)
+    return row
+
+
+def _indicator(s: SchoolResult, key: str) -> IndicatorValue | None:
+    return next((v for v in s.indicators if v.key == key), None)
+
+
+def _municipal(values: list[IndicatorValue]) -> Table:
+    frame = pd.DataFrame({
+        "title": [v.title for v in values], "numerator": [v.numerator for v in values],
+        "denominator": [v.denominator for v in values], "value": [v.value for v in values],
+        "target": [v.target for v in values], "met": [_mark(v.met) for v in values],
+        "note": [v.note for v in values]})
+    marks = [_met_fill(v) for v in values]
+    return Table(frame, MUNICIPAL_HEADERS, {"value": "0.0", "target": "0.0"},
+                 {"value": marks, "met": marks}, {"title": 60.0, "note": 30.0})
+
+
+def _figures(figures: pd.DataFrame) -> Table:
+    return Table(figures, FIGURE_HEADERS, widths={"section": 30.0, "label": 50.0})
+
+
+def _roadmap(roadmap: pd.DataFrame) -> Table:
+    overdue = [bool(o) and pd.notna(o) for o in roadmap["overdue"]]
+    marks = [_fill(RED) if o else None for o in overdue]
+    frame = roadmap.assign(overdue=[OVERDUE if o else None for o in overdue])
+    return Table(frame, ROADMAP_HEADERS, styles={"overdue": marks, "due": marks},
+                 widths={"section": 30.0, "activity": 50.0, "deadline_text": 20.0})
+
+
+def _participants(people: pd.DataFrame, key: bytes | None) -> Table:
+    headers = dict(PARTICIPANT_HEADERS)
+    if key is not None:
+        ids = _pseudonyms(people["school_code"], people["person_id"], key)
+        people = people.drop(columns=list(PERSONAL_COLUMNS)).assign(person_id=ids)
+        headers = {k: h for k, h in headers.items() if k not in PERSONAL_COLUMNS}
+        headers["person_id"] = PSEUDONYM_HEADER
+    return Table(people, headers, {"age": "0"})
+
+
+def _pairs(pairs: pd.DataFrame, key: bytes | None) -> Table:
+    if key is not None:
+        mentees = [", ".join(pseudonym(s, i, key) for i in split_ids(v)) or None
+                   for s, v in zip(pairs["school_code"], pairs["mentee_ids"], strict=True)]
+        pairs = pairs.assign(mentor_id=_pseudonyms(pairs["school_code"], pairs["mentor_id"], key),
+                             mentee_ids=mentees)
+    return Table(pairs, PAIR_HEADERS, {"plan_percent": "0"})
+
+
+def _pseudonyms(schools: pd.Series, ids: pd.Series, key: bytes) -> list[str | None]:
+    return [pseudonym(s, i, key) if isinstance(i, str) and i.strip() else None
+            for s, i in zip(schools, ids, strict=True)]
+
+
+def _findings(findings: pd.DataFrame, cross: list[CrossFinding], key: bytes | None) -> Table:
+    extra = pd.DataFrame([_cross_row(f) for f in cross], columns=list(FINDING_HEADERS))
+    frame = pd.concat([f for f in (findings, extra) if not f.empty] or [findings],
+                      ignore_index=True)
+    headers = dict(FINDING_HEADERS)
+    if key is not None:  # a finding's value may be a name or a birth date
+        del headers["value"]
+    marks = [_fill(SEVERITY_FILL.get(s)) for s in frame["severity"]]
+    return Table(frame, headers, styles={"severity": marks},
+                 widths={"message": 60.0, "hint": 50.0, "value": 20.0})
+
+
+def _cross_row(f: CrossFinding) -> dict[str, Any]:
+    return {"school_code": f.school_code, "severity": f.severity, "code": f.code,
+            "sheet": CROSS_SHEET, "message": f.message_ru}
+
+
+def _log(schools: list[SchoolResult]) -> Table:
+    frame = pd.DataFrame({
+        "code": [s.entry.code for s in schools],
+        "origin": [s.fetched.origin for s in schools],
+        "sha256": [s.fetched.sha256 for s in schools],
+        "fetched_at": [_local_time(s.fetched.fetched_at) for s in schools],
+        "attempts": [s.fetched.attempts for s in schools],
+        "status": [s.status.value for s in schools],
+        "reason": [s.reason for s in schools]})
+    styles = {"status": [_fill(STATUS_FILL.get(s.status)) for s in schools]}
+    return Table(frame, LOG_HEADERS, styles=styles,
+                 widths={"origin": 50.0, "sha256": 66.0, "fetched_at": 20.0, "reason": 50.0})
+
+
+def _local_time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone().strftime(TIME_FORMAT)
+
+
+def _mark(met: bool | None) -> str | None:
+    return None if met is None else (C.YES if met else C.NO)
+
+
+def _fill(colour: str | None) -> dict[str, Any] | None:
+    return {"bg_color": colour} if colour else None
+
+
+def _met_fill(v: IndicatorValue | None) -> dict[str, Any] | None:
+    if v is None or v.met is None:
+        return None
+    return _fill(GREEN if v.met else RED)
+
+
+# ====================================================================== charts
+def _charts(book: _Book, cons: Consolidation, history: pd.DataFrame | None) -> None:
+    """Diagrams sheet: the trend table and chart, the by-school table and one chart each."""
+    trend = book.table(SHEET_CHARTS, _trend(cons, history), filter_=False, freeze=False)
+    schools = book.table(SHEET_CHARTS, _by_school(cons), top=trend.last + 2, filter_=False,
+                         freeze=False)
+    anchor = len(schools.columns) + 1
+    book.chart(SHEET_CHARTS, anchor, 0, _trend_chart(book, trend), height=CHART_HEIGHT + 80)
+    n = max(schools.last - schools.first + 1, 1)
+    for i, key in enumerate(MAIN_INDICATORS):
+        chart = _school_chart(book, schools, key)
+        book.chart(SHEET_CHARTS, anchor, CHART_HEIGHT + 100 + (CHART_HEIGHT + 20) * i, chart,
+                   width=min(max(CHART_WIDTH, 36 * n), 4000))
+
+
+def _trend(cons: Consolidation, history: pd.DataFrame | None) -> Table:
+    """Periods x main indicators: the stored history, this period from ``cons``."""
+    current = pd.DataFrame({"period": cons.period, "key": [v.key for v in cons.municipal],
+                            "value": [v.value for v in cons.municipal]})
+    frames = [current]
+    if history is not None and not history.empty:
+        past = history.loc[history["period"].astype(str) != cons.period,
+                           ["period", "key", "value"]]
+        frames.insert(0, past.astype({"period": str}))
+    long = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    long = long.drop_duplicates(["period", "key"], keep="last")
+    wide = long.pivot(index="period", columns="key", values="value").sort_index()
+    wide = wide.reindex(columns=list(MAIN_INDICATORS)).astype(float).reset_index()
+    headers = {"period": CHART_PERIOD} | {k: BY_KEY[k].title for k in MAIN_INDICATORS}
+    return Table(wide, headers, {k: "0.0" for k in MAIN_INDICATORS},
+                 widths=dict.fromkeys(MAIN_INDICATORS, 16.0), title=CHART_TREND_TABLE)
+
+
+def _by_school(cons: Consolidation) -> Table:
+    headers = {"code": SUMMARY_HEADERS["code"]}
+    data: dict[str, list] = {"code": [s.entry.code for s in cons.schools]}
+    targets = {v.key: v.target for v in cons.municipal}
+    for key in MAIN_INDICATORS:
+        headers[f"value:{key}"] = BY_KEY[key].title
+        headers[f"target:{key}"] = f"{CHART_TARGET}: {BY_KEY[key].title}"
+        data[f"value:{key}"] = [_value(s, key) for s in cons.schools]
+        data[f"target:{key}"] = [targets.get(key)] * len(cons.schools)
+    frame = pd.DataFrame(data).astype({k: float for k in headers if k != "code"})
+    return Table(frame, headers, {k: "0.0" for k in headers if k != "code"},
+                 widths={k: 16.0 for k in headers if k != "code"}, title=CHART_SCHOOL_TABLE)
+
+
+def _value(s: SchoolResult, key: str) -> float | None:
+    v = _indicator(s, key)
+    return None if v is None else v.value
+
+
+def _trend_chart(book: _Book, trend: Placed) -> Any:
+    chart = book.add_chart({"type": "line"})
+    for key in MAIN_INDICATORS:
+        chart.add_series({
+            "name": BY_KEY[key].title,
+            "categories": [SHEET_CHARTS, trend.first, 0, trend.last, 0],
+            "values": [SHEET_CHARTS, trend.first, trend.col(key), trend.last, trend.col(key)],
+            "marker": {"type": "circle", "size": 6}})
+    chart.set_title({"name": CHART_TREND})
+    chart.set_y_axis({"name": CHART_PERCENT, "min": 0})
+    chart.set_legend({"position": "bottom"})
+    return chart
+
+
+def _school_chart(book: _Book, schools: Placed, key: str) -> Any:
+    cats = [SHEET_CHARTS, schools.first, 0, schools.last, 0]
+    value, target = schools.col(f"value:{key}"), schools.col(f"target:{key}")
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"name": BY_KEY[key].title, "categories": cats,
+                      "values": [SHEET_CHARTS, schools.first, value, schools.last, value]})
+    line = book.add_chart({"type": "line"})
+    line.add_series({"name": CHART_TARGET, "categories": cats,
+                     "values": [SHEET_CHARTS, schools.first, target, schools.last, target],
+                     "line": {"color": "#C00000", "dash_type": "dash", "width": 2},
+                     "marker": {"type": "none"}})
+    chart.combine(line)
+    chart.set_title({"name": CHART_BY_SCHOOL.format(title=BY_KEY[key].title)})
+    chart.set_y_axis({"name": CHART_PERCENT, "min": 0})
+    chart.set_legend({"position": "bottom"})
+    return chart
+
+
+# ====================================================================== the workbook writer
+class _Book:
+    """An xlsxwriter workbook with cached formats and one way of writing a table."""
+
+    def __init__(self, path: Path, scratch: str, title: str) -> None:
+        self.wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, "tmpdir": scratch})
+        self.title_text = title
+        self._formats: dict[tuple, Format] = {}
+        self._sheets: dict[str, Worksheet] = {}
+        self.header_fmt = self.fmt(bold=True, text_wrap=True, valign="top", bg_color=HEADER_FILL,
+                                   border=1)
+        self.title_fmt = self.fmt(bold=True, font_size=12)
+        self.date_fmt = self.fmt(num_format=DATE_FORMAT)
+
+    def fmt(self, **props: Any) -> Format:
+        key = tuple(sorted(props.items()))
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format(props)
+        return self._formats[key]
+
+    def sheet(self, name: str) -> Worksheet:
+        if name not in self._sheets:
+            self._sheets[name] = self.wb.add_worksheet(name)
+        return self._sheets[name]
+
+    def add_chart(self, options: dict[str, Any]) -> Any:
+        return self.wb.add_chart(options)
+
+    def chart(self, sheet: str, col: int, y: int, chart: Any, *, width: int = CHART_WIDTH,
+              height: int = CHART_HEIGHT) -> None:
+        """A chart at column ``col``, ``y`` pixels below the top of row 1."""
+        chart.set_size({"width": width, "height": height})
+        self.sheet(sheet).insert_chart(1, col, chart, {"y_offset": y})
+
+    def set_properties(self, cons: Consolidation) -> None:
+        self.wb.set_properties({"title": self.title_text, "subject": cons.period,
+                                "company": cons.municipality, "comments": "nastavnik sync"})
+
+    def close(self) -> None:
+        self.wb.close()
+
+    def abandon(self) -> None:
+        """Close the row files of an unfinished workbook (xlsxwriter has no public way)."""
+        for ws in self.wb.worksheets():
+            close = getattr(ws, "_opt_close", None)
+            if close is not None and getattr(ws, "row_data_fh", None) is not None:
+                close()
+
+    # -- one table ------------------------------------------------------------------------
+    def table(self, sheet: str, t: Table, *, top: int = 0, freeze_cols: int = 0,
+              filter_: bool = True, freeze: bool = True) -> Placed:
+        """Title at ``top``, headers below it, then the rows; returns where they landed."""
+        ws = self.sheet(sheet)
+        keys = list(t.headers)
+        frame = t.frame[keys]
+        header, first = top + 1, top + 2
+        last = first + len(frame) - 1
+        ws.write_string(top, 0, t.title or self.title_text, self.title_fmt)
+        columns = [_Column(self, frame[k], t.formats.get(k), t.styles.get(k)) for k in keys]
+        self._header(ws, header, t, keys, columns)
+        self._rows(ws, first, columns)
+        if freeze:
+            ws.freeze_panes(first, freeze_cols)
+        if filter_:
+            ws.autofilter(header, 0, max(last, header), len(keys) - 1)
+        return Placed(header, first, last, keys)
+
+    def _header(self, ws: Worksheet, row: int, t: Table, keys: list[str],
+                columns: list[_Column]) -> None:
+        widths = [t.widths.get(k) or c.width(t.headers[k]) for k, c in zip(keys, columns,
+                                                                            strict=True)]
+        lines = max(math.ceil(len(t.headers[k]) / max(w - 1, 1)) for k, w in zip(keys, widths,
+                                                                                   strict=True))
+        ws.set_row(row, 15 * min(max(lines, 1), 8))
+        for c, (k, w) in enumerate(zip(keys, widths, strict=True)):
+            ws.set_column(c, c, w)
+            ws.write_string(row, c, t.headers[k], self.header_fmt)
+
+    def _rows(self, ws: Worksheet, first: int, columns: list[_Column]) -> None:
+        writers = [c.writer(ws, self) for c in columns]
+        streams = [c.cells() for c in columns]
+        for r, row in enumerate(zip(*streams, strict=True), start=first):
+            for c, (value, fmt) in enumerate(row):
+                if value is not None:
+                    writers[c](r, c, value, fmt)
+
+
+class _Column:
+    """One column of a frame as Python cell values and formats, and how to write them."""
+
+    def __init__(self, book: _Book, s: pd.Series, num_format: str | None,
+                 styles: Sequence[dict[str, Any] | None] | None) -> None:
+        self.kind, self.values = _cell_values(s)
+        base = {"num_format": num_format or (DATE_FORMAT if self.kind == "date" else None)}
+        base = {k: v for k, v in base.items() if v}
+        self.fmt = book.fmt(**base) if base else None
+        self.styled = None if styles is None else [
+            book.fmt(**base, **st) if st else self.fmt for st in styles]
+        if self.styled is not None and len(self.styled) != len(self.values):
+            raise ValueError(f"column {s.name}: {len(self.styled)} styles for "
+                             f"{len(self.values)} rows")
+
+    def cells(self) -> Iterator[tuple[Any, Format | None]]:
+        if self.styled is not None:
+            return zip(self.values, self.styled, strict=True)
+        return zip(self.values, repeat(self.fmt), strict=False)
+
+    def writer(self, ws: Worksheet, book: _Book) -> Callable[[int, int, Any, Any], Any]:
+        if self.kind == "text":
+            return ws.write_string
+        if self.kind in ("number", "date"):
+            return ws.write_number
+        return lambda r, c, v, f: _write_any(ws, book, r, c, v, f)
+
+    def width(self, header: str) -> float:
+        longest_word = max((len(w) for w in header.split()), default=0)
+        head = len(header) if len(header) <= 14 else max(longest_word, 14)
+        if self.kind == "date":
+            body = 11
+        else:
+            sample = [v for v in self.values[:WIDTH_SAMPLE] if v is not None]
+            body = max((len(_display(v)) for v in sample), default=0)
+        return min(max(float(max(head, body) + 2), MIN_WIDTH), MAX_WIDTH)
+
+
+def _cell_values(s: pd.Series) -> tuple[str, list[Any]]:
+    """(kind, Python values with None for missing) of a column; dates as Excel serials."""
+    missing = s.isna()
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_convert(None)
+        serial = (s - EXCEL_EPOCH) / pd.Timedelta(days=1)
+        return "date", serial.astype(object).where(~missing, None).tolist()
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return "text", [C.YES if v else C.NO for v in s.tolist()]
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return "number", s.astype(object).where(~missing, None).tolist()
+    values = s.astype(object).where(~missing, None).tolist()
+    if isinstance(s.dtype, pd.StringDtype):
+        return "text", values
+    return "any", values
+
+
+def _write_any(ws: Worksheet, book: _Book, r: int, c: int, v: Any, fmt: Format | None) -> None:
+    """A cell of a mixed column: text stays text, numbers numbers, dates dates."""
+    if isinstance(v, str):
+        ws.write_string(r, c, v, fmt)
+    elif isinstance(v, bool | np.bool_):
+        ws.write_string(r, c, C.YES if v else C.NO, fmt)
+    elif isinstance(v, numbers.Real):
+        if not math.isnan(v):
+            ws.write_number(r, c, float(v), fmt)
+    elif isinstance(v, datetime | date | pd.Timestamp):
+        ws.write_number(r, c, _serial(v), book.date_fmt)
+    else:
+        ws.write_string(r, c, str(v), fmt)
+
+
+def _serial(v: date) -> float:
+    ts = pd.Timestamp(v)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(None)
+    return (ts - EXCEL_EPOCH) / pd.Timedelta(days=1)
+
+
+def _display(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.1f}"
+    return str(v)
+
+
+# ====================================================================== the lock
+@dataclass(frozen=True)
+class _Holder:
+    pid: int | None
+    host: str
+    since: str
+
+
+def _acquire(lock: Path) -> str:
+    token = (f"{os.getpid()}\n{socket.gethostname()}\n"
+             f"{datetime.now().astimezone().isoformat(timespec='seconds')}\n")
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            holder = _read_lock(lock)
+            if holder is not None and _held(holder):
+                raise MasterLockedError(_lock_message(lock, holder)) from None
+            log.warning("taking over a stale lock %s (%s)", lock, holder)
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(token)
+        return token
+    raise MasterLockedError(_lock_message(lock, _read_lock(lock) or _Holder(None, "?", "?")))
+
+
+def _release(lock: Path, token: str) -> None:
+    try:
+        if lock.read_text(encoding="utf-8") == token:
+            lock.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _read_lock(lock: Path) -> _Holder | None:
+    """Who holds the lock; None when the file is gone or unreadable and old (stale)."""
+    try:
+        text = lock.read_text(encoding="utf-8", errors="replace")
+        age = datetime.now().timestamp() - lock.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    parts = text.splitlines() + ["", "", ""]
+    pid = int(parts[0]) if parts[0].strip().isdigit() else None
+    if pid is None and age > 10:  # a crash between creating and writing the lock
+        return None
+    return _Holder(pid, parts[1] or "?", parts[2] or "?")
+
+
+def _held(holder: _Holder) -> bool:
+    if holder.pid is None:  # being written right now
+        return True
+    if holder.host not in ("?", socket.gethostname()):  # another computer: cannot check
+        return True
+    return _pid_alive(holder.pid)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        return _windows_pid_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows only
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return kernel32.GetLastError() == 5  # ERROR_ACCESS_DENIED: exists
+    code = ctypes.c_ulong()
+    try:
+        ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+    finally:
+        kernel32.CloseHandle(handle)
+    return bool(ok) and code.value == 259  # STILL_ACTIVE
+
+
+def _lock_message(lock: Path, holder: _Holder) -> str:
+    since = holder.since
+    try:
+        since = datetime.fromisoformat(since).strftime("%d.%m.%Y %H:%M")
+    except ValueError:
+        pass
+    return LOCK_MESSAGE.format(pid=holder.pid or "?", host=holder.host, since=since, lock=lock)
