@@ -33,6 +33,13 @@ class Facts:
         """The same table as typed by the user."""
         return self.wb.raw[key]
 
+    def age(self, key: str) -> pd.Series:
+        """Ages at the reference date of the people of a sheet (mentors, mentees), cached."""
+        cache = self.__dict__.setdefault("_ages", {})
+        if key not in cache:
+            cache[key] = ages(self.t(key)["birth_date"], self.ref)
+        return cache[key]
+
     @cached_property
     def people(self) -> pd.DataFrame:
         """Mentors and mentees in one table: id, role, full_name, birth_date, category, age."""
@@ -43,7 +50,7 @@ class Facts:
                 "id": t["id"], "role": role, "sheet": key, ROW: t[ROW],
                 "full_name": t["full_name"], "birth_date": t["birth_date"],
                 "category": t["category"], "consent_date": t["consent_date"],
-                "consent_by": t["consent_by"], "age": ages(t["birth_date"], self.ref)}))
+                "consent_by": t["consent_by"], "age": self.age(key)}))
         return pd.concat(parts, ignore_index=True)
 
     @cached_property

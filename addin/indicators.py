@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from addin.facts import Facts, split_ids
 from addin.model import SchoolWorkbook, normalize_header
-from addin.facts import Facts, ages, split_ids
 from workbook_templates import contract as C
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.toml")
@@ -95,15 +95,23 @@ def target_for(targets: dict[str, dict[str, Any]], key: str,
 
 # -- numerators -----------------------------------------------------------------------------
 def counts(wb: SchoolWorkbook, reference_date: date) -> dict[str, tuple[float, float | None]]:
-    """(numerator, counted denominator or None) per indicator key, from the workbook."""
-    ctx = Facts(wb, reference_date)
-    ref = ctx.ref
+    """(numerator, counted denominator or None) per indicator key, from the workbook.
+
+    Remembered on the workbook per date: a check and the indicators both need them.
+    """
+    memo = wb.memo.setdefault("counts", {})
+    if reference_date not in memo:
+        memo[reference_date] = _counts(Facts(wb, reference_date))
+    return memo[reference_date]
+
+
+def _counts(ctx: Facts) -> dict[str, tuple[float, float | None]]:
     active = ctx.active_pairs
     mentee_ids = {i for v in active["mentee_ids"] for i in split_ids(v)}
     mentor_ids = set(active["mentor_id"].dropna())
     mentees, mentors = ctx.t("mentees"), ctx.t("mentors")
-    mentees = mentees.assign(age=ages(mentees["birth_date"], ref))
-    mentors = mentors.assign(age=ages(mentors["birth_date"], ref))
+    mentees = mentees.assign(age=ctx.age("mentees"))
+    mentors = mentors.assign(age=ctx.age("mentors"))
     am = mentees[mentees["id"].isin(mentee_ids)].drop_duplicates("id")
     ar = mentors[mentors["id"].isin(mentor_ids)].drop_duplicates("id")
     student = C.dictionary_values("mentee_categories")[0]

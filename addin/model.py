@@ -71,6 +71,8 @@ class SchoolWorkbook:
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
     missing_sheets: list[str] = field(default_factory=list)
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
+    #: Results derived from the tables, shared by the check and the indicators.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- constructors -------------------------------------------------------------------
     @classmethod

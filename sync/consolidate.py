@@ -7,8 +7,8 @@ from the store) and returns a `Consolidation`; writers (master, store, federal f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -51,6 +51,9 @@ class SchoolResult:
     report: Report | None = None
     indicators: list[IndicatorValue] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    municipality: str = ""
+    #: This school's rows of the municipal tables: participants, pairs, roadmap.
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def code(self) -> str:
@@ -58,7 +61,16 @@ class SchoolResult:
 
     @property
     def workbook(self) -> SchoolWorkbook | None:
+        """The workbook, until `release()` drops it to save memory on large runs."""
         return self.fetched.workbook
+
+    def release(self) -> SchoolResult:
+        """Forget the workbook: everything later steps need is in tables and figures.
+
+        The caller's Fetched is left as it was (a copy without the workbook is kept).
+        """
+        self.fetched = replace(self.fetched, workbook=None)
+        return self
 
 
 @dataclass(frozen=True)
@@ -130,8 +142,13 @@ def judge(fetched: Fetched, reference_date: date, targets: dict[str, Any] | None
     else:
         status, reason = SchoolStatus.ACCEPTED, "замечаний нет"
     values = compute_indicators(wb, reference_date, targets)
-    return SchoolResult(entry, status, reason, fetched, report, values,
-                        _row_counts(wb, reference_date))
+    result = SchoolResult(entry, status, reason, fetched, report, values,
+                          _row_counts(wb, reference_date),
+                          str(wb.school.get("municipality") or ""))
+    result.tables = {"participants": participants_of(result, reference_date),
+                     "pairs": pairs_of(result, reference_date),
+                     "roadmap": roadmap_of(result, reference_date)}
+    return result
 
 
 def _row_counts(wb: SchoolWorkbook, reference_date: date) -> dict[str, int]:
@@ -147,30 +164,43 @@ def _row_counts(wb: SchoolWorkbook, reference_date: date) -> dict[str, int]:
 
 
 # -- the municipality -------------------------------------------------------------------------
-def consolidate(fetched: list[Fetched], period: str, *, reference_date: date | None = None,
+def consolidate(fetched: Iterable[Fetched], period: str, *, reference_date: date | None = None,
                 targets: dict[str, Any] | None = None,
                 previous: dict[str, Snapshot] | None = None,
                 progress: Callable[[SchoolResult], Any] | None = None) -> Consolidation:
     """Judge every school and build the municipal tables of one period."""
+    ref = reference_date_of(period, reference_date)
+    results = []
+    for f in fetched:
+        results.append(judge(f, ref, targets).release())
+        if progress is not None:
+            progress(results[-1])
+    return combine(results, period, ref, targets=targets, previous=previous)
+
+
+def reference_date_of(period: str, reference_date: date | None = None) -> date:
+    """The given date, else the last day of the period ГГГГ-ММ."""
     ref = reference_date or period_end(period)
     if ref is None:
         raise ValueError(f"period must be ГГГГ-ММ, got {period!r}")
-    schools = []
-    for f in fetched:
-        schools.append(judge(f, ref, targets))
-        if progress is not None:
-            progress(schools[-1])
+    return ref
+
+
+def combine(schools: list[SchoolResult], period: str, ref: date, *,
+            targets: dict[str, Any] | None = None,
+            previous: dict[str, Snapshot] | None = None) -> Consolidation:
+    """The municipal tables from judged schools (in registry order)."""
     accepted = [s for s in schools if s.status.accepted]
     municipal = municipal_indicators(accepted, ref, targets)
-    cross = same_person_in_two_schools(accepted, ref) + vanished(schools, previous or {}, ref)
-    names = [s.workbook.school.get("municipality") for s in accepted if s.workbook]
+    cross = same_person_in_two_schools(accepted) + vanished(schools, previous or {})
+    names = [s.municipality for s in accepted if s.municipality]
     return Consolidation(
         period=period, reference_date=ref, schools=schools, municipal=municipal,
-        participants=_concat([participants_of(s, ref) for s in accepted], PARTICIPANT_COLUMNS),
-        pairs=_concat([pairs_of(s, ref) for s in accepted], PAIR_COLUMNS),
-        roadmap=_concat([roadmap_of(s, ref) for s in accepted], ROADMAP_COLUMNS),
+        participants=_concat([s.tables["participants"] for s in accepted], PARTICIPANT_COLUMNS),
+        pairs=_concat([s.tables["pairs"] for s in accepted], PAIR_COLUMNS),
+        roadmap=_concat([s.tables["roadmap"] for s in accepted], ROADMAP_COLUMNS),
         findings=_concat([findings_of(s) for s in schools], FINDING_COLUMNS),
-        cross=cross, municipality=next((str(n) for n in names if n), ""))
+        cross=cross, municipality=names[0] if names else "")
 
 
 def municipal_indicators(accepted: list[SchoolResult], ref: date,
@@ -266,19 +296,17 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 
 
 # -- cross-school and cross-period checks ------------------------------------------------------
-def same_person_in_two_schools(accepted: list[SchoolResult], ref: date) -> list[CrossFinding]:
+def same_person_in_two_schools(accepted: list[SchoolResult]) -> list[CrossFinding]:
     """One person (same name and birth date) in active pairs of two schools (X-001)."""
-    frames = [participants_of(s, ref) for s in accepted]
-    people = _concat(frames, PARTICIPANT_COLUMNS)
-    people = people[people["in_active_pair"] & people["full_name"].notna()
+    people = _concat([s.tables["participants"] for s in accepted], PARTICIPANT_COLUMNS)
+    people = people[people["in_active_pair"].astype(bool) & people["full_name"].notna()
                     & people["birth_date"].notna()]
     key = people["full_name"].map(normalize_header) + "|" + people["birth_date"].astype(str)
     people = people.assign(key=key)
+    shared = people.groupby("key")["school_code"].transform("nunique") > 1
     out = []
-    for _, group in people.groupby("key"):
+    for _, group in people[shared].groupby("key"):
         schools = group.drop_duplicates("school_code")
-        if len(schools) < 2:
-            continue
         first = schools.iloc[0]
         for _, other in schools.iloc[1:].iterrows():
             out.append(CrossFinding(
@@ -289,45 +317,43 @@ def same_person_in_two_schools(accepted: list[SchoolResult], ref: date) -> list[
     return out
 
 
-def vanished(schools: list[SchoolResult], previous: dict[str, Snapshot],
-             ref: date) -> list[CrossFinding]:
+def vanished(schools: list[SchoolResult], previous: dict[str, Snapshot]) -> list[CrossFinding]:
     """Schools, pairs and participants present last period and gone now (X-002, X-003)."""
     out = []
     by_code = {s.code: s for s in schools}
     for code, before in previous.items():
         now = by_code.get(code)
         was_accepted = before.status in (SchoolStatus.ACCEPTED, SchoolStatus.ACCEPTED_WARNINGS)
-        if now is None or now.workbook is None:
+        if now is None or not now.tables:
             if was_accepted:
                 out.append(CrossFinding(
                     "X-003", "предупреждение", code,
                     "Организация сдавала данные в прошлом периоде, а в этом книга не получена."))
             continue
-        pairs = now.workbook.tables["pairs"]
-        ended = set(pairs.loc[pairs["end_date"].notna(), "id"])
-        gone_pairs = sorted(before.open_pairs - set(pairs["id"].dropna()) - ended)
+        pairs, people = now.tables["pairs"], now.tables["participants"]
+        ended = set(pairs.loc[pairs["end_date"].notna(), "pair_id"])
+        gone_pairs = sorted(before.open_pairs - set(pairs["pair_id"].dropna()) - ended)
         if gone_pairs:
             out.append(CrossFinding(
                 "X-002", "предупреждение", code,
-                f"Пары прошлого периода исчезли без даты окончания: {', '.join(gone_pairs[:20])}"
-                + (" …" if len(gone_pairs) > 20 else "")))
-        present = set(now.workbook.tables["mentors"]["id"].dropna()) | set(
-            now.workbook.tables["mentees"]["id"].dropna())
-        gone_people = sorted(before.participants - present)
+                f"Пары прошлого периода исчезли без даты окончания: {_some(gone_pairs)}"))
+        gone_people = sorted(before.participants - set(people["person_id"].dropna()))
         if gone_people:
             out.append(CrossFinding(
                 "X-002", "предупреждение", code,
-                f"Участники прошлого периода исчезли из книги: {', '.join(gone_people[:20])}"
-                + (" …" if len(gone_people) > 20 else "")))
+                f"Участники прошлого периода исчезли из книги: {_some(gone_people)}"))
     return out
+
+
+def _some(ids: list[str], limit: int = 20) -> str:
+    return ", ".join(ids[:limit]) + (" …" if len(ids) > limit else "")
 
 
 def snapshot_of(s: SchoolResult) -> Snapshot:
     """What to remember of a school for the next period."""
-    wb = s.workbook
-    if wb is None:
+    if not s.tables:
         return Snapshot(status=s.status.value)
-    pairs = wb.tables["pairs"]
-    open_pairs = set(pairs.loc[pairs["end_date"].isna(), "id"].dropna())
-    people = set(wb.tables["mentors"]["id"].dropna()) | set(wb.tables["mentees"]["id"].dropna())
-    return Snapshot(status=s.status.value, open_pairs=open_pairs, participants=people)
+    pairs, people = s.tables["pairs"], s.tables["participants"]
+    open_pairs = set(pairs.loc[pairs["end_date"].isna(), "pair_id"].dropna())
+    return Snapshot(status=s.status.value, open_pairs=open_pairs,
+                    participants=set(people["person_id"].dropna()))

@@ -7,8 +7,10 @@ the period is not recorded either, and the previous master stays as it was.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,12 +19,12 @@ from typing import Any
 import pandas as pd
 
 from addin.indicators import load_targets
-from sync.consolidate import Consolidation, consolidate
+from sync.consolidate import Consolidation, SchoolResult, combine, judge, reference_date_of
 from sync.figures import federal_figures
 from sync.master import master_lock, write_master
 from sync.pseudonym import load_or_create_key
 from sync.sources import (
-    Fetched,
+    FolderSource,
     GoogleSheetsSource,
     SchoolEntry,
     SourceError,
@@ -69,12 +71,12 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
     entries = read_registry(opts.registry)
     targets = load_targets(opts.targets)
     out = opts.out.resolve()
+    ref = reference_date_of(opts.period, opts.reference_date)
     with master_lock(out):
-        fetched = _fetch(entries, opts, progress)
+        schools = _judge_all(entries, opts, ref, targets, progress, checked)
         store = Store.for_master(out, opts.db_url)
-        cons = consolidate(fetched, opts.period, reference_date=opts.reference_date,
-                           targets=targets, previous=store.previous_snapshots(opts.period),
-                           progress=checked)
+        cons = combine(schools, opts.period, ref, targets=targets,
+                       previous=store.previous_snapshots(opts.period))
         figures = federal_figures(cons.participants, cons.pairs,
                                   {e.code: e.org_type for e in entries})
         history = _history_with(store.history(), cons)
@@ -87,17 +89,68 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
                       time.perf_counter() - started)
 
 
-def _fetch(entries: list[SchoolEntry], opts: SyncOptions,
-           progress: Callable[[SchoolEntry], Any] | None) -> list[Fetched]:
-    google = None
-    if any(is_google_source(e.source) for e in entries):
-        try:
-            google = GoogleSheetsSource.from_service_account(opts.google_key,
-                                                             endpoint=opts.google_endpoint)
-        except SourceError:
-            google = None  # every Google school then gets the Russian reason from fetch_all
+#: Below this many folder schools, worker processes cost more than they save.
+PARALLEL_MIN_SCHOOLS = 8
+
+
+def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
+               targets: dict[str, Any], progress: Callable[[SchoolEntry], Any] | None,
+               checked: Callable[[Any], Any] | None) -> list[SchoolResult]:
+    """Fetch and judge every school, in registry order.
+
+    Folder schools are read and checked in worker processes (one per core): reading and the
+    rules are CPU-bound, and each school is independent. Google schools are read one by one
+    in this process, which paces requests for the API quota.
+    """
     source_dir = opts.source_dir if opts.source_dir is not None else opts.registry.parent
-    return list(fetch_all(entries, source_dir, google, progress))
+    results: dict[int, SchoolResult] = {}
+
+    def done(i: int, result: SchoolResult) -> None:
+        results[i] = result
+        if checked is not None:
+            checked(result)
+
+    folder = [(i, e) for i, e in enumerate(entries) if not is_google_source(e.source)]
+    google = [(i, e) for i, e in enumerate(entries) if is_google_source(e.source)]
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if workers > 1 and len(folder) >= PARALLEL_MIN_SCHOOLS:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_fetch_and_judge, e, source_dir, ref, targets): (i, e)
+                       for i, e in folder}
+            for future in as_completed(futures):
+                i, entry = futures[future]
+                if progress is not None:
+                    progress(entry)
+                done(i, future.result())
+    else:
+        for i, entry in folder:
+            if progress is not None:
+                progress(entry)
+            done(i, _fetch_and_judge(entry, source_dir, ref, targets))
+    if google:
+        client = _google_client(opts)
+        for (i, _), fetched in zip(google, fetch_all([e for _, e in google], source_dir, client,
+                                                      progress), strict=True):
+            done(i, judge(fetched, ref, targets).release())
+    return [results[i] for i in range(len(entries))]
+
+
+MAX_WORKERS = 8
+
+
+def _fetch_and_judge(entry: SchoolEntry, source_dir: Path, ref: date,
+                     targets: dict[str, Any]) -> SchoolResult:
+    """One folder school, start to finish (runs in a worker process)."""
+    fetched = FolderSource(source_dir).fetch(entry)
+    return judge(fetched, ref, targets).release()
+
+
+def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:
+    try:
+        return GoogleSheetsSource.from_service_account(opts.google_key,
+                                                       endpoint=opts.google_endpoint)
+    except SourceError:
+        return None  # every Google school then gets the Russian reason from fetch_all
 
 
 def _history_with(stored: pd.DataFrame, cons: Consolidation) -> pd.DataFrame:

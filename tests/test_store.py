@@ -308,7 +308,7 @@ def test_previous_snapshots(store: Store, periods: Periods):
     assert any(s.open_pairs for s in prev.values())
     assert any(not s.participants for s in prev.values())  # schools without a workbook
     # the same files a month later: nothing vanished
-    assert vanished(periods.dec.schools, prev, periods.dec.reference_date) == []
+    assert vanished(periods.dec.schools, prev) == []
 
     save(store, periods.dec, periods.figures_dec)
     assert store.previous_snapshots("2027-01") == expected_snapshots(periods.dec)
