@@ -336,9 +336,14 @@ def add_school_code_cmd(access_file: Path, school_code: str, secret: str | None)
 
     Пример: nastavnik serve add-school-code --access-file коды.txt --school ОО-001
     """
-    from addin.web.access import add_school_code
+    from addin.web.access import AccessFileError, add_school_code
 
-    shown = add_school_code(access_file, school_code, secret)
+    try:
+        shown = add_school_code(access_file, school_code, secret)
+    except AccessFileError as exc:
+        raise click.ClickException(exc.message_ru) from None
+    except OSError as exc:
+        raise click.ClickException(f"Не удалось записать {access_file}: {exc.strerror}") from None
     console.print(f"Код доступа для {school_code} записан в {access_file}.")
     if secret is None:
         console.print(f"Код (сообщите школе, он больше не будет показан): [bold]{shown}[/]")

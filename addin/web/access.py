@@ -1,0 +1,278 @@
+"""Who may use the page: school access codes, session cookies, CSRF tokens, login throttling.
+
+Access file: one line per school, ``<school code>:<scrypt params>:<salt hex>:<hash hex>``, for
+example ``ОО-001:n=16384,r=8,p=1:9f…:4a…``. Blank lines and lines starting with ``#`` are
+ignored. The hash is ``hashlib.scrypt(access code, salt, n, r, p, dklen=32)``; the access code
+itself is never stored. The file is written atomically with mode 0600 and re-read by a running
+server when it changes.
+
+Sessions need no server state: the cookie carries a random session id, the school code (empty
+for an anonymous visitor) and an expiry, signed with HMAC-SHA256 under a key made at process
+start (a restart logs everyone out). The CSRF token of a session is an HMAC of its id.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("nastavnik.web")
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SCRYPT_PARAMS = f"n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}"
+HASH_BYTES, SALT_BYTES = 32, 16
+_PARAMS_RE = re.compile(r"^n=(\d+),r=(\d+),p=(\d+)$")
+#: A school code usable as a file name and in the access file: letters, digits, '-', '_', '.'.
+SCHOOL_CODE_RE = re.compile(r"^[0-9A-Za-zА-Яа-яЁё][0-9A-Za-zА-Яа-яЁё_.\-]{0,63}$")
+#: Alphabet of generated access codes: no 0/O, 1/I/L look-alikes.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+SESSION_COOKIE = "nastavnik_session"
+SESSION_SECONDS = 8 * 3600
+#: A failed login waits this long before answering.
+FAILED_LOGIN_DELAY = 1.0
+#: After this many failures for one school from one address within the window, refuse.
+MAX_FAILURES, FAILURE_WINDOW = 10, 15 * 60
+
+
+class AccessFileError(ValueError):
+    """The access file or a school code cannot be used (Russian message)."""
+
+    def __init__(self, message_ru: str) -> None:
+        super().__init__(message_ru)
+        self.message_ru = message_ru
+
+
+def valid_school_code(code: str) -> bool:
+    return bool(SCHOOL_CODE_RE.match(code or "")) and ".." not in code
+
+
+def generate_code() -> str:
+    """A random access code such as ``K7QM-3XPA-WZ9D`` (12 symbols of 31, about 59 bits)."""
+    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+    return "-".join(chars[i:i + 4] for i in range(0, 12, 4))
+
+
+def _normalize_secret(secret: str) -> bytes:
+    """Codes are compared without spaces, case or dashes: «k7qm 3xpa» equals «K7QM-3XPA»."""
+    return re.sub(r"[\s\-]", "", secret).upper().encode("utf-8")
+
+
+def hash_code(secret: str, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R,
+              p: int = SCRYPT_P) -> bytes:
+    return hashlib.scrypt(_normalize_secret(secret), salt=salt, n=n, r=r, p=p,
+                          maxmem=256 * 1024 * 1024, dklen=HASH_BYTES)
+
+
+def add_school_code(access_file: str | Path, school_code: str, secret: str | None = None) -> str:
+    """Add or replace the access code of one school; return the code to tell the school.
+
+    A random code is made when ``secret`` is None. The file is rewritten atomically (temporary
+    file + rename) with mode 0600; other schools' lines are kept as they are.
+    """
+    path = Path(access_file)
+    code = (school_code or "").strip()
+    if not valid_school_code(code):
+        raise AccessFileError(
+            f"Код ОО «{school_code}» не подходит: допустимы буквы, цифры, дефис, точка и "
+            "подчёркивание (например, ОО-001), не длиннее 64 знаков.")
+    shown = generate_code() if secret is None else secret.strip()
+    if len(_normalize_secret(shown)) < 6:
+        raise AccessFileError("Код доступа слишком короткий: нужно не меньше 6 знаков.")
+    salt = secrets.token_bytes(SALT_BYTES)
+    line = f"{code}:{SCRYPT_PARAMS}:{salt.hex()}:{hash_code(shown, salt).hex()}"
+    lines: list[str] = []
+    if path.exists():
+        for old in path.read_text(encoding="utf-8").splitlines():
+            if old.split(":", 1)[0].strip() != code:
+                lines.append(old)
+    lines.append(line)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return shown
+
+
+@dataclass(frozen=True)
+class _Entry:
+    n: int
+    r: int
+    p: int
+    salt: bytes
+    digest: bytes
+
+
+class AccessCodes:
+    """The access file as read by the server (re-read when its modification time changes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp: tuple[float, int] | None = None
+        self._entries: dict[str, _Entry] = {}
+        self._dummy = _Entry(SCRYPT_N, SCRYPT_R, SCRYPT_P, secrets.token_bytes(SALT_BYTES),
+                             secrets.token_bytes(HASH_BYTES))
+
+    def _load(self) -> dict[str, _Entry]:
+        with self._lock:
+            try:
+                st = self.path.stat()
+            except OSError:
+                log.warning("access file missing; no school can log in")
+                self._entries, self._stamp = {}, None
+                return self._entries
+            stamp = (st.st_mtime, st.st_size)
+            if stamp == self._stamp:
+                return self._entries
+            entries: dict[str, _Entry] = {}
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+            for number, line in enumerate(text.splitlines(), 1):
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                entry = _parse_line(line)
+                if entry is None:
+                    log.warning("access file line %d ignored: not code:params:salt:hash", number)
+                    continue
+                entries[entry[0]] = entry[1]
+            self._entries, self._stamp = entries, stamp
+            log.info("access file read: %d schools", len(entries))
+            return entries
+
+    def schools(self) -> list[str]:
+        return sorted(self._load())
+
+    def verify(self, school_code: str, secret: str) -> bool:
+        """Constant work whether or not the school exists (no enumeration by timing)."""
+        entries = self._load()
+        entry = entries.get((school_code or "").strip())
+        e = entry or self._dummy
+        try:
+            digest = hash_code(secret or "", e.salt, e.n, e.r, e.p)
+        except (ValueError, MemoryError):
+            return False
+        return hmac.compare_digest(digest, e.digest) and entry is not None
+
+
+def _parse_line(line: str) -> tuple[str, _Entry] | None:
+    parts = line.split(":")
+    if len(parts) != 4:
+        return None
+    code, params, salt_hex, hash_hex = (p.strip() for p in parts)
+    m = _PARAMS_RE.match(params)
+    if not valid_school_code(code) or not m:
+        return None
+    try:
+        salt, digest = bytes.fromhex(salt_hex), bytes.fromhex(hash_hex)
+    except ValueError:
+        return None
+    n, r, p = (int(x) for x in m.groups())
+    if n < 2 or n & (n - 1) or n > 2**20 or not 1 <= r <= 32 or not 1 <= p <= 16 or not digest:
+        return None
+    return code, _Entry(n, r, p, salt, digest)
+
+
+# -- sessions ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Session:
+    sid: str
+    school: str  # "" for an anonymous visitor
+    expires: int
+
+
+class Sessions:
+    """Signed, stateless session cookies and the CSRF token bound to each session."""
+
+    def __init__(self, key: bytes | None = None, lifetime: int = SESSION_SECONDS) -> None:
+        self._key = key or secrets.token_bytes(32)
+        self.lifetime = lifetime
+
+    def _mac(self, payload: str) -> str:
+        return hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def issue(self, school: str = "") -> tuple[str, Session]:
+        """A new session (always a new id: no session fixation across a login)."""
+        session = Session(secrets.token_urlsafe(16), school, int(time.time()) + self.lifetime)
+        encoded = base64.urlsafe_b64encode(school.encode("utf-8")).decode("ascii").rstrip("=")
+        payload = f"{session.sid}.{encoded}.{session.expires}"
+        return f"{payload}.{self._mac(payload)}", session
+
+    def read(self, value: str | None) -> Session | None:
+        if not value or len(value) > 512:
+            return None
+        parts = value.split(".")
+        if len(parts) != 4:
+            return None
+        sid, encoded, expires, mac = parts
+        try:
+            payload = f"{sid}.{encoded}.{expires}"
+            if not hmac.compare_digest(mac, self._mac(payload)):
+                return None
+            school = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+            until = int(expires)
+        except (ValueError, UnicodeError):
+            return None
+        if until < time.time():
+            return None
+        return Session(sid, school, until)
+
+    def csrf(self, session: Session) -> str:
+        return self._mac(f"csrf|{session.sid}")
+
+    def csrf_ok(self, session: Session | None, given: str | None) -> bool:
+        if session is None or not given:
+            return False
+        return hmac.compare_digest(given.encode("utf-8", "replace"),
+                                   self.csrf(session).encode("ascii"))
+
+
+class LoginThrottle:
+    """Counts failed logins per (address, school) and refuses after too many."""
+
+    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW) -> None:
+        self.limit, self.window = limit, window
+        self._fails: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> list[float]:
+        times = [t for t in self._fails.get(key, []) if now - t < self.window]
+        if times:
+            self._fails[key] = times
+        else:
+            self._fails.pop(key, None)
+        return times
+
+    def blocked(self, address: str, school: str) -> bool:
+        with self._lock:
+            return len(self._recent((address, school), time.monotonic())) >= self.limit
+
+    def failed(self, address: str, school: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._fails[(address, school)] = [*self._recent((address, school), now), now]
+            if len(self._fails) > 10_000:  # bound memory under a flood of made-up codes
+                for key in list(self._fails)[:5_000]:
+                    self._fails.pop(key, None)
+
+    def succeeded(self, address: str, school: str) -> None:
+        with self._lock:
+            self._fails.pop((address, school), None)

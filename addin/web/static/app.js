@@ -1,0 +1,34 @@
+// Optional niceties; the page works without JavaScript.
+(function () {
+  var zone = document.getElementById("drop");
+  var input = document.getElementById("file");
+  var label = document.getElementById("file-name");
+  function show() { if (label && input.files.length) label.textContent = input.files[0].name; }
+  if (zone && input) {
+    input.addEventListener("change", show);
+    ["dragenter", "dragover"].forEach(function (t) {
+      zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.add("over"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      zone.addEventListener(t, function () { zone.classList.remove("over"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      e.preventDefault();
+      if (e.dataTransfer && e.dataTransfer.files.length) { input.files = e.dataTransfer.files; show(); }
+    });
+  }
+  document.querySelectorAll("form").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      var b = form.querySelector("button[type=submit]");
+      if (b && b.id) {
+        b.dataset.text = b.textContent;
+        setTimeout(function () { b.disabled = true; b.textContent = "Подождите…"; }, 0);
+      }
+    });
+  });
+  window.addEventListener("pageshow", function () {  // back button: buttons usable again
+    document.querySelectorAll("button[data-text]").forEach(function (b) {
+      b.disabled = false; b.textContent = b.dataset.text;
+    });
+  });
+})();
