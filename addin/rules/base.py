@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from addin.facts import Facts, ages, split_ids  # noqa: F401  (re-exported for rules)
-from addin.model import ROW
+from addin.model import ROW, normalize_header
 from workbook_templates import contract as C
 
 
@@ -113,6 +113,12 @@ class Context(Facts):
                 message_ru=message(row) if callable(message) else message,
                 hint_ru=r.hint)
 
+    def has(self, sheet_key: str, *columns: str) -> bool:
+        """Whether the sheet has all these columns (a missing one is reported by SHEET-002;
+        rules that would flag every row because of it stay silent)."""
+        missing = self.wb.missing_columns.get(sheet_key, ())
+        return not any(c in missing for c in columns)
+
     def raw_value(self, sheet_key: str, row: int, column: str) -> Any:
         """The cell as typed by the user (before conversion)."""
         if sheet_key not in self._raw_index:
@@ -133,12 +139,46 @@ class Context(Facts):
             value=_show(value if value is not None else self.wb.school_raw.get(column)),
             message_ru=message, hint_ru=r.hint)
 
+
+def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """`keys.map(mapping)` that never raises: the first of duplicate keys wins, missing keys
+    give NA, and an empty mapping of any dtype (pandas' map fails on empty dates) works."""
+    mapping = mapping[mapping.index.notna() & ~mapping.index.duplicated()]
+    values = mapping.reindex(pd.Index(keys.to_numpy(), dtype=object))
+    return pd.Series(values.to_numpy(), index=keys.index, dtype=mapping.dtype)
+
+
+def by_id(table: pd.DataFrame, column: str) -> pd.Series:
+    """One column of a table indexed by the record ID (for `lookup`)."""
+    return pd.Series(table[column].to_numpy(), index=pd.Index(table["id"], dtype=object),
+                     dtype=table[column].dtype)
+
+
+def person_keys(table: pd.DataFrame) -> pd.Series:
+    """Name + birth date of each record (NA where either is missing): one key per person."""
+    known = (table["full_name"].notna() & table["birth_date"].notna()).to_numpy()
+    names = [normalize_header(v) for v in table["full_name"].to_numpy()[known]]
+    births = table["birth_date"].to_numpy()[known].astype("datetime64[D]").astype(str)
+    key = pd.Series(None, index=table.index, dtype=object)
+    key[known] = [f"{n}|{b}" for n, b in zip(names, births, strict=True)]
+    return key
+
+
 def _show(v: Any) -> str | None:
     """A cell value as the user would read it."""
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
+    if v is None or _isna(v):
         return None
+    if isinstance(v, bool):
+        return "ИСТИНА" if v else "ЛОЖЬ"  # what Excel shows for a boolean cell
     if isinstance(v, pd.Timestamp | date):
         return v.strftime("%d.%m.%Y")
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # list-like values are not missing
+        return False

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from addin.model import ROW
-from addin.rules.base import Context, Finding, Severity, rule
+from addin.rules.base import RULES, Context, Finding, Severity, rule
 from workbook_templates import contract as C
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -31,12 +31,12 @@ def missing_sheet(ctx: Context) -> Iterator[Finding]:
     for key in ctx.wb.missing_sheets:
         s = C.sheet(key)
         yield Finding("SHEET-001", E, s.name, None, None, None,
-                      f"В книге нет листа «{s.name}».",
-                      "Верните лист из стандартного шаблона (скопируйте его вместе с заголовками).")
+                      f"В книге нет листа «{s.name}».", RULES["SHEET-001"].hint)
 
 
 @rule("SHEET-002", E, "*", "Нет обязательного столбца",
-      "Верните столбец с точным заголовком из шаблона; порядок столбцов значения не имеет.")
+      "Верните столбец (на листе «Сведения об ОО» — строку) с точным заголовком из шаблона; "
+      "порядок столбцов и строк значения не имеет.")
 def missing_column(ctx: Context) -> Iterator[Finding]:
     for key, cols in ctx.wb.missing_columns.items():
         if key in ctx.wb.missing_sheets:
@@ -46,9 +46,7 @@ def missing_column(ctx: Context) -> Iterator[Finding]:
             header = s.column(col).header
             where = "строки" if s.kind is C.SheetKind.FORM else "столбца"
             yield Finding("SHEET-002", E, s.name, None, header, None,
-                          f"На листе «{s.name}» нет {where} «{header}».",
-                          "Верните столбец с точным заголовком из шаблона; порядок столбцов "
-                          "значения не имеет.")
+                          f"На листе «{s.name}» нет {where} «{header}».", RULES["SHEET-002"].hint)
 
 
 @rule("CELL-001", E, "*", "Не заполнена обязательная ячейка",
@@ -133,10 +131,17 @@ def out_of_range(ctx: Context) -> Iterator[Finding]:
                                     f"«{col.header}»: значение должно быть {limits}.",
                                     sheet_key=s.key)
     for col in C.SCHOOL.columns:
-        val = ctx.wb.school.get(col.key)
-        if col.min is not None and isinstance(val, int | float) and val < col.min:
-            yield ctx.form_finding("CELL-004", col.key,
-                                   f"«{col.header}»: значение должно быть {_limits_ru(col)}.")
+        if not out_of_limits(col, ctx.wb.school.get(col.key)):
+            continue
+        yield ctx.form_finding("CELL-004", col.key,
+                               f"«{col.header}»: значение должно быть {_limits_ru(col)}.")
+
+
+def out_of_limits(col: C.Column, value: object) -> bool:
+    """Whether a form value is a number outside the field's limits (CELL-004 reports it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return (col.min is not None and value < col.min) or (col.max is not None and value > col.max)
 
 
 def _limits_ru(col: C.Column) -> str:

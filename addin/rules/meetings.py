@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from addin.rules.base import Context, Finding, Severity, rule
+from addin.model import ROW
+from addin.rules.base import Context, Finding, Severity, by_id, lookup, rule
 from workbook_templates import contract as C
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -15,6 +16,8 @@ MEETING_ORDER = {t: i for i, t in enumerate(C.dictionary_values("meeting_types")
 @rule("MEET-001", E, "meetings", "Встреча несуществующей пары",
       "Впишите ID пары или группы с листа «Пары и группы».")
 def unknown_pair(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("pairs", "id"):
+        return
     m = ctx.t("meetings")
     bad = m["pair_id"].notna() & ~m["pair_id"].isin(ctx.t("pairs")["id"])
     yield from ctx.findings("MEET-001", m[bad], "pair_id",
@@ -25,12 +28,11 @@ def unknown_pair(ctx: Context) -> Iterator[Finding]:
 @rule("MEET-002", W, "meetings", "Встреча вне срока работы пары",
       "Проверьте дату встречи и даты начала и окончания пары.")
 def outside_pair_dates(ctx: Context) -> Iterator[Finding]:
-    m = ctx.t("meetings")
-    pairs = ctx.t("pairs").drop_duplicates("id").set_index("id")
-    start = m["pair_id"].map(pairs["start_date"])
-    end = m["pair_id"].map(pairs["end_date"])
+    m, pairs = ctx.t("meetings"), ctx.t("pairs")
+    start = lookup(m["pair_id"], by_id(pairs, "start_date"))
+    end = lookup(m["pair_id"], by_id(pairs, "end_date"))
     bad = m["date"].notna() & ((m["date"] < start) | (m["date"] > end))
-    yield from ctx.findings("MEET-002", m[bad.fillna(False)], "date",
+    yield from ctx.findings("MEET-002", m[bad], "date",
                             lambda r: f"Встреча пары {r['pair_id']} вне дат её работы.")
 
 
@@ -39,10 +41,12 @@ def outside_pair_dates(ctx: Context) -> Iterator[Finding]:
       "Проверьте вид или дату встречи.")
 def stage_order(ctx: Context) -> Iterator[Finding]:
     m = ctx.t("meetings")
-    m = m[m["date"].notna() & m["meeting_type"].isin(list(MEETING_ORDER))]
-    m = m.assign(step=m["meeting_type"].map(MEETING_ORDER)).sort_values(["pair_id", "date"])
-    reached = m.groupby("pair_id")["step"].cummax()
-    bad = m[m["step"] < reached]
+    m = m[m["pair_id"].notna() & m["date"].notna() & m["meeting_type"].isin(list(MEETING_ORDER))]
+    # Meetings of one day are taken in stage order: their order within the day is unknown.
+    m = m.assign(step=m["meeting_type"].map(MEETING_ORDER).astype("int64"))
+    m = m.sort_values(["pair_id", "date", "step"], kind="stable")
+    reached = m.groupby("pair_id", sort=False)["step"].cummax()
+    bad = m[m["step"] < reached].sort_values(ROW)
     yield from ctx.findings("MEET-003", bad, "meeting_type",
                             lambda r: f"Встреча «{r['meeting_type']}» пары {r['pair_id']} "
                                       "проведена после более позднего этапа.")
@@ -51,13 +55,17 @@ def stage_order(ctx: Context) -> Iterator[Finding]:
 @rule("MON-001", E, "monitoring", "Анкета неизвестного участника",
       "Впишите ID участника с листа «Наставники» или «Наставляемые».")
 def unknown_participant(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("mentors", "id") or not ctx.has("mentees", "id"):
+        return
     mon = ctx.t("monitoring")
-    by_role = {"наставник": set(ctx.t("mentors")["id"].dropna()),
-               "наставляемый": set(ctx.t("mentees")["id"].dropna())}
-    anyone = by_role["наставник"] | by_role["наставляемый"]
-    known = [pid in by_role.get(role, anyone)
-             for pid, role in zip(mon["participant_id"], mon["role"], strict=True)]
-    bad = mon["participant_id"].notna() & ~mon.assign(k=known)["k"]
+    pid = mon["participant_id"]
+    is_mentor = pid.isin(ctx.t("mentors")["id"].dropna())
+    is_mentee = pid.isin(ctx.t("mentees")["id"].dropna())
+    # A role outside the list (CELL-003 reports it) accepts a participant of either sheet.
+    known = ((mon["role"] == "наставник") & is_mentor) | (
+        (mon["role"] == "наставляемый") & is_mentee) | (
+        ~mon["role"].isin(["наставник", "наставляемый"]) & (is_mentor | is_mentee))
+    bad = pid.notna() & ~known
     among = {"наставник": "наставников", "наставляемый": "наставляемых"}
     yield from ctx.findings("MON-001", mon[bad], "participant_id",
                             lambda r: f"Участника «{r['participant_id']}» нет среди "

@@ -6,8 +6,17 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from addin.model import normalize_header
-from addin.rules.base import Context, Finding, Severity, rule, split_ids
+from addin.model import ROW
+from addin.rules.base import (
+    Context,
+    Finding,
+    Severity,
+    by_id,
+    lookup,
+    person_keys,
+    rule,
+    split_ids,
+)
 from workbook_templates import contract as C
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -30,12 +39,14 @@ PEER_FORMS = ("ученик – ученик", "студент – студен�
 
 
 def _single_mentor(pairs: pd.DataFrame) -> pd.Series:
-    return pairs["mentor_id"].map(lambda v: len(split_ids(v)) == 1)
+    return pairs["mentor_id"].map(lambda v: len(split_ids(v)) == 1).astype(bool)
 
 
 @rule("PAIR-001", E, "pairs", "Наставник не найден",
       "Впишите ID наставника с листа «Наставники» или добавьте наставника туда.")
 def unknown_mentor(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("mentors", "id"):
+        return
     p = ctx.t("pairs")
     bad = p["mentor_id"].notna() & _single_mentor(p) & ~p["mentor_id"].isin(ctx.t("mentors")["id"])
     yield from ctx.findings("PAIR-001", p[bad], "mentor_id",
@@ -46,6 +57,8 @@ def unknown_mentor(ctx: Context) -> Iterator[Finding]:
 @rule("PAIR-002", E, "pairs", "Наставляемый не найден",
       "Впишите ID наставляемых с листа «Наставляемые» через запятую или добавьте их туда.")
 def unknown_mentee(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("mentees", "id"):
+        return
     pm = ctx.pair_mentees
     bad = pm[~pm["mentee_id"].isin(ctx.t("mentees")["id"])]
     yield from ctx.findings("PAIR-002", bad, "mentee_ids",
@@ -53,18 +66,15 @@ def unknown_mentee(ctx: Context) -> Iterator[Finding]:
                                       "«Наставляемые».")
 
 
-def _person_keys(t: pd.DataFrame) -> pd.Series:
-    key = t["full_name"].map(normalize_header) + "|" + t["birth_date"].astype(str)
-    return pd.Series(key.to_numpy(), index=t["id"]).loc[lambda s: ~s.index.duplicated()]
-
-
 @rule("PAIR-003", E, "pairs", "Наставник наставляет сам себя",
       "Наставник и наставляемый в паре — разные люди: исправьте ID.")
 def self_mentoring(ctx: Context) -> Iterator[Finding]:
+    # By name and birth date only: IDs are per sheet, mentor «1» and mentee «1» are two people.
     pm = ctx.pair_mentees
-    mentor_key = pm["mentor_id"].map(_person_keys(ctx.t("mentors")))
-    mentee_key = pm["mentee_id"].map(_person_keys(ctx.t("mentees")))
-    same = (mentor_key.notna() & (mentor_key == mentee_key)) | (pm["mentor_id"] == pm["mentee_id"])
+    mentors, mentees = ctx.t("mentors"), ctx.t("mentees")
+    mentor_key = lookup(pm["mentor_id"], by_id(mentors.assign(key=person_keys(mentors)), "key"))
+    mentee_key = lookup(pm["mentee_id"], by_id(mentees.assign(key=person_keys(mentees)), "key"))
+    same = mentor_key.notna() & (mentor_key == mentee_key)
     yield from ctx.findings("PAIR-003", pm[same], "mentee_ids",
                             lambda r: f"Наставник {r['mentor_id']} и наставляемый "
                                       f"{r['mentee_id']} — один и тот же человек.")
@@ -74,17 +84,21 @@ def self_mentoring(ctx: Context) -> Iterator[Finding]:
       "Проверьте форму наставничества и категории наставника и наставляемых.")
 def form_roles(ctx: Context) -> Iterator[Finding]:
     pm = ctx.pair_mentees[ctx.pair_mentees["form"].isin(list(FORM_ROLES))]
-    pm = pm.assign(mentor_cat=pm["mentor_id"].map(_by_id(ctx.t("mentors"), "category")),
-                   mentee_cat=pm["mentee_id"].map(_by_id(ctx.t("mentees"), "category")))
+    pm = pm.assign(mentor_cat=lookup(pm["mentor_id"], by_id(ctx.t("mentors"), "category")),
+                   mentee_cat=lookup(pm["mentee_id"], by_id(ctx.t("mentees"), "category")))
     mentor_known = pm["mentor_cat"].isin(C.dictionary_values("mentor_categories"))
     mentee_known = pm["mentee_cat"].isin(C.dictionary_values("mentee_categories"))
-    mentor_ok = [c in FORM_ROLES[f][0] for f, c in zip(pm["form"], pm["mentor_cat"], strict=True)]
-    mentee_ok = [c in FORM_ROLES[f][1] for f, c in zip(pm["form"], pm["mentee_cat"], strict=True)]
-    bad_mentor = pm[mentor_known & ~pd.Series(mentor_ok, index=pm.index, dtype=bool)]
+    allowed = pd.DataFrame(
+        [(f, side, c) for f, roles in FORM_ROLES.items() for side in (0, 1) for c in roles[side]],
+        columns=["form", "side", "cat"])
+    mentor_ok = _allowed(pm["form"], pm["mentor_cat"], allowed[allowed["side"] == 0])
+    mentee_ok = _allowed(pm["form"], pm["mentee_cat"], allowed[allowed["side"] == 1])
+    # One finding per pair for its mentor (the exploded rows repeat it per mentee).
+    bad_mentor = pm[mentor_known & ~mentor_ok].drop_duplicates(ROW)
     yield from ctx.findings(
-        "PAIR-004", bad_mentor.drop_duplicates("id"), "mentor_id",
+        "PAIR-004", bad_mentor, "mentor_id",
         lambda r: f"Форма «{r['form']}»: наставник {r['mentor_id']} — «{r['mentor_cat']}».")
-    bad_mentee = pm[mentee_known & ~pd.Series(mentee_ok, index=pm.index, dtype=bool)]
+    bad_mentee = pm[mentee_known & ~mentee_ok]
     yield from ctx.findings(
         "PAIR-004", bad_mentee, "mentee_ids",
         lambda r: f"Форма «{r['form']}»: наставляемый {r['mentee_id']} — «{r['mentee_cat']}».")
@@ -95,8 +109,8 @@ def form_roles(ctx: Context) -> Iterator[Finding]:
       "проверьте даты рождения или состав пары.")
 def form_ages(ctx: Context) -> Iterator[Finding]:
     pm = ctx.pair_mentees[ctx.pair_mentees["form"].isin(PEER_FORMS)]
-    mentor_birth = pm["mentor_id"].map(_by_id(ctx.t("mentors"), "birth_date"))
-    mentee_birth = pm["mentee_id"].map(_by_id(ctx.t("mentees"), "birth_date"))
+    mentor_birth = lookup(pm["mentor_id"], by_id(ctx.t("mentors"), "birth_date"))
+    mentee_birth = lookup(pm["mentee_id"], by_id(ctx.t("mentees"), "birth_date"))
     bad = mentor_birth.notna() & mentee_birth.notna() & (mentor_birth >= mentee_birth)
     yield from ctx.findings(
         "PAIR-005", pm[bad], "mentor_id",
@@ -124,8 +138,11 @@ def date_order(ctx: Context) -> Iterator[Finding]:
 @rule("PAIR-008", W, "pairs", "Этап не соответствует датам",
       "Завершённой паре укажите дату окончания и этап «завершение».")
 def stage_vs_end(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("pairs", "end_date", "stage"):
+        return
     p = ctx.t("pairs")
-    final_no_end = (p["stage"] == C.STAGE_FINAL) & p["end_date"].isna()
+    no_end = ctx.raw("pairs")["end_date"].isna().to_numpy()
+    final_no_end = (p["stage"] == C.STAGE_FINAL) & no_end
     ended_not_final = (p["end_date"].notna() & (p["end_date"] <= ctx.ref) & p["stage"].notna()
                        & (p["stage"] != C.STAGE_FINAL))
     yield from ctx.findings("PAIR-008", p[final_no_end], "end_date",
@@ -138,8 +155,11 @@ def stage_vs_end(ctx: Context) -> Iterator[Finding]:
       "Заключите соглашение наставника и наставляемого (за несовершеннолетнего подписывает "
       "родитель) и укажите его дату.")
 def agreement(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("pairs", "agreement_date"):
+        return
     a = ctx.active_pairs
-    yield from ctx.findings("PAIR-009", a[a["agreement_date"].isna()], "agreement_date",
+    missing = ctx.raw("pairs").loc[a.index, "agreement_date"].isna()
+    yield from ctx.findings("PAIR-009", a[missing], "agreement_date",
                             lambda r: f"Пара {r['id']} работает без соглашения.",
                             value=lambda r: r["id"])
 
@@ -147,6 +167,8 @@ def agreement(ctx: Context) -> Iterator[Finding]:
 @rule("PAIR-010", W, "pairs", "Нет индивидуального плана",
       "Составьте индивидуальный план на встрече-планировании и отметьте «да».")
 def plan(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("pairs", "plan"):
+        return
     a = ctx.active_pairs
     working = a["stage"].isin(C.dictionary_values("stages")[3:])
     yield from ctx.findings("PAIR-010", a[working & (a["plan"] != C.YES)], "plan",
@@ -154,7 +176,9 @@ def plan(ctx: Context) -> Iterator[Finding]:
                                       "индивидуального плана.")
 
 
-def _by_id(t: pd.DataFrame, column: str) -> pd.Series:
-    s = pd.Series(t[column].to_numpy(), index=t["id"])
-    return s[~s.index.duplicated()]
+def _allowed(forms: pd.Series, cats: pd.Series, allowed: pd.DataFrame) -> pd.Series:
+    """Per row: whether (form, category) is one of the allowed combinations."""
+    pairs = pd.MultiIndex.from_arrays([forms.astype(object), cats.astype(object)])
+    ok = pairs.isin(pd.MultiIndex.from_frame(allowed[["form", "cat"]]))
+    return pd.Series(ok, index=forms.index, dtype=bool)
 

@@ -6,8 +6,17 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from addin.model import normalize_header
-from addin.rules.base import Context, Finding, Severity, ages, rule, split_ids
+from addin.rules.base import (
+    Context,
+    Finding,
+    Severity,
+    ages,
+    by_id,
+    lookup,
+    person_keys,
+    rule,
+    split_ids,
+)
 from workbook_templates import contract as C
 
 E, W, A = Severity.ERROR, Severity.WARNING, Severity.ADVICE
@@ -31,11 +40,12 @@ AGE_BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
 def duplicate_person(ctx: Context) -> Iterator[Finding]:
     for key in ("mentors", "mentees"):
         t = ctx.t(key)
-        name = t["full_name"].map(normalize_header)
-        person = name + "|" + t["birth_date"].astype(str)
-        known = t["full_name"].notna() & t["birth_date"].notna()
+        person = person_keys(t)
+        known = person.notna()
         dup = known & person.duplicated(keep="first")
-        first = t[known].assign(p=person[known]).drop_duplicates("p").set_index("p")["id"]
+        first = pd.Series(t["id"].to_numpy(), index=pd.Index(person, dtype=object))[
+            known.to_numpy()]
+        first = first[~first.index.duplicated()]
         yield from ctx.findings(
             "PERSON-001", t[dup].assign(p=person[dup]), "full_name",
             lambda r, first=first: (f"Человек с тем же ФИО и датой рождения уже записан "
@@ -49,22 +59,33 @@ def implausible_age(ctx: Context) -> Iterator[Finding]:
     for key in ("mentors", "mentees"):
         t = ctx.t(key)
         age = ages(t["birth_date"], ctx.ref)
-        bounds = t["category"].map(lambda c, key=key: AGE_BOUNDS.get((key, c), (0, 120)))
-        lo = bounds.map(lambda b: b[0])
-        hi = bounds.map(lambda b: b[1])
-        bad = age.notna() & ((age < lo) | (age > hi) | (age < 0))
+        bounds = {c: b for (k, c), b in AGE_BOUNDS.items() if k == key}
+        lo = t["category"].map({c: b[0] for c, b in bounds.items()}).astype("float64")
+        hi = t["category"].map({c: b[1] for c, b in bounds.items()}).astype("float64")
+        bad = age.notna() & ((age < lo.fillna(0)) | (age > hi.fillna(120)) | (age < 0))
         yield from ctx.findings(
             "AGE-001", t[bad].assign(age=age[bad]), "birth_date",
             lambda r: ("Дата рождения в будущем относительно даты отчёта." if r["age"] < 0
-                       else f"Возраст {int(r['age'])} лет необычен для категории "
+                       else f"Возраст {years_ru(int(r['age']))} необычен для категории "
                             f"«{r['category']}»."),
             sheet_key=key)
+
+
+def years_ru(n: int) -> str:
+    """«1 год», «3 года», «11 лет», «21 год»."""
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} год"
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return f"{n} года"
+    return f"{n} лет"
 
 
 @rule("CONSENT-001", E, "mentors,mentees", "Нет согласия на обработку персональных данных",
       "Получите согласие (за несовершеннолетнего — от родителя) и укажите его дату.")
 def missing_consent(ctx: Context) -> Iterator[Finding]:
     for key in ("mentors", "mentees"):
+        if not ctx.has(key, "consent_date"):
+            continue
         t = ctx.t(key)
         raw = ctx.raw(key)["consent_date"]
         bad = raw.isna().to_numpy() & t["id"].notna().to_numpy()
@@ -79,11 +100,16 @@ def missing_consent(ctx: Context) -> Iterator[Finding]:
 def minor_consent(ctx: Context) -> Iterator[Finding]:
     parent = C.dictionary_values("consent_givers")[1]
     for key in ("mentors", "mentees"):
+        if not ctx.has(key, "consent_by"):
+            continue
         t = ctx.t(key)
+        # Age unknown (no birth date, CELL-001 reports it) or in the future: no judgement.
         age = ages(t["birth_date"], ctx.ref)
-        bad = (age < ADULT_AGE) & t["consent_date"].notna() & (t["consent_by"] != parent)
+        minor = age.between(0, ADULT_AGE, inclusive="left")
+        consented = ctx.raw(key)["consent_date"].notna().to_numpy()
+        bad = minor & consented & (t["consent_by"] != parent)
         yield from ctx.findings(
-            "CONSENT-002", t[bad.fillna(False)], "consent_by",
+            "CONSENT-002", t[bad], "consent_by",
             lambda r: f"Участнику {r['id']} нет 18 лет: согласие должен дать родитель.",
             sheet_key=key)
 
@@ -92,18 +118,20 @@ def minor_consent(ctx: Context) -> Iterator[Finding]:
       "Внешний наставник, работающий с несовершеннолетними, должен представить справку об "
       "отсутствии судимости: укажите её дату.")
 def criminal_record(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("mentors", "record_cert_date"):
+        return
     mentors = ctx.t("mentors")
     external = mentors[mentors["category"].isin(C.EXTERNAL_MENTOR_CATEGORIES)
-                       & mentors["record_cert_date"].isna()]
+                       & ctx.raw("mentors")["record_cert_date"].isna().to_numpy()]
     if external.empty:
         return
-    links = ctx.active_pairs.assign(mentee_id=ctx.active_pairs["mentee_ids"].map(split_ids))
-    links = links.explode("mentee_id")
+    active = ctx.active_pairs
+    links = active.assign(mentee_id=active["mentee_ids"].map(split_ids).astype(object))
+    links = links.explode("mentee_id", ignore_index=True)
     mentees = ctx.t("mentees")
-    age = pd.Series(ages(mentees["birth_date"], ctx.ref).to_numpy(), index=mentees["id"])
-    age = age[~age.index.duplicated()]
-    links = links.assign(age=links["mentee_id"].map(age))
-    with_minors = set(links.loc[links["age"] < ADULT_AGE, "mentor_id"])
+    age = lookup(links["mentee_id"], by_id(mentees.assign(age=ages(mentees["birth_date"],
+                                                                    ctx.ref)), "age"))
+    with_minors = set(links.loc[(age < ADULT_AGE).to_numpy(), "mentor_id"].dropna())
     bad = external[external["id"].isin(with_minors)]
     yield from ctx.findings(
         "MENTOR-001", bad, "record_cert_date",
@@ -115,8 +143,10 @@ def criminal_record(ctx: Context) -> Iterator[Finding]:
 @rule("MENTOR-002", A, "mentors", "Наставник не прошёл обучение",
       "Направьте наставника на обучение наставников и отметьте «да», когда оно пройдено.")
 def untrained(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("mentors", "trained"):
+        return
     mentors = ctx.t("mentors")
-    active = set(ctx.active_pairs["mentor_id"])
+    active = set(ctx.active_pairs["mentor_id"].dropna())
     bad = mentors["id"].isin(active) & (mentors["trained"] != C.YES)
     yield from ctx.findings("MENTOR-002", mentors[bad], "trained",
                             lambda r: f"Наставник {r['id']} ведёт пару, но обучение не отмечено.")

@@ -15,18 +15,25 @@ _CLOSED = (C.STATUS_DONE, C.STATUS_CANCELLED)
       "Выполните мероприятие и отметьте статус «выполнено» с датой и документом, или "
       "перенесите срок решением рабочей группы.")
 def overdue(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("roadmap", "status"):
+        return
     road = ctx.t("roadmap")
     due = ctx.roadmap_due
     late = (~road["status"].isin(_CLOSED) & due["due"].notna() & (due["due"] < ctx.ref)
-            & ~due["recurring"])
-    yield from ctx.findings(
-        "ROAD-001", road[late].assign(due=due["due"][late]), "deadline_text",
-        lambda r: f"Срок {r['due']:%d.%m.%Y} прошёл, мероприятие не выполнено.")
+            & ~due["recurring"].astype(bool))
+    rows = road[late].assign(due=due["due"][late])
+    by_date = rows["due_date"].notna()  # the date column wins over the text (resolve_due)
+    for column, part in (("due_date", rows[by_date]), ("deadline_text", rows[~by_date])):
+        yield from ctx.findings(
+            "ROAD-001", part, column,
+            lambda r: f"Срок {r['due']:%d.%m.%Y} прошёл, мероприятие не выполнено.")
 
 
 @rule("ROAD-002", E, "roadmap", "Выполнено без даты выполнения",
       "Укажите дату выполнения мероприятия.")
 def done_without_date(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("roadmap", "done_date"):
+        return
     road = ctx.t("roadmap")
     bad = (road["status"] == C.STATUS_DONE) & ctx.raw("roadmap")["done_date"].isna().to_numpy()
     yield from ctx.findings("ROAD-002", road[bad], "done_date",
@@ -36,6 +43,8 @@ def done_without_date(ctx: Context) -> Iterator[Finding]:
 @rule("ROAD-003", W, "roadmap", "Выполнено без подтверждения",
       "Укажите документ (приказ, протокол) или ссылку на страницу сайта.")
 def done_without_evidence(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("roadmap", "evidence"):
+        return
     road = ctx.t("roadmap")
     bad = (road["status"] == C.STATUS_DONE) & road["evidence"].isna() & road["result"].isna()
     yield from ctx.findings("ROAD-003", road[bad], "evidence",
@@ -48,7 +57,7 @@ def done_without_evidence(ctx: Context) -> Iterator[Finding]:
 def unreadable(ctx: Context) -> Iterator[Finding]:
     road = ctx.t("roadmap")
     due = ctx.roadmap_due
-    kind = due["deadline"].map(lambda d: d.kind if d is not None else None)
+    kind = due["deadline"].map(lambda d: getattr(d, "kind", None))
     bad = (kind == "unreadable") & road["due_date"].isna()
     yield from ctx.findings("ROAD-004", road[bad], "deadline_text",
                             lambda r: f"Срок «{r['deadline_text']}» не удалось прочитать.")
@@ -57,9 +66,12 @@ def unreadable(ctx: Context) -> Iterator[Finding]:
 @rule("ROAD-005", A, "roadmap", "Срок отсчитывается от неизвестной даты",
       "Укажите дату в столбце «Срок (дата)».")
 def relative(ctx: Context) -> Iterator[Finding]:
+    if not ctx.has("roadmap", "status"):
+        return
     road = ctx.t("roadmap")
     due = ctx.roadmap_due
-    rel = due["deadline"].map(lambda d: d is not None and d.kind == "relative" and d.due is None)
+    rel = due["deadline"].map(
+        lambda d: getattr(d, "kind", None) == "relative" and d.due is None).astype(bool)
     bad = rel & road["due_date"].isna() & ~road["status"].isin(_CLOSED)
     yield from ctx.findings(
         "ROAD-005", road[bad], "deadline_text",

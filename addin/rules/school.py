@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from addin.indicators import BY_KEY, counts
 from addin.rules.base import Context, Finding, Severity, rule
+from addin.rules.cells import out_of_limits
 from workbook_templates.contract import SCHOOL
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -28,10 +29,13 @@ def zero_denominator(ctx: Context) -> Iterator[Finding]:
 @rule("SCHOOL-002", E, "school", "Численность меньше числа участников",
       "Проверьте численность на листе «Сведения об ОО» и данные участников.")
 def counts_exceed(ctx: Context) -> Iterator[Finding]:
-    school = ctx.wb.school
+    # Values that are not valid counts are reported by CELL-002 / CELL-004, not compared.
+    school = {k: v for k, v in ctx.wb.school.items()
+              if isinstance(v, int | float) and not isinstance(v, bool)
+              and not out_of_limits(SCHOOL.column(k), v)}
     for part, whole in NESTED:
         p, w = school.get(part), school.get(whole)
-        if isinstance(p, int | float) and isinstance(w, int | float) and p > w:
+        if p is not None and w is not None and p > w:
             yield ctx.form_finding("SCHOOL-002", part,
                                    f"Значение {p:g} больше, чем «{SCHOOL.column(whole).header}» "
                                    f"({w:g}).")
@@ -39,7 +43,7 @@ def counts_exceed(ctx: Context) -> Iterator[Finding]:
     for key, (num, _) in found.items():
         field_ = BY_KEY[key].denominator_field
         den = school.get(field_) if field_ else None
-        if isinstance(den, int | float) and num > den:
+        if den is not None and num > den:
             yield ctx.form_finding(
                 "SCHOOL-002", field_,
                 f"По данным книги участников {num:g} («{BY_KEY[key].title}»), а в сведениях "
