@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from addin.model import ROW, SchoolWorkbook
+from addin.model import ROW, SchoolWorkbook, normalize_header
 from addin.roadmap_dates import resolve_due
 
 
@@ -88,3 +88,13 @@ def ages(birth: pd.Series, ref: pd.Timestamp) -> pd.Series:
     before_birthday = (birth.dt.month > ref.month) | (
         (birth.dt.month == ref.month) & (birth.dt.day > ref.day))
     return (years - before_birthday.astype("float64")).astype("float64")
+
+
+def person_keys(table: pd.DataFrame) -> pd.Series:
+    """Name + birth date of each record (NA where either is missing): one key per person."""
+    known = (table["full_name"].notna() & table["birth_date"].notna()).to_numpy()
+    names = [normalize_header(v) for v in table["full_name"].to_numpy()[known]]
+    births = table["birth_date"].to_numpy()[known].astype("datetime64[D]").astype(str)
+    key = pd.Series(None, index=table.index, dtype=object)
+    key[known] = [f"{n}|{b}" for n, b in zip(names, births, strict=True)]
+    return key

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from addin.facts import Facts, split_ids
+from addin.facts import Facts, person_keys, split_ids
 from addin.model import SchoolWorkbook, normalize_header
 from workbook_templates import contract as C
 
@@ -135,12 +135,14 @@ def _counts(ctx: Facts) -> dict[str, tuple[float, float | None]]:
 
 
 def _teachers_in_any_role(active_mentees: pd.DataFrame, active_mentors: pd.DataFrame) -> int:
+    """Distinct teachers among active mentors and mentees: a teacher may be both."""
     teachers = pd.concat([
         active_mentors[active_mentors["category"] == "педагог"],
         active_mentees[active_mentees["category"].isin(["педагог", "молодой специалист"])],
-    ])
-    person = teachers["full_name"].map(normalize_header) + "|" + teachers["birth_date"].astype(str)
-    return int(person.nunique())
+    ], ignore_index=True)
+    keys = person_keys(teachers)
+    # a person without name or birth date cannot be matched: count each such row once
+    return int(keys.dropna().nunique() + keys.isna().sum())
 
 
 def _surveys(ctx: Facts) -> dict[str, tuple[float, float | None]]:

@@ -6,7 +6,6 @@ import csv
 import json
 import random
 import re
-import time
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -157,15 +156,13 @@ def _check_consistent(data: dict, ref: date) -> None:
     assert 12 <= len(data["roadmap"]) <= 20
 
 
-def test_large_school_generates_quickly() -> None:
-    start = time.perf_counter()
+def test_large_school_is_consistent() -> None:
+    # its speed is measured by scripts/bench, not asserted here
     data = make_school("ОО-900", random.Random(1), n_participants=5000)
-    elapsed = time.perf_counter() - start
     participants = len(data["mentors"]) + len(data["mentees"])
     rows = sum(len(v) for k, v in data.items() if k != "school")
     assert 5000 <= participants < 5100
     assert 15_000 <= rows <= 30_000
-    assert elapsed < 10
     _check_consistent(data, date(2026, 11, 30))
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from addin.facts import Facts, ages, split_ids  # noqa: F401  (re-exported for rules)
-from addin.model import ROW, normalize_header
+from addin.facts import Facts, ages, person_keys, split_ids  # noqa: F401  (re-exported)
+from addin.model import ROW
 from workbook_templates import contract as C
 
 
@@ -97,6 +97,8 @@ class Context(Facts):
 
         `message` and `value` may be functions of the row, for texts that name the values.
         """
+        if rows.empty:  # most rules find nothing: skip the setup
+            return
         r = RULES[code]
         sheet = C.sheet(sheet_key or r.sheet_key)  # rules on several sheets pass sheet_key
         header = sheet.column(column).header if column else None
@@ -152,16 +154,6 @@ def by_id(table: pd.DataFrame, column: str) -> pd.Series:
     """One column of a table indexed by the record ID (for `lookup`)."""
     return pd.Series(table[column].to_numpy(), index=pd.Index(table["id"], dtype=object),
                      dtype=table[column].dtype)
-
-
-def person_keys(table: pd.DataFrame) -> pd.Series:
-    """Name + birth date of each record (NA where either is missing): one key per person."""
-    known = (table["full_name"].notna() & table["birth_date"].notna()).to_numpy()
-    names = [normalize_header(v) for v in table["full_name"].to_numpy()[known]]
-    births = table["birth_date"].to_numpy()[known].astype("datetime64[D]").astype(str)
-    key = pd.Series(None, index=table.index, dtype=object)
-    key[known] = [f"{n}|{b}" for n, b in zip(names, births, strict=True)]
-    return key
 
 
 def _show(v: Any) -> str | None:
