@@ -125,6 +125,9 @@ class SchoolWorkbook:
                 continue
             self.school_rows[col.key] = found[0]
             raw_cells[col.key] = _blank_to_none(found[1])
+            if col.type is C.ColType.PERIOD and isinstance(found[1], date):
+                # Excel turns a typed «2026-11» into a date: read it back as the month it was
+                raw_cells[col.key] = found[1].strftime("%Y-%m")
         self.school_raw = raw_cells
         for col in sheet.columns:
             series = convert_column(pd.Series([raw_cells.get(col.key)], dtype=object), col.type,

@@ -11,8 +11,14 @@ fi
 STAMP="$VENV/.nastavnik-installed"
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
     echo "Устанавливаю nastavnik и зависимости (один раз)…" >&2
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip >&2
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]" >&2
+    LOG="$VENV/install.log"
+    if ! { "$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip &&
+           "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]"; \
+         } >"$LOG" 2>&1; then
+        tail -n 40 "$LOG" >&2
+        echo "Установка не удалась; полный журнал: $LOG" >&2
+        exit 1
+    fi
     touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

@@ -85,8 +85,14 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
             run_id = store.save_period(cons, figures, run_started=run_started,
                                        registry=str(opts.registry), conn=conn)
             write_master(cons, out, history=history, figures=figures, pseudonymize_key=key)
-    return SyncResult(cons, out, store.url.render_as_string(hide_password=True), run_id,
-                      time.perf_counter() - started)
+    return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started)
+
+
+def _where(store: Store) -> str:
+    """Where the history is, as a user would write it (no password)."""
+    if store.url.drivername.startswith("sqlite") and store.url.database:
+        return store.url.database
+    return store.url.render_as_string(hide_password=True)
 
 
 #: Below this many folder schools, worker processes cost more than they save.

@@ -143,3 +143,11 @@ def test_other_spreadsheet(tmp_path):
     p = tmp_path / "budget.xlsx"
     book.save(p)
     _expect(p, errors.NotOurWorkbookError, "нет ни одного листа")
+
+
+def test_period_typed_as_a_date_cell(tmp_path):
+    data = clean_school()
+    data["school"]["period"] = date(2026, 11, 1)  # what Excel makes of a typed «2026-11»
+    wb = SchoolWorkbook.from_path(write_school_workbook(tmp_path / "p.xlsx", data))
+    assert wb.school["period"] == "2026-11"
+    assert wb.reference_date == date(2026, 11, 30)
