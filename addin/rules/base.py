@@ -102,11 +102,16 @@ class Context(Facts):
         r = RULES[code]
         sheet = C.sheet(sheet_key or r.sheet_key)  # rules on several sheets pass sheet_key
         header = sheet.column(column).header if column else None
+        is_date = column is not None and sheet.column(column).type is C.ColType.DATE
         for _, row in rows.iterrows():
             if callable(value):
                 val = value(row)
             elif value is None and column is not None:
                 val = self.raw_value(sheet.key, row[ROW], column)
+                if is_date and isinstance(row.get(column), pd.Timestamp):
+                    # a date cell as the user sees it, whatever the reader got (a serial
+                    # number from Google Sheets, a date from Excel)
+                    val = row[column]
             else:
                 val = value
             yield Finding(
