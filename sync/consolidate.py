@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from addin.errors import UnknownVersionError, WorkbookNotFoundError
-from addin.facts import Facts, ages, split_ids
+from addin.facts import Facts, split_ids
 from addin.indicators import INDICATORS, IndicatorValue, compute_indicators, from_sums
 from addin.model import SchoolWorkbook, normalize_header, period_end
 from addin.report import Report
@@ -142,17 +142,17 @@ def judge(fetched: Fetched, reference_date: date, targets: dict[str, Any] | None
     else:
         status, reason = SchoolStatus.ACCEPTED, "замечаний нет"
     values = compute_indicators(wb, reference_date, targets)
-    result = SchoolResult(entry, status, reason, fetched, report, values,
-                          _row_counts(wb, reference_date),
+    facts = Facts(wb, reference_date)
+    result = SchoolResult(entry, status, reason, fetched, report, values, _row_counts(facts),
                           str(wb.school.get("municipality") or ""))
-    result.tables = {"participants": participants_of(result, reference_date),
-                     "pairs": pairs_of(result, reference_date),
-                     "roadmap": roadmap_of(result, reference_date)}
+    result.tables = {"participants": participants_of(entry.code, facts),
+                     "pairs": pairs_of(entry.code, facts),
+                     "roadmap": roadmap_of(entry.code, facts)}
     return result
 
 
-def _row_counts(wb: SchoolWorkbook, reference_date: date) -> dict[str, int]:
-    facts = Facts(wb, reference_date)
+def _row_counts(facts: Facts) -> dict[str, int]:
+    wb = facts.wb
     return {
         "mentors": len(wb.tables["mentors"]),
         "mentees": len(wb.tables["mentees"]),
@@ -226,20 +226,18 @@ FINDING_COLUMNS = ["school_code", "severity", "code", "sheet", "row", "column", 
                    "message", "hint"]
 
 
-def participants_of(s: SchoolResult, ref: date) -> pd.DataFrame:
+def participants_of(code: str, facts: Facts) -> pd.DataFrame:
     """Mentors and mentees of one school, one row per person and role."""
-    wb = s.workbook
-    assert wb is not None
-    facts = Facts(wb, ref)
+    wb = facts.wb
     active = {i for v in facts.active_pairs["mentee_ids"] for i in split_ids(v)}
     active |= set(facts.active_pairs["mentor_id"].dropna())
     parts = []
     for key, role in (("mentors", "наставник"), ("mentees", "наставляемый")):
         t = wb.tables[key]
         parts.append(pd.DataFrame({
-            "school_code": s.code, "role": role, "person_id": t["id"],
+            "school_code": code, "role": role, "person_id": t["id"],
             "full_name": t["full_name"], "birth_date": t["birth_date"],
-            "age": ages(t["birth_date"], pd.Timestamp(ref)),
+            "age": facts.age(key),
             "category": t["category"],
             "special_category": t.get("special_category", pd.Series(index=t.index, dtype=object)),
             "group": t.get("group", t.get("position")),
@@ -249,28 +247,25 @@ def participants_of(s: SchoolResult, ref: date) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def pairs_of(s: SchoolResult, ref: date) -> pd.DataFrame:
-    wb = s.workbook
-    assert wb is not None
-    p = wb.tables["pairs"]
-    active_ids = set(Facts(wb, ref).active_pairs["id"])
+def pairs_of(code: str, facts: Facts) -> pd.DataFrame:
+    """Pairs and groups of one school, with whether each works at the reference date."""
+    p = facts.t("pairs")
     return pd.DataFrame({
-        "school_code": s.code, "pair_id": p["id"], "form": p["form"],
+        "school_code": code, "pair_id": p["id"], "form": p["form"],
         "mentor_id": p["mentor_id"], "mentee_ids": p["mentee_ids"],
         "mentees": p["mentee_ids"].map(lambda v: len(split_ids(v))),
         "start_date": p["start_date"], "end_date": p["end_date"], "stage": p["stage"],
-        "plan_percent": p["plan_percent"], "active": p["id"].isin(active_ids)})
+        "plan_percent": p["plan_percent"],
+        "active": p.index.isin(facts.active_pairs.index)})
 
 
-def roadmap_of(s: SchoolResult, ref: date) -> pd.DataFrame:
-    wb = s.workbook
-    assert wb is not None
-    facts = Facts(wb, ref)
-    r, due = wb.tables["roadmap"], facts.roadmap_due
+def roadmap_of(code: str, facts: Facts) -> pd.DataFrame:
+    """Roadmap items of one school with their due dates and overdue flags."""
+    r, due = facts.t("roadmap"), facts.roadmap_due
     closed = r["status"].isin([C.STATUS_DONE, C.STATUS_CANCELLED])
     overdue = ~closed & due["due"].notna() & (due["due"] < facts.ref) & ~due["recurring"]
     return pd.DataFrame({
-        "school_code": s.code, "item_no": r["item_no"], "section": r["section"],
+        "school_code": code, "item_no": r["item_no"], "section": r["section"],
         "activity": r["activity"], "deadline_text": r["deadline_text"], "due": due["due"],
         "recurrence": due["deadline"].map(
             lambda d: d.describe_ru() if d is not None and d.kind in
