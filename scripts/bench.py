@@ -75,6 +75,10 @@ def bench_optional(title: str, module: str, func: str, *args: object) -> None:
         print(f"  {title}: пропущено ({exc})")
         return
     result = getattr(mod, func)(*args)
+    if isinstance(result, float):
+        result = f"{result:.3f} с"
+    elif isinstance(result, dict):
+        result = ", ".join(f"{k}={v}" for k, v in result.items())
     print(f"  {title}: {result}")
 
 
