@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,7 +43,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
@@ -268,6 +269,22 @@ class Page:
     def message(self, request: Request, status: int, title: str, text: str) -> HTMLResponse:
         return self.render(request, "message.html", status=status, title=title, text=text)
 
+    async def posted_form(self, request: Request, session: Session | None, *,
+                          max_files: int = 0,
+                          unreadable: Callable[[], Response] | None = None
+                          ) -> FormData | Response:
+        """The form of a POST with a valid CSRF token, else the Russian page to answer with
+        (`unreadable` for a body that is not a form, 403 for a missing or wrong token)."""
+        try:
+            form = await request.form(max_files=max_files, max_fields=10)
+        except (MultiPartException, StarletteHTTPException, UnicodeDecodeError, ValueError):
+            if unreadable is not None:
+                return unreadable()
+            return self.message(request, 400, "Запрос не распознан", CSRF_RU)
+        if not self.sessions.csrf_ok(session, _text(form.get("csrf"))):
+            return self.message(request, 403, "Доступ запрещён", CSRF_RU)
+        return form
+
     def host_ok(self, request: Request) -> bool:
         """In open mode only loopback names are answered (no DNS rebinding from a web page)."""
         if not self.open_mode:
@@ -415,13 +432,11 @@ def make_router(config: ServerConfig) -> APIRouter:
         if (stop := page.guard(request)) is not None:
             return stop
         session = page.session(request)
-        try:
-            form = await request.form(max_files=2, max_fields=10)
-        except (MultiPartException, StarletteHTTPException, UnicodeDecodeError, ValueError):
-            return page.render(request, "index.html", status=400, session=session,
-                               error="Запрос не распознан: выберите файл и повторите.")
-        if session is None or not page.sessions.csrf_ok(session, _text(form.get("csrf"))):
-            return page.message(request, 403, "Доступ запрещён", CSRF_RU)
+        form = await page.posted_form(request, session, max_files=2, unreadable=lambda: page.render(
+            request, "index.html", status=400, session=session,
+            error="Запрос не распознан: выберите файл и повторите."))
+        if isinstance(form, Response):
+            return form
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not (upload.filename or "").strip():
             return page.render(request, "index.html", status=400, session=session,
@@ -508,12 +523,9 @@ def make_router(config: ServerConfig) -> APIRouter:
         if (stop := page.guard(request)) is not None:
             return stop
         got = page.session(request)
-        try:
-            form = await request.form(max_files=0, max_fields=10)
-        except (MultiPartException, StarletteHTTPException, UnicodeDecodeError, ValueError):
-            return page.message(request, 400, "Запрос не распознан", CSRF_RU)
-        if got is None or not page.sessions.csrf_ok(got, _text(form.get("csrf"))):
-            return page.message(request, 403, "Доступ запрещён", CSRF_RU)
+        form = await page.posted_form(request, got)
+        if isinstance(form, Response):
+            return form
         return await run_in_threadpool(_do_submit, page, request, got,
                                        _text(form.get("submit_token")))
 
@@ -544,12 +556,9 @@ def make_router(config: ServerConfig) -> APIRouter:
         got = page.session(request)
         if page.open_mode:
             return RedirectResponse("/", status_code=303, headers=_headers())
-        try:
-            form = await request.form(max_files=0, max_fields=10)
-        except (MultiPartException, StarletteHTTPException, UnicodeDecodeError, ValueError):
-            return page.message(request, 400, "Запрос не распознан", CSRF_RU)
-        if got is None or not page.sessions.csrf_ok(got, _text(form.get("csrf"))):
-            return page.message(request, 403, "Доступ запрещён", CSRF_RU)
+        form = await page.posted_form(request, got)
+        if isinstance(form, Response):
+            return form
         school = _text(form.get("school")).strip()[:64]
         secret = _text(form.get("code"))[:200]
         address = request.client.host if request.client else "?"
@@ -560,12 +569,9 @@ def make_router(config: ServerConfig) -> APIRouter:
         if (stop := page.guard(request, need_login=False)) is not None:
             return stop
         got = page.session(request)
-        try:
-            form = await request.form(max_files=0, max_fields=10)
-        except (MultiPartException, StarletteHTTPException, UnicodeDecodeError, ValueError):
-            return page.message(request, 400, "Запрос не распознан", CSRF_RU)
-        if not page.sessions.csrf_ok(got, _text(form.get("csrf"))):
-            return page.message(request, 403, "Доступ запрещён", CSRF_RU)
+        form = await page.posted_form(request, got)
+        if isinstance(form, Response):
+            return form
         value, _ = page.sessions.issue("")
         response = RedirectResponse("/login" if not page.open_mode else "/", status_code=303,
                                     headers=_headers())
