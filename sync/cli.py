@@ -17,7 +17,9 @@ from rich.table import Table
 from addin.errors import WorkbookError
 from addin.report import Report
 from addin.rules.base import Severity
+from sync import cli_ru
 
+cli_ru.install()
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
@@ -50,7 +52,7 @@ format_option = click.option(
     help="Вид вывода: таблица для человека или JSON для программ.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=cli_ru.RuGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nastavnik", message="nastavnik %(version)s")
 def cli() -> None:
     """Наставничество: стандартные книги, проверка, показатели и муниципальный свод."""

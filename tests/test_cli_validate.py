@@ -188,3 +188,13 @@ def test_help_is_russian():
 def test_reference_default_is_period_end(clean_file):
     report = json.loads(run("validate", clean_file, "--format", "json").stdout)
     assert report["reference_date"] == date(2026, 11, 30).isoformat()
+
+
+def test_usage_errors_are_russian(tmp_path):
+    for args in (["sync", "--period", "2026-11"], ["validate", "--format", "xml", "x.xlsx"],
+                 ["indicators", "--targets", tmp_path / "нет.toml", "x.xlsx"], ["нет-такой"]):
+        res = run(*args)
+        assert res.returncode == 2, args
+        assert "Ошибка:" in res.stderr and "Использование:" in res.stderr, res.stderr
+        for english in ("Error:", "Usage:", "Missing option", "does not exist", "No such"):
+            assert english not in res.stderr, (args, res.stderr)
