@@ -49,8 +49,10 @@ def annotate_workbook(wb: Workbook, findings: Iterable[Finding]) -> None:
     findings = sorted(findings, key=Finding.sort_key)
     ws = _fresh_sheet(wb, C.CHECK)
     for i, f in enumerate(findings, start=C.FIRST_DATA_ROW):
-        ws.append([f.severity.value, f.code, f.sheet, f.row, f.column, f.value,
-                   f.message_ru, f.hint_ru])
+        values = [f.severity.value, f.code, f.sheet, f.row, f.column, f.value, f.message_ru,
+                  f.hint_ru]
+        for j, value in enumerate(values, start=1):
+            _put(ws.cell(row=i, column=j), value)
         target = _locate(wb, f)
         if target is not None:
             ref = f"'{f.sheet}'!{target}"
@@ -81,6 +83,14 @@ def save_atomically(wb: Workbook, out: Path) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out
+
+
+def _put(cell, value: object) -> None:
+    """Write a value; text stays text even when it starts with = (a user's cell, quoted in a
+    finding, must never become a formula in the copy)."""
+    cell.value = value
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
 
 
 def _fresh_sheet(wb: Workbook, sheet: C.Sheet) -> Worksheet:

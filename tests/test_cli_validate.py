@@ -198,3 +198,15 @@ def test_usage_errors_are_russian(tmp_path):
         assert "Ошибка:" in res.stderr and "Использование:" in res.stderr, res.stderr
         for english in ("Error:", "Usage:", "Missing option", "does not exist", "No such"):
             assert english not in res.stderr, (args, res.stderr)
+
+
+def test_annotated_copy_never_turns_a_value_into_a_formula(tmp_path):
+    data = clean_school()
+    data["mentors"][0]["birth_date"] = '=HYPERLINK("http://example.invalid","x")'
+    src = write_school_workbook(tmp_path / "inj.xlsx", data)
+    out = tmp_path / "inj-annotated.xlsx"
+    assert run("validate", src, "--annotate", out).returncode == 1
+    ws = load_workbook(out)[C.CHECK.name]
+    quoted = [c for row in ws.iter_rows(min_row=2) for c in row
+              if isinstance(c.value, str) and c.value.startswith("=HYPERLINK")]
+    assert quoted and all(c.data_type == "s" for c in quoted)
