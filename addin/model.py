@@ -27,6 +27,7 @@ from addin.errors import (
     UnknownVersionError,
     WorkbookError,
     WorkbookNotFoundError,
+    WorkbookTooLargeError,
 )
 from workbook_templates import contract as C
 
@@ -363,6 +364,54 @@ def check_file(path: Path) -> None:
         raise NotAWorkbookError(
             f"Это {kind}, а не книга Excel или LibreOffice. Нужен файл .xlsx, .xlsm или .ods "
             "со стандартными листами.", source=name)
+    _check_size(path)
+
+
+#: Limits that keep one file from exhausting memory: the reader allocates the whole grid up
+#: to the farthest cell, so one cell at XFD1048576 would ask for hundreds of gigabytes.
+MAX_UNPACKED_BYTES = 400 * 1024 * 1024
+MAX_ROWS = 99_999
+MAX_COLUMNS = 100  # column CV; the widest sheet of the contract has 13
+_FAR_ROW = re.compile(rb'<row r="\d{6,}"|<c r="[A-Z]+\d{6,}"')
+_WIDE_CELL = re.compile(rb'<c r="([A-Z]{2,3})\d')
+TOO_LARGE_RU = ("В книге слишком много строк или столбцов (заполнена ячейка далеко за пределами "
+                "таблицы, или файл больше {mb} МБ в распакованном виде). Удалите лишние строки и "
+                "столбцы, сохраните книгу и повторите.")
+
+
+def _check_size(path: Path) -> None:
+    """Refuse files whose grid or unpacked size is far beyond any school's workbook."""
+    too_large = WorkbookTooLargeError(TOO_LARGE_RU.format(mb=MAX_UNPACKED_BYTES >> 20),
+                                      source=path.name)
+    with zipfile.ZipFile(path) as zf:
+        if sum(i.file_size for i in zf.infolist()) > MAX_UNPACKED_BYTES:
+            raise too_large
+        for info in zf.infolist():
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                with zf.open(info) as fh:
+                    if _too_far(fh):
+                        raise too_large
+
+
+def _too_far(stream: Any) -> bool:
+    """Whether a worksheet XML has a row past MAX_ROWS or a column past MAX_COLUMNS."""
+    tail = b""
+    while chunk := stream.read(4 * 1024 * 1024):
+        text = tail + chunk
+        if _FAR_ROW.search(text):
+            return True
+        for letters in _WIDE_CELL.findall(text):
+            if _column_number(letters) > MAX_COLUMNS:
+                return True
+        tail = text[-32:]
+    return False
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
 
 
 def _read_calamine(path: Path) -> dict[str, Values]:

@@ -76,7 +76,7 @@ def make_router(config: ServerConfig) -> APIRouter:
             return russian_error(request, 401, UNAUTHORIZED_RU)
         body = await request.body()
         try:
-            payload = json.loads(body)
+            payload = json.loads(body, parse_constant=_no_constants)
         except (ValueError, UnicodeDecodeError):
             log.info("400 %s: body is not JSON (%d bytes)", path, len(body))
             return russian_error(request, 400, NOT_JSON_RU)
@@ -212,3 +212,8 @@ def _forget_cached_values() -> None:
     cache_clear = getattr(getattr(_xlremote, "get_range_api", None), "cache_clear", None)
     if cache_clear is not None:
         cache_clear()
+
+
+def _no_constants(name: str) -> float:
+    """NaN and Infinity are not JSON; a client never sends them, so the body is malformed."""
+    raise ValueError(f"not JSON: {name}")

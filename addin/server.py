@@ -7,6 +7,7 @@ the request size limit, token auth, health, Russian error bodies and the logging
 from __future__ import annotations
 
 import hmac
+import html
 import ipaddress
 import logging
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ def russian_error(request: Request, status: int, message: str) -> Response:
     """An error body a person can read: HTML for the page, JSON for programs."""
     if wants_html(request):
         body = (f"<!doctype html><html lang='ru'><meta charset='utf-8'><title>Ошибка</title>"
-                f"<body><h1>Ошибка {status}</h1><p>{message}</p><p><a href='/'>Вернуться к "
+                f"<body><h1>Ошибка {status}</h1><p>{html.escape(message)}</p><p><a href='/'>"
+                "Вернуться к "
                 "проверке</a></p></body></html>")
         return HTMLResponse(body, status_code=status)
     return JSONResponse({"error": message}, status_code=status)

@@ -151,3 +151,20 @@ def test_period_typed_as_a_date_cell(tmp_path):
     wb = SchoolWorkbook.from_path(write_school_workbook(tmp_path / "p.xlsx", data))
     assert wb.school["period"] == "2026-11"
     assert wb.reference_date == date(2026, 11, 30)
+
+
+@pytest.mark.parametrize("far_cell", ["XFD1048576", "Z1048576", "DA2"])
+def test_a_far_away_cell_is_refused_not_read(tmp_path, school_file, far_cell):
+    book = load_workbook(school_file)
+    book[C.MENTORS.name][far_cell] = "x"
+    p = tmp_path / "far.xlsx"
+    book.save(p)
+    _expect(p, errors.WorkbookTooLargeError, "слишком много строк или столбцов")
+
+
+def test_extra_columns_up_to_the_limit_still_read(tmp_path, school_file):
+    book = load_workbook(school_file)
+    book[C.MENTORS.name]["CV1"] = "Заметки"
+    p = tmp_path / "wide.xlsx"
+    book.save(p)
+    assert "Заметки" in SchoolWorkbook.from_path(p).extra_columns["mentors"]

@@ -21,6 +21,7 @@ request. A result is bound to the session that made it.
 from __future__ import annotations
 
 import atexit
+import ipaddress
 import json
 import logging
 import os
@@ -214,6 +215,14 @@ def _remove_orphans() -> None:
 
 
 # -- the page ----------------------------------------------------------------------------------
+def _is_loopback_ip(name: str) -> bool:
+    """127.x.y.z or [::1] written as an address, not a host name that merely starts so."""
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class Page:
     """State shared by the routes of one server."""
 
@@ -291,8 +300,7 @@ class Page:
             return True
         host = (request.headers.get("host") or "").strip().lower()
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        return (name in _LOOPBACK_NAMES or name == self.config.host.lower()
-                or name.startswith("127."))
+        return name in _LOOPBACK_NAMES or name == self.config.host.lower() or _is_loopback_ip(name)
 
     def guard(self, request: Request, *, need_login: bool = True) -> Response | None:
         """The response to give instead of the page (unknown host, login needed), or None."""
