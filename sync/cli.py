@@ -381,7 +381,9 @@ def _period(ctx, param, value: str) -> str:  # noqa: ANN001 (click callback)
               envvar="NASTAVNIK_GOOGLE_KEY",
               help="Ключ сервисного аккаунта Google (JSON) для таблиц Google в реестре.")
 @click.option("--google-endpoint", hidden=True, help="Адрес API таблиц (для тестов).")
-@reference_date_option
+@click.option("--reference-date", "-d", type=RuDate(), default=None,
+              help="Дата, на которую проверять все книги (по умолчанию — последний день "
+                   "периода).")
 def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
              db_url: str | None, pseudonymize: bool, targets: Path | None,
              google_key: Path | None, google_endpoint: str | None,

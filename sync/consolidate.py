@@ -118,8 +118,12 @@ class Consolidation:
 
 
 # -- one school ---------------------------------------------------------------------------
-def judge(fetched: Fetched, reference_date: date, targets: dict[str, Any] | None) -> SchoolResult:
-    """Status, reason, findings and indicators of one fetched school."""
+def judge(fetched: Fetched, reference_date: date, targets: dict[str, Any] | None,
+          period: str | None = None) -> SchoolResult:
+    """Status, reason, findings and indicators of one fetched school.
+
+    A workbook of another school or of another period is rejected with the reason.
+    """
     entry, wb, err = fetched.entry, fetched.workbook, fetched.error
     if wb is None:
         status = (SchoolStatus.MISSING if isinstance(err, WorkbookNotFoundError)
@@ -130,10 +134,15 @@ def judge(fetched: Fetched, reference_date: date, targets: dict[str, Any] | None
         reason = err.message_ru if err is not None else "файл не получен"
         return SchoolResult(entry, status, reason, fetched)
     report = validate_workbook(wb, reference_date)
-    if wb.school_code and wb.school_code != entry.code:
+    book_period = wb.school.get("period")
+    if wb.school_code and same_code(wb.school_code) != same_code(entry.code):
         status, reason = SchoolStatus.REJECTED, (
             f"В книге указан код ОО «{wb.school_code}», а в реестре — «{entry.code}»: "
-            "проверьте, что прислан файл своей организации.")
+            "проверьте, что прислан файл своей организации (и что в коде нет латинских букв).")
+    elif period and book_period and book_period != period:
+        status, reason = SchoolStatus.REJECTED, (
+            f"Книга за период {book_period}, а сбор — за {period}: пришлите книгу этого "
+            "периода (лист «Сведения об ОО», «Отчётный период»).")
     elif report.errors:
         status = SchoolStatus.REJECTED
         reason = f"ошибок: {report.errors}, предупреждений: {report.warnings}"
@@ -149,6 +158,15 @@ def judge(fetched: Fetched, reference_date: date, targets: dict[str, Any] | None
                      "pairs": pairs_of(entry.code, facts),
                      "roadmap": roadmap_of(entry.code, facts)}
     return result
+
+
+#: Latin letters that look like Cyrillic ones, as they get typed into codes like «ОО-001».
+_LOOKALIKES = str.maketrans("AaBCcEeHKMOoPpTXxy", "АаВСсЕеНКМОоРрТХху")
+
+
+def same_code(code: str) -> str:
+    """A school code as compared: case, spaces and Latin look-alike letters do not matter."""
+    return normalize_header(code.translate(_LOOKALIKES)).replace(" ", "")
 
 
 def _row_counts(facts: Facts) -> dict[str, int]:
@@ -172,7 +190,7 @@ def consolidate(fetched: Iterable[Fetched], period: str, *, reference_date: date
     ref = reference_date_of(period, reference_date)
     results = []
     for f in fetched:
-        results.append(judge(f, ref, targets).release())
+        results.append(judge(f, ref, targets, period).release())
         if progress is not None:
             progress(results[-1])
     return combine(results, period, ref, targets=targets, previous=previous)
@@ -229,8 +247,9 @@ FINDING_COLUMNS = ["school_code", "severity", "code", "sheet", "row", "column", 
 def participants_of(code: str, facts: Facts) -> pd.DataFrame:
     """Mentors and mentees of one school, one row per person and role."""
     wb = facts.wb
-    active = {i for v in facts.active_pairs["mentee_ids"] for i in split_ids(v)}
-    active |= set(facts.active_pairs["mentor_id"].dropna())
+    # IDs are per sheet (a mentor «1» and a mentee «1» are two people): one set per role
+    active = {"mentees": {i for v in facts.active_pairs["mentee_ids"] for i in split_ids(v)},
+              "mentors": set(facts.active_pairs["mentor_id"].dropna())}
     parts = []
     for key, role in (("mentors", "наставник"), ("mentees", "наставляемый")):
         t = wb.tables[key]
@@ -243,7 +262,7 @@ def participants_of(code: str, facts: Facts) -> pd.DataFrame:
             "group": t.get("group", t.get("position")),
             "organization": t.get("organization", pd.Series(index=t.index, dtype=object)),
             "consent": t["consent_date"].notna(),
-            "in_active_pair": t["id"].isin(active)}))
+            "in_active_pair": t["id"].isin(active[key])}))
     return pd.concat(parts, ignore_index=True)
 
 

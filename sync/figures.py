@@ -59,15 +59,17 @@ def federal_figures(participants: pd.DataFrame, pairs: pd.DataFrame,
 def _by_form(pairs: pd.DataFrame, org_types: dict[str, str]) -> list:
     active = pairs[pairs["active"].astype(bool)].copy()
     active["org_type"] = active["school_code"].map(org_types)
-    active["n_mentees"] = active["mentee_ids"].map(lambda v: len(split_ids(v)))
+    # a mentee in two pairs of one form is one person of that form
+    links = active.assign(mentee_id=active["mentee_ids"].map(split_ids)).explode("mentee_id")
+    links = links[links["mentee_id"].notna()].drop_duplicates(["school_code", "form",
+                                                               "mentee_id"])
     rows = []
     for form in C.dictionary_values("forms"):
         mine = active[active["form"] == form]
         rows.append((f"form:pairs:{form}", "По форме наставничества",
                      f"Пары и группы: {form}", mine["org_type"]))
-        weighted = mine.loc[mine.index.repeat(mine["n_mentees"]), "org_type"]
         rows.append((f"form:mentees:{form}", "По форме наставничества",
-                     f"Наставляемые: {form}", weighted))
+                     f"Наставляемые: {form}", links.loc[links["form"] == form, "org_type"]))
     return rows
 
 

@@ -121,7 +121,8 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     if workers > 1 and len(folder) >= PARALLEL_MIN_SCHOOLS:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_fetch_and_judge, e, source_dir, ref, targets): (i, e)
+            futures = {pool.submit(_fetch_and_judge, e, source_dir, ref, targets,
+                                   opts.period): (i, e)
                        for i, e in folder}
             for future in as_completed(futures):
                 i, entry = futures[future]
@@ -132,12 +133,12 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
         for i, entry in folder:
             if progress is not None:
                 progress(entry)
-            done(i, _fetch_and_judge(entry, source_dir, ref, targets))
+            done(i, _fetch_and_judge(entry, source_dir, ref, targets, opts.period))
     if google:
         client = _google_client(opts)
         for (i, _), fetched in zip(google, fetch_all([e for _, e in google], source_dir, client,
                                                       progress), strict=True):
-            done(i, judge(fetched, ref, targets).release())
+            done(i, judge(fetched, ref, targets, opts.period).release())
     return [results[i] for i in range(len(entries))]
 
 
@@ -145,10 +146,10 @@ MAX_WORKERS = 8
 
 
 def _fetch_and_judge(entry: SchoolEntry, source_dir: Path, ref: date,
-                     targets: dict[str, Any]) -> SchoolResult:
+                     targets: dict[str, Any], period: str) -> SchoolResult:
     """One folder school, start to finish (runs in a worker process)."""
     fetched = FolderSource(source_dir).fetch(entry)
-    return judge(fetched, ref, targets).release()
+    return judge(fetched, ref, targets, period).release()
 
 
 def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:

@@ -45,7 +45,7 @@ from google.oauth2 import service_account
 from addin.errors import WorkbookError, WorkbookNotFoundError
 from addin.model import SchoolWorkbook, normalize_header
 from workbook_templates import contract as C
-from workbook_templates.contract import REGISTRY_HEADER
+from workbook_templates.contract import REGISTRY_HEADER, dictionary_values
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +201,22 @@ def _parse_registry(rows: list[tuple[int, list[Any]]], name: str) -> list[School
                 f"Реестр ОО {name}, строка {line}: код ОО «{code}» уже указан в строке "
                 f"{seen[key]}. У каждой ОО должен быть свой код.")
         seen[key] = line
+        cells["org_type"] = _org_type(cells["org_type"], name, line)
         entries.append(SchoolEntry(**cells))
     if not entries:
         raise RegistryError(f"В реестре ОО {name} нет ни одной организации: под строкой "
                             "заголовков должна быть хотя бы одна строка.")
     return entries
+
+
+def _org_type(text: str, name: str, line: int) -> str:
+    """The type as the dictionary spells it (ОО, СПО, ДО), whatever the case."""
+    allowed = dictionary_values("org_types")
+    for value in allowed:
+        if normalize_header(value) == normalize_header(text):
+            return value
+    raise RegistryError(
+        f"Реестр ОО {name}, строка {line}: тип «{text}» не из списка ({', '.join(allowed)}).")
 
 
 # ------------------------------------------------------------------------------- fetched

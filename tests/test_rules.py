@@ -539,3 +539,20 @@ def test_plausible_random_tables_never_raise(values):
     for f in report.findings:
         assert f.row is None or f.row >= C.FIRST_DATA_ROW
         assert f.sheet in {s.name for s in C.DATA_SHEETS}
+
+
+def test_consent_judged_at_the_age_on_the_day_it_was_given(tmp_path):
+    from addin.validate import validate_path
+    from tests.sample import clean_school
+    from workbook_templates.build import write_school_workbook
+
+    data = clean_school()
+    # 18 on 10.10.2026: consenting herself on 15.10.2026 is right, on 01.09.2026 it was not
+    data["mentees"][2].update(birth_date=date(2008, 10, 10), consent_by="сам",
+                              consent_date=date(2026, 10, 15))
+    report = validate_path(write_school_workbook(tmp_path / "a.xlsx", data))
+    assert "CONSENT-002" not in {f.code for f in report.findings}
+    data["mentees"][2]["consent_date"] = date(2026, 9, 1)
+    report = validate_path(write_school_workbook(tmp_path / "b.xlsx", data))
+    assert [(f.code, f.row) for f in report.findings if f.code == "CONSENT-002"] == [
+        ("CONSENT-002", 4)]

@@ -103,14 +103,17 @@ def minor_consent(ctx: Context) -> Iterator[Finding]:
         if not ctx.has(key, "consent_by"):
             continue
         t = ctx.t(key)
-        # Age unknown (no birth date, CELL-001 reports it) or in the future: no judgement.
-        age = ages(t["birth_date"], ctx.ref)
+        # Age when the consent was given (the reference date if its date is unreadable).
+        # Unknown (no birth date, CELL-001 reports it) or negative: no judgement.
+        at = t["consent_date"].fillna(ctx.ref)
+        age = _years_between(t["birth_date"], at)
         minor = age.between(0, ADULT_AGE, inclusive="left")
         consented = ctx.raw(key)["consent_date"].notna().to_numpy()
         bad = minor & consented & (t["consent_by"] != parent)
         yield from ctx.findings(
             "CONSENT-002", t[bad], "consent_by",
-            lambda r: f"Участнику {r['id']} нет 18 лет: согласие должен дать родитель.",
+            lambda r: f"Участнику {r['id']} не было 18 лет в день согласия: согласие должен "
+                      "дать родитель.",
             sheet_key=key)
 
 
@@ -151,3 +154,10 @@ def untrained(ctx: Context) -> Iterator[Finding]:
     yield from ctx.findings("MENTOR-002", mentors[bad], "trained",
                             lambda r: f"Наставник {r['id']} ведёт пару, но обучение не отмечено.")
 
+
+def _years_between(birth: pd.Series, at: pd.Series) -> pd.Series:
+    """Whole years from each birth date to the matching date of `at` (NaN if unknown)."""
+    years = at.dt.year - birth.dt.year
+    before = (birth.dt.month > at.dt.month) | (
+        (birth.dt.month == at.dt.month) & (birth.dt.day > at.dt.day))
+    return (years - before.astype("float64")).astype("float64")
