@@ -294,6 +294,11 @@ class Page:
             return self.message(request, 403, "Доступ запрещён", CSRF_RU)
         return form
 
+    def own_result(self, request: Request, token: str) -> tuple[Session | None, Entry | None]:
+        """The visitor's session and the result behind `token`, if it is theirs."""
+        session = self.session(request)
+        return session, (self.store.get(token, session.sid) if session else None)
+
     def host_ok(self, request: Request) -> bool:
         """In open mode only loopback names are answered (no DNS rebinding from a web page)."""
         if not self.open_mode:
@@ -479,8 +484,7 @@ def make_router(config: ServerConfig) -> APIRouter:
     def result(request: Request, token: str) -> Response:
         if (stop := page.guard(request)) is not None:
             return stop
-        got = page.session(request)
-        entry = page.store.get(token, got.sid) if got else None
+        got, entry = page.own_result(request, token)
         if entry is None:
             return page.message(request, 404, "Результат не найден", EXPIRED_RU)
         data = json.loads(entry.report_path.read_text(encoding="utf-8"))
@@ -499,8 +503,7 @@ def make_router(config: ServerConfig) -> APIRouter:
     def report_json(request: Request, token: str) -> Response:
         if (stop := page.guard(request)) is not None:
             return stop
-        got = page.session(request)
-        entry = page.store.get(token, got.sid) if got else None
+        got, entry = page.own_result(request, token)
         if entry is None or not entry.report_path.exists():
             return page.message(request, 404, "Отчёт не найден", EXPIRED_RU)
         return FileResponse(entry.report_path, media_type="application/json",
@@ -510,8 +513,7 @@ def make_router(config: ServerConfig) -> APIRouter:
     def annotated(request: Request, token: str) -> Response:
         if (stop := page.guard(request)) is not None:
             return stop
-        got = page.session(request)
-        entry = page.store.get(token, got.sid) if got else None
+        got, entry = page.own_result(request, token)
         if entry is None:
             return page.message(request, 404, "Копия не найдена", EXPIRED_RU)
         try:
@@ -541,8 +543,7 @@ def make_router(config: ServerConfig) -> APIRouter:
     def receipt(request: Request, token: str) -> Response:
         if (stop := page.guard(request)) is not None:
             return stop
-        got = page.session(request)
-        entry = page.store.get(token, got.sid) if got else None
+        got, entry = page.own_result(request, token)
         if entry is None or entry.receipt is None:
             return page.message(request, 404, "Квитанция не найдена", EXPIRED_RU)
         return page.render(request, "receipt.html", session=got, entry=entry, rc=entry.receipt,
