@@ -19,7 +19,13 @@ from typing import Any
 import pandas as pd
 
 from addin.indicators import load_targets
-from sync.consolidate import Consolidation, SchoolResult, combine, judge, reference_date_of
+from sync.consolidate import (
+    Consolidation,
+    SchoolResult,
+    combine,
+    judge_batch,
+    reference_date_of,
+)
 from sync.figures import federal_figures
 from sync.master import master_lock, write_master
 from sync.pseudonym import load_or_create_key
@@ -97,6 +103,10 @@ def _where(store: Store) -> str:
 
 #: Below this many folder schools, worker processes cost more than they save.
 PARALLEL_MIN_SCHOOLS = 8
+MAX_WORKERS = 8
+#: Schools judged as one batch: large enough that pandas' cost per operation vanishes,
+#: small enough to bound a worker's memory and to move the progress bar.
+BATCH_SCHOOLS = 100
 
 
 def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
@@ -104,52 +114,57 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
                checked: Callable[[Any], Any] | None) -> list[SchoolResult]:
     """Fetch and judge every school, in registry order.
 
-    Folder schools are read and checked in worker processes (one per core): reading and the
-    rules are CPU-bound, and each school is independent. Google schools are read one by one
-    in this process, which paces requests for the API quota.
+    Folder schools are read and judged in batches, in worker processes (one per core):
+    reading is CPU-bound and batches are independent. Google schools are read one by one
+    in this process, which paces requests for the API quota, then judged as one batch.
     """
     source_dir = opts.source_dir if opts.source_dir is not None else opts.registry.parent
     results: dict[int, SchoolResult] = {}
 
-    def done(i: int, result: SchoolResult) -> None:
-        results[i] = result
-        if checked is not None:
-            checked(result)
+    def done(indexed: list[tuple[int, SchoolEntry]], judged: list[SchoolResult],
+             moved: bool = False) -> None:
+        for (i, entry), result in zip(indexed, judged, strict=True):
+            if progress is not None and not moved:
+                progress(entry)
+            results[i] = result
+            if checked is not None:
+                checked(result)
 
     folder = [(i, e) for i, e in enumerate(entries) if not is_google_source(e.source)]
     google = [(i, e) for i, e in enumerate(entries) if is_google_source(e.source)]
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    chunks = _chunks(folder, workers)
     if workers > 1 and len(folder) >= PARALLEL_MIN_SCHOOLS:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_fetch_and_judge, e, source_dir, ref, targets,
-                                   opts.period): (i, e)
-                       for i, e in folder}
+            futures = {pool.submit(_fetch_and_judge, [e for _, e in chunk], source_dir, ref,
+                                   targets, opts.period): chunk for chunk in chunks}
             for future in as_completed(futures):
-                i, entry = futures[future]
-                if progress is not None:
-                    progress(entry)
-                done(i, future.result())
+                done(futures[future], future.result())
     else:
-        for i, entry in folder:
-            if progress is not None:
-                progress(entry)
-            done(i, _fetch_and_judge(entry, source_dir, ref, targets, opts.period))
+        for chunk in chunks:
+            done(chunk, _fetch_and_judge([e for _, e in chunk], source_dir, ref, targets,
+                                         opts.period))
     if google:
         client = _google_client(opts)
-        for (i, _), fetched in zip(google, fetch_all([e for _, e in google], source_dir, client,
-                                                      progress), strict=True):
-            done(i, judge(fetched, ref, targets, opts.period).release())
+        # the bar moves as each spreadsheet arrives: fetching, not judging, takes the time
+        fetched = list(fetch_all([e for _, e in google], source_dir, client, progress))
+        done(google, judge_batch(fetched, ref, targets, opts.period), moved=True)
     return [results[i] for i in range(len(entries))]
 
 
-MAX_WORKERS = 8
+def _chunks(items: list, workers: int) -> list[list]:
+    """Batches of at most BATCH_SCHOOLS, at least two per worker so the cores stay busy."""
+    if not items:
+        return []
+    size = max(1, min(BATCH_SCHOOLS, -(-len(items) // (2 * workers))))
+    return [items[k:k + size] for k in range(0, len(items), size)]
 
 
-def _fetch_and_judge(entry: SchoolEntry, source_dir: Path, ref: date,
-                     targets: dict[str, Any], period: str) -> SchoolResult:
-    """One folder school, start to finish (runs in a worker process)."""
-    fetched = FolderSource(source_dir).fetch(entry)
-    return judge(fetched, ref, targets, period).release()
+def _fetch_and_judge(entries: list[SchoolEntry], source_dir: Path, ref: date,
+                     targets: dict[str, Any], period: str) -> list[SchoolResult]:
+    """A batch of folder schools, start to finish (runs in a worker process)."""
+    source = FolderSource(source_dir)
+    return judge_batch([source.fetch(e) for e in entries], ref, targets, period)
 
 
 def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:

@@ -1,10 +1,11 @@
 """Where school workbooks come from: the registry of schools, a folder of files, Google Sheets.
 
-A *source* turns one registry entry into a ``Fetched``: the school's ``SchoolWorkbook`` or a
-typed ``WorkbookError`` saying why there is none. A source never raises for one bad school, so
+A *source* turns one registry entry into a ``Fetched``: the school's raw sheets (checked to be
+our workbook of a known version; consolidation types many schools at once) or a typed
+``WorkbookError`` saying why there are none. A source never raises for one bad school, so
 one school never stops a municipal run.
 
-* ``FolderSource`` reads .xlsx/.xlsm/.ods files with ``SchoolWorkbook.from_path`` (calamine).
+* ``FolderSource`` reads .xlsx/.xlsm/.ods files with fastexcel (``addin.model.load_sheets``).
 * ``GoogleSheetsSource`` reads a Google spreadsheet with stock gspread: ONE
   ``values:batchGet`` request per spreadsheet for every contract sheet, with unformatted
   values and dates as serial numbers (``SchoolWorkbook`` converts them by column type).
@@ -43,7 +44,7 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 
 from addin.errors import WorkbookError, WorkbookNotFoundError
-from addin.model import SchoolWorkbook, normalize_header
+from addin.model import RawSheet, SchoolWorkbook, check_sheets, load_sheets, normalize_header
 from workbook_templates import contract as C
 from workbook_templates.contract import REGISTRY_HEADER, dictionary_values
 
@@ -227,7 +228,8 @@ class Fetched:
     """What a source hands to consolidation for one school."""
 
     entry: SchoolEntry
-    workbook: SchoolWorkbook | None
+    #: Sheet name -> raw sheet, as read; None when the school could not be read.
+    sheets: dict[str, RawSheet] | None
     error: WorkbookError | None
     #: File path or spreadsheet URL, for the collection log.
     origin: str
@@ -236,10 +238,19 @@ class Fetched:
     fetched_at: datetime
     #: 1 + the number of retries it took.
     attempts: int = 1
+    #: The name findings and reports carry (the file name, or the spreadsheet URL).
+    source: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.workbook is not None
+        return self.sheets is not None
+
+    @property
+    def workbook(self) -> SchoolWorkbook | None:
+        """The school alone, typed (a batch of one); consolidation batches `sheets` instead."""
+        if self.sheets is None:
+            return None
+        return SchoolWorkbook.from_raw(self.sheets, source=self.source)
 
 
 def _now() -> datetime:
@@ -270,7 +281,7 @@ class FolderSource:
     def fetch(self, entry: SchoolEntry) -> Fetched:
         path = self.path(entry)
         digest: str | None = None
-        workbook: SchoolWorkbook | None = None
+        sheets: dict[str, RawSheet] | None = None
         error: WorkbookError | None = None
         try:
             if not entry.source.strip():
@@ -280,13 +291,13 @@ class FolderSource:
             if path.is_file():
                 with path.open("rb") as fh:
                     digest = hashlib.file_digest(fh, "sha256").hexdigest()
-            workbook = SchoolWorkbook.from_path(path)
+            sheets = load_sheets(path)
         except WorkbookError as exc:
             error = exc
         except Exception as exc:  # one bad school never stops the run
             error = _unexpected(exc, path.name)
-        return Fetched(entry, workbook, error, origin=str(path), sha256=digest,
-                       fetched_at=_now())
+        return Fetched(entry, sheets, error, origin=str(path), sha256=digest,
+                       fetched_at=_now(), source=path.name)
 
 
 # ------------------------------------------------------------------------------- Google
@@ -468,11 +479,13 @@ class GoogleSheetsSource:
         origin = spreadsheet_url(sid)
         state = _Read()
         values: dict[str, list] | None = None
-        workbook: SchoolWorkbook | None = None
+        sheets: dict[str, RawSheet] | None = None
         error: WorkbookError | None = None
         try:
             values = self._read_values(sid, state)
-            workbook = SchoolWorkbook.from_values(values, source=origin)
+            raw = {k: RawSheet.from_rows(v) for k, v in values.items()}
+            check_sheets(raw, origin)
+            sheets = raw
         except WorkbookError as exc:
             exc.source = exc.source or origin
             error = exc
@@ -488,8 +501,8 @@ class GoogleSheetsSource:
         except Exception as exc:  # one bad school never stops the run
             error = _unexpected(exc, origin)
         digest = _values_digest(values) if values is not None else None
-        return Fetched(entry, workbook, error, origin=origin, sha256=digest, fetched_at=_now(),
-                       attempts=1 + state.retries)
+        return Fetched(entry, sheets, error, origin=origin, sha256=digest, fetched_at=_now(),
+                       attempts=1 + state.retries, source=origin)
 
     def _read_values(self, sid: str, state: _Read) -> dict[str, list]:
         """Sheet title -> rows: one batchGet, or metadata + batchGet if a sheet is missing."""
