@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from addin.model import ROW, SCHOOL, WorkbookBatch, normalize_header
+from addin.model import ROW, SCHOOL, WorkbookBatch
 from addin.roadmap_dates import resolve_due
 
 
@@ -100,35 +102,43 @@ class Facts:
 
 def _in(rows: pd.Series, schools: pd.Series, table: pd.DataFrame) -> np.ndarray:
     """Whether each (school, Excel row) is a row of `table`."""
-    keys = pd.MultiIndex.from_arrays([schools.to_numpy(), rows.to_numpy()])
-    return keys.isin(pd.MultiIndex.from_arrays([table[SCHOOL].to_numpy(),
-                                                table[ROW].to_numpy()]))
+    a, b = _pair_codes(schools, rows, table[SCHOOL], table[ROW])
+    return np.isin(a, b[b >= 0]) & (a >= 0)
 
 
-def _keys(schools: Any, ids: Any) -> pd.MultiIndex:
-    return pd.MultiIndex.from_arrays([np.asarray(schools, dtype="int64"),
-                                      np.asarray(ids, dtype=object)])
+def _pair_codes(schools_a: Any, keys_a: Any, schools_b: Any, keys_b: Any
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(school, key) pairs of two tables as int64 codes comparable across both (-1 for a
+    missing key): one hash pass instead of tuples or a MultiIndex."""
+    keys = np.concatenate([np.asarray(keys_a, dtype=object), np.asarray(keys_b, dtype=object)])
+    codes, _ = pd.factorize(keys, use_na_sentinel=True)
+    schools = np.concatenate([np.asarray(schools_a, dtype="int64"),
+                              np.asarray(schools_b, dtype="int64")])
+    width = int(schools.max()) + 1 if len(schools) else 1
+    pairs = np.where(codes >= 0, codes.astype("int64") * width + schools, -1)
+    return pairs[:len(keys_a)], pairs[len(keys_a):]
 
 
 def member(rows: pd.DataFrame, key: str, table: pd.DataFrame, column: str = "id") -> pd.Series:
     """Whether rows[key] is among table[column] of the same school (NA is never a member)."""
-    present = table[table[column].notna()]
-    found = _keys(rows[SCHOOL], rows[key]).isin(_keys(present[SCHOOL], present[column]))
-    return pd.Series(found, index=rows.index, dtype=bool) & rows[key].notna()
+    a, b = _pair_codes(rows[SCHOOL], rows[key], table[SCHOOL], table[column])
+    return pd.Series(np.isin(a, b[b >= 0]) & (a >= 0), index=rows.index, dtype=bool)
 
 
 def lookup(rows: pd.DataFrame, key: str, table: pd.DataFrame, column: str,
            by: str = "id") -> pd.Series:
     """table[column] of the record whose `by` equals rows[key] in the same school.
 
-    The first of duplicate IDs wins; a missing ID gives NA; works on empty tables of any dtype.
+    The first of duplicate IDs wins; a missing ID gives NA of the column's dtype.
     """
-    src = table[table[by].notna()]
-    index = _keys(src[SCHOOL], src[by])
-    mapping = pd.Series(src[column].to_numpy(), index=index, dtype=table[column].dtype)
-    mapping = mapping[~index.duplicated()]
-    values = mapping.reindex(_keys(rows[SCHOOL], rows[key]))
-    return pd.Series(values.to_numpy(), index=rows.index, dtype=mapping.dtype)
+    a, b = _pair_codes(rows[SCHOOL], rows[key], table[SCHOOL], table[by])
+    keep = ~(pd.Index(b).duplicated(keep="first") | (b < 0))
+    where = pd.Index(b[keep]).get_indexer(a) if keep.any() else np.full(len(a), -1)
+    found = where >= 0
+    out = pd.Series(index=rows.index, dtype=table[column].dtype)
+    if found.any():
+        out[found] = table[column].to_numpy()[keep][where[found]]
+    return out
 
 
 def per_school(values: pd.Series, schools: pd.Series, n: int, how: str = "sum") -> np.ndarray:
@@ -154,10 +164,24 @@ def ages(birth: pd.Series, ref: pd.Timestamp) -> pd.Series:
 
 
 def person_keys(table: pd.DataFrame) -> pd.Series:
-    """Name + birth date of each record (NA where either is missing): one key per person."""
+    """Name + birth date of each record (NA where either is missing): one key per person.
+
+    Names are compared as headers are (case, spaces, dashes and ё do not matter), in Arrow.
+    """
     known = (table["full_name"].notna() & table["birth_date"].notna()).to_numpy()
-    names = [normalize_header(v) for v in table["full_name"].to_numpy()[known]]
-    births = table["birth_date"].to_numpy()[known].astype("datetime64[D]").astype(str)
     key = pd.Series(None, index=table.index, dtype=object)
-    key[known] = [f"{n}|{b}" for n, b in zip(names, births, strict=True)]
+    if not known.any():
+        return key
+    names = pa.array(table["full_name"].to_numpy()[known].astype(str))
+    names = pc.utf8_lower(names)
+    for old, new in _NAME_FOLDS:
+        names = pc.replace_substring(names, old, new)
+    names = pc.utf8_trim_whitespace(pc.replace_substring_regex(names, _SPACES, " "))
+    births = table["birth_date"].to_numpy()[known].astype("datetime64[D]").astype(str)
+    key[known] = pc.binary_join_element_wise(names, pa.array(births), "|").to_numpy(
+        zero_copy_only=False)
     return key
+
+
+_NAME_FOLDS = (("–", "-"), ("—", "-"), ("‑", "-"), ("ё", "е"), ("\n", " "))
+_SPACES = r"[\s\p{Z}\x{1c}-\x{1f}\x{85}]+"

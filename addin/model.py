@@ -12,6 +12,7 @@ once over the whole column (vectorized) and records where each value came from (
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import zipfile
@@ -34,6 +35,7 @@ from addin.errors import (
     WorkbookNotFoundError,
     WorkbookTooLargeError,
 )
+from addin.raw import CELL_DATETIME, Column, Group, RawSheet, assemble, gather
 from workbook_templates import contract as C
 
 #: Column holding the Excel row number of each record in every table.
@@ -43,13 +45,10 @@ SCHOOL = "_school"
 #: Extensions the readers accept.
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 
-_BLANKS = ["", " ", "  ", "\xa0"]
 _DASHES = str.maketrans({"–": "-", "—": "-", "‑": "-", "ё": "е", "\xa0": " "})
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _MIN_YEAR, _MAX_YEAR = 1800, 2200
 _DMY = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*(?:г\.?)?\s*$")
-#: How fastexcel writes a date cell that sits in a column of mixed types.
-_CELL_DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?$"
 _NUMERIC_TEXT = r"^\d+(?:\.\d+)?$"
 
 Values = list[list[Any]]
@@ -59,34 +58,14 @@ def normalize_header(text: Any) -> str:
     """Header text as compared: case, spaces, dashes and ё do not matter."""
     if text is None:
         return ""
-    s = str(text).lower().translate(_DASHES)
+    return _normalized(str(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalized(text: str) -> str:
+    # headers, sheet names and labels repeat in every school of a batch: fold each once
+    s = text.lower().translate(_DASHES)
     return " ".join(s.replace("\n", " ").split())
-
-
-@dataclass
-class RawSheet:
-    """One sheet as a reader got it: the header cells (row 1) and the body (row 2 on).
-
-    The body's columns are positions; cells keep the types the reader gave (a typed column of
-    dates or numbers, or Python objects).
-    """
-
-    header: list[Any]
-    body: pd.DataFrame
-
-    @classmethod
-    def from_rows(cls, rows: Values) -> RawSheet:
-        header = list(rows[C.HEADER_ROW - 1]) if rows else []
-        body = rows[C.HEADER_ROW:] if rows else []
-        width = max([len(header), *(len(r) for r in body)]) if body else len(header)
-        header = header + [None] * (width - len(header))
-        body = [list(r) + [None] * (width - len(r)) for r in body]
-        return cls(header, pd.DataFrame(body, columns=range(width), dtype=object))
-
-    def rows(self) -> Values:
-        """Every row as a list, header first (for form sheets)."""
-        body = self.body.astype(object).where(self.body.notna(), None)
-        return [list(self.header), *body.values.tolist()]
 
 
 @dataclass
@@ -138,10 +117,11 @@ class WorkbookBatch:
         """Build a batch from (source, sheet name -> RawSheet) per school.
 
         Raises the typed WorkbookError of the first school that is not our workbook: callers
-        that batch many files check each with `read_info` first.
+        that batch many files check each with `check_sheets` first.
         """
         infos: list[BookInfo] = []
-        parts: dict[str, list[pd.DataFrame]] = {}
+        parts: dict[str, list[Part]] = {}
+        forms: list[dict[str, Any]] = []
         for i, (source, sheets) in enumerate(books):
             by_name = {normalize_header(k): v for k, v in sheets.items()}
             info = read_info(by_name, source)
@@ -149,12 +129,13 @@ class WorkbookBatch:
                 raw = by_name.get(normalize_header(sheet.name))
                 if raw is None:
                     info.missing_sheets.append(sheet.key)
-                    raw = RawSheet([], pd.DataFrame())
+                    raw = RawSheet.empty()
                 if sheet.kind is C.SheetKind.FORM:
-                    _load_form(info, sheet, raw.rows())
+                    forms.append(_match_form(info, sheet, raw.rows()))
                 else:
                     parts.setdefault(sheet.key, []).append(_match_table(info, sheet, raw, i))
             infos.append(info)
+        _convert_forms(infos, forms)
         tables, raws = {}, {}
         for sheet in C.DATA_SHEETS:
             if sheet.kind is C.SheetKind.TABLE:
@@ -309,7 +290,9 @@ def read_info(by_name: Mapping[str, RawSheet], source: str) -> BookInfo:
     return BookInfo(source=source, version=version)
 
 
-def _load_form(info: BookInfo, sheet: C.Sheet, rows: Values) -> None:
+def _match_form(info: BookInfo, sheet: C.Sheet, rows: Values) -> dict[str, Any]:
+    """The form's raw cells by field key (label in column A, value in B); the Excel row of
+    each field and the fields not found go into `info`."""
     labels = {normalize_header(r[0]): (i + 1, _cell_value(r[1]) if len(r) > 1 else None)
               for i, r in enumerate(rows) if r and r[0] not in (None, "")}
     raw_cells: dict[str, Any] = {}
@@ -324,30 +307,42 @@ def _load_form(info: BookInfo, sheet: C.Sheet, rows: Values) -> None:
             # Excel turns a typed «2026-11» into a date: read it back as the month it was
             raw_cells[col.key] = found[1].strftime("%Y-%m")
     info.school_raw = raw_cells
-    for col in sheet.columns:
-        series = convert_column(pd.Series([raw_cells.get(col.key)], dtype=object), col.type,
-                                col.dictionary)
-        value = series.iloc[0]
-        info.school[col.key] = None if _is_missing(value) else _to_python(value)
+    return raw_cells
+
+
+def _convert_forms(infos: list[BookInfo], forms: list[dict[str, Any]]) -> None:
+    """Type every school's form at once, field by field."""
+    frame = pd.DataFrame(forms, columns=[c.key for c in C.SCHOOL.columns], dtype=object)
+    frame = frame.astype(object).where(frame.notna(), None)
+    typed = {col.key: convert_column(frame[col.key], col.type, col.dictionary).tolist()
+             for col in C.SCHOOL.columns}
+    for i, info in enumerate(infos):
+        info.school = {k: None if _is_missing(v[i]) else _to_python(v[i])
+                       for k, v in typed.items()}
 
 
 def _cell_value(v: Any) -> Any:
     """A form cell as a Python value: a date written as text by fastexcel becomes a date."""
-    if isinstance(v, str) and re.fullmatch(_CELL_DATETIME, v):
+    if isinstance(v, str) and re.fullmatch(CELL_DATETIME, v):
         return pd.Timestamp(v).to_pydatetime()
     if isinstance(v, float) and np.isnan(v):
         return None
     return v
 
 
-def _match_table(info: BookInfo, sheet: C.Sheet, raw: RawSheet, school: int) -> pd.DataFrame:
-    """One school's sheet with its columns renamed to contract keys (missing ones absent), its
-    extra columns under EXTRA + title, and ROW and SCHOOL added (blank rows still in)."""
+#: One school's sheet in a batch: school position, rows read, columns by contract key (extra
+#: columns under EXTRA + their title).
+Part = tuple[int, int, dict[str, Column]]
+#: Prefix of extra user columns while a batch is built (they cannot clash with contract keys).
+EXTRA = "\x00"
+
+
+def _match_table(info: BookInfo, sheet: C.Sheet, raw: RawSheet, school: int) -> Part:
+    """One school's columns by contract key (headers matched by name, the first of twins
+    wins; missing ones recorded in `info`) and its extra columns by title."""
     header = [normalize_header(h) for h in raw.header]
-    frame = raw.body
     positions = {h: i for i, h in reversed(list(enumerate(header))) if h}
-    out = {SCHOOL: np.full(len(frame), school, dtype="int64"),
-           ROW: np.arange(C.FIRST_DATA_ROW, C.FIRST_DATA_ROW + len(frame))}
+    columns: dict[str, Column] = {}
     known: set[int] = set()
     for col in sheet.columns:
         pos = positions.get(normalize_header(col.header))
@@ -355,66 +350,55 @@ def _match_table(info: BookInfo, sheet: C.Sheet, raw: RawSheet, school: int) -> 
             info.missing_columns.setdefault(sheet.key, []).append(col.key)
             continue
         known.add(pos)
-        out[col.key] = _cells(frame.iloc[:, pos])
+        columns[col.key] = raw.columns[pos]
     extras = [(i, str(raw.header[i])) for i in range(len(header)) if i not in known and header[i]]
     info.extra_columns[sheet.key] = [t for _, t in extras]
     for pos, title in extras:
-        out[EXTRA + title] = _cells(frame.iloc[:, pos])
-    return pd.DataFrame(out)
+        columns[EXTRA + title] = raw.columns[pos]
+    return school, raw.height, columns
 
 
-def _cells(column: pd.Series) -> pd.Series:
-    """A column as read, without its index (pandas would infer a string dtype from an object
-    array of text: keep Python objects, as every reader gives them)."""
-    return pd.Series(column.to_numpy(), dtype=column.dtype)
+def _convert_table(sheet: C.Sheet, parts: list[Part]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every school's rows of one sheet: gathered, blank rows dropped, and each contract
+    column converted once per cell type for the whole batch."""
+    heights = np.array([h for _, h, _ in parts], dtype="int64")
+    offsets = np.concatenate([[0], np.cumsum(heights)[:-1]]).astype("int64") if parts else heights
+    total = int(heights.sum())
+    keys = [c.key for c in sheet.columns]
+    extras = list(dict.fromkeys(k for _, _, cols in parts for k in cols if k.startswith(EXTRA)))
+    raw = {SCHOOL: np.repeat([s for s, _, _ in parts], heights).astype("int64"),
+           ROW: (np.arange(total) - np.repeat(offsets, heights) + C.FIRST_DATA_ROW)}
+    typed: dict[str, Any] = {}
+    spec = {c.key: c for c in sheet.columns}
+    for key in keys + extras:
+        groups = gather([(int(o), cols[key]) for o, (_, _, cols) in zip(offsets, parts,
+                                                                        strict=True)
+                         if key in cols])
+        raw[key] = assemble(groups, [g.cells for g in groups], total, None)
+        if key in spec:
+            col = spec[key]
+            values = [_convert_group(g, col) for g in groups]
+            typed[key] = assemble(groups, values, total, _DTYPES.get(col.type))
+    raw_frame = pd.DataFrame(raw)
+    filled = raw_frame[keys + extras].notna().any(axis=1).to_numpy(dtype=bool)
+    raw_frame = raw_frame[filled].reset_index(drop=True)
+    out = raw_frame[[SCHOOL, ROW]].copy()
+    for key in keys:
+        out[key] = typed[key][filled].reset_index(drop=True)
+    for key in extras:
+        out[key[len(EXTRA):]] = raw_frame[key].astype(object).where(raw_frame[key].notna(), None)
+    return out, raw_frame[[SCHOOL, ROW, *keys]]
 
 
-#: Prefix of extra user columns while a batch is built (they cannot clash with contract keys).
-EXTRA = "\x00"
+_DTYPES = {C.ColType.DATE: "datetime64[ns]", C.ColType.INTEGER: "float64",
+           C.ColType.NUMBER: "float64"}
 
 
-def _convert_table(sheet: C.Sheet, frames: list[pd.DataFrame]
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every school's rows of one sheet: concatenated, blank rows dropped, and each contract
-    column converted once for the whole batch."""
-    if frames:
-        raw = pd.concat(frames, ignore_index=True, sort=False)
-    else:
-        raw = pd.DataFrame({SCHOOL: pd.Series(dtype="int64"), ROW: pd.Series(dtype="int64")})
-    data = [c for c in raw.columns if c not in (SCHOOL, ROW)]
-    filled = np.zeros(len(raw), dtype=bool)
-    for c in data:
-        raw[c] = _uniform(raw[c])
-        filled |= raw[c].notna().to_numpy()
-    raw = raw[filled].reset_index(drop=True)
-    typed = raw[[SCHOOL, ROW]].copy()
-    for col in sheet.columns:
-        if col.key not in raw.columns:
-            raw[col.key] = None
-        typed[col.key] = convert_column(raw[col.key], col.type, col.dictionary).to_numpy()
-    for c in data:
-        if c.startswith(EXTRA):
-            typed[c[len(EXTRA):]] = raw[c].astype(object).where(raw[c].notna(), None)
-    return typed, raw[[SCHOOL, ROW, *(c.key for c in sheet.columns)]]
-
-
-def _uniform(cells: pd.Series) -> pd.Series:
-    """Cells as read, with blanks as None and dates written as text by fastexcel as dates.
-
-    A column keeps its dtype where a reader typed it (dates, numbers); mixed columns are
-    Python objects.
-    """
-    if cells.dtype != object:
-        return cells
-    blank = cells.isna() | cells.isin(_BLANKS)
-    cells = cells.where(~blank, None)
-    is_str = cells.map(type).eq(str)
-    if is_str.any():
-        stamp = is_str & cells.where(is_str, "").str.match(_CELL_DATETIME)
-        if stamp.any():
-            cells = cells.copy()
-            cells[stamp] = pd.to_datetime(cells[stamp]).map(lambda t: t.to_pydatetime())
-    return cells
+def _convert_group(group: Group, col: C.Column) -> pd.Series:
+    """A group of cells converted to the column's type (text already tidied stays as is)."""
+    if group.text and col.type not in _DTYPES and not col.dictionary:
+        return group.cells
+    return convert_column(group.cells, col.type, col.dictionary)
 
 
 # -- type conversion (vectorized per column) ----------------------------------------------
@@ -699,18 +683,14 @@ def read_raw(path: Path) -> dict[str, RawSheet]:
 
 
 def _load_raw_sheet(reader: Any, name: str, table: bool) -> RawSheet:
-    if not table:
-        rows = reader.load_sheet(name, header_row=None, skip_rows=0).to_arrow().to_pylist()
-        return RawSheet.from_rows([list(r.values()) for r in rows])
+    if not table:  # a form: every row is data, the first one too
+        batch = reader.load_sheet(name, header_row=None, skip_rows=0).to_arrow()
+        return RawSheet([c[0].as_py() if len(c) else None for c in batch.columns],
+                        [c.slice(1) for c in batch.columns], max(batch.num_rows - 1, 0))
     sheet = reader.load_sheet(name, header_row=0, skip_rows=0, schema_sample_rows=None)
     header = [None if c.name.startswith("__UNNAMED__") else c.name
               for c in sheet.available_columns()]
-    body = sheet.to_arrow().to_pandas()
-    body.columns = range(len(body.columns))
-    for c in body.columns:  # Python objects for text, as every other reader gives
-        if body[c].dtype != object and pd.api.types.is_string_dtype(body[c]):
-            body[c] = body[c].astype(object)
-    return RawSheet(header, body)
+    return RawSheet.from_arrow(header, sheet.to_arrow())
 
 
 def iter_tables(wb: WorkbookBatch) -> Iterable[tuple[C.Sheet, pd.DataFrame]]:

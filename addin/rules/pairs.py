@@ -169,7 +169,7 @@ def plan(ctx: Context) -> Iterator[Finding]:
 
 def _allowed(forms: pd.Series, cats: pd.Series, allowed: pd.DataFrame) -> pd.Series:
     """Per row: whether (form, category) is one of the allowed combinations."""
-    pairs = pd.MultiIndex.from_arrays([forms.astype(object), cats.astype(object)])
-    ok = pairs.isin(pd.MultiIndex.from_frame(allowed[["form", "cat"]]))
+    combos = set(zip(allowed["form"], allowed["cat"], strict=True))
+    ok = [pair in combos for pair in zip(forms, cats, strict=True)]
     return pd.Series(ok, index=forms.index, dtype=bool)
 
