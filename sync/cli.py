@@ -580,6 +580,11 @@ def region_cmd(db_url: str, period: str | None, year: int | None, out: Path,
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         err_console.print(f"[bold red]База истории недоступна:[/] {reason}")
         sys.exit(EXIT_UNREADABLE)
+    except ImportError as exc:
+        err_console.print(f"[bold red]База истории недоступна:[/] не установлен драйвер "
+                          f"«{exc.name}» для адреса {db_url.split(':', 1)[0]}://… "
+                          "(для PostgreSQL: pip install 'psycopg\\[binary]').")
+        sys.exit(EXIT_UNREADABLE)
     except OSError as exc:
         err_console.print(f"[bold red]Не удалось записать {out}:[/] {exc.strerror}")
         sys.exit(EXIT_UNREADABLE)

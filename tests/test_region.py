@@ -348,3 +348,36 @@ def test_sqlite_store_of_one_municipality_makes_a_region_of_one(region: Region, 
            for r in sheet_rows(master, R.SHEET_INDICATORS)}
     assert got == {k: tuple(v) for k, v in indicator_sums([out]).items()}
     assert not math.isnan(sum(n for n, _ in got.values()))
+
+
+def test_municipal_and_regional_accounts_with_the_readme_grants(region: Region, tmp_path):
+    """A municipal centre syncs under its own login with the README's grants (no DDL right),
+    and the region reads with SELECT only."""
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(make_url(region.url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for sql in ("CREATE ROLE mnc_71805000 LOGIN", "CREATE ROLE rnc_reader LOGIN",
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                    "TO mnc_71805000",
+                    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO mnc_71805000",
+                    "GRANT SELECT ON ALL TABLES IN SCHEMA public TO rnc_reader"):
+            conn.execute(text(sql))
+    admin.dispose()
+    as_mnc = make_url(region.url).set(username="mnc_71805000")
+    as_rnc = make_url(region.url).set(username="rnc_reader")
+    folder = region.root / "71801000"
+    res = run("sync", "--registry", folder / "registry.csv", "--period", NOV,
+              "--out", tmp_path / "свод.xlsx", "--db", db_url(as_mnc),
+              "--municipality-code", "71805000")
+    assert res.returncode == 1, res.stdout + res.stderr
+    out = tmp_path / "регион.xlsx"
+    res = run("region", "--db", db_url(as_rnc), "--period", NOV, "--out", out)
+    assert res.returncode == 0, res.stdout + res.stderr
+    codes = {r["Код МО"] for r in sheet_rows(out, R.SHEET_BY_MUNICIPALITY)}
+    assert codes == {*SYNCED_NOV, "71805000"}
+    with Store(region.url, "71805000") as store:  # leave the module's region as it was
+        with store.transaction() as conn:
+            for t in (*PERIOD_TABLES, runs):
+                conn.execute(t.delete().where(t.c.municipality == "71805000"))
+            conn.execute(text("DELETE FROM municipalities WHERE code = '71805000'"))
