@@ -116,6 +116,122 @@ def bench_sync(tmp: Path, n_schools: int, participants: int) -> None:
         print(proc.stderr[-2000:])
 
 
+REGION_TARGET_S = 15.0
+
+
+def bench_region(tmp: Path, n_municipalities: int = 50, n_schools: int = 40,
+                 periods: tuple[str, ...] = ("2026-09", "2026-10", "2026-11")) -> None:
+    """The regional master of many municipalities already in PostgreSQL (SQLite where no
+    server can be started here), from synthetic store rows inserted directly."""
+    from contextlib import ExitStack
+
+    from sqlalchemy.engine import URL
+
+    from tests.pg import PostgresUnavailable, fresh_database, postgres_server
+
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(fresh_database(stack.enter_context(postgres_server())))
+            where = "PostgreSQL"
+        except PostgresUnavailable as exc:
+            url = URL.create("sqlite", database=str(tmp / "region.sqlite"))
+            where = f"SQLite (PostgreSQL недоступен: {exc})"
+        t = time.perf_counter()
+        _fill_region(url, n_municipalities, n_schools, periods)
+        print(f"  {where}: {n_municipalities} МО × {n_schools} ОО × {len(periods)} периода "
+              f"записаны за {time.perf_counter() - t:.1f} с")
+        exe = Path(sys.executable).parent / "nastavnik"
+        cmd = [str(exe), "region", "--db", url.render_as_string(hide_password=False),
+               "--period", periods[-1], "--out", str(tmp / "region.xlsx")]
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        took = time.perf_counter() - t
+    met = proc.returncode == 0 and took < REGION_TARGET_S
+    print(f"  nastavnik region: {took:.1f} с (цель < {REGION_TARGET_S:.0f} с) "
+          f"{'OK' if met else 'НЕ ДОСТИГНУТО'}")
+    if proc.returncode != 0:
+        print(proc.stderr[-2000:])
+    record("region_master", {"value": round(took, 2), "unit": "s", "target": REGION_TARGET_S,
+                             "met": met, "municipalities": n_municipalities,
+                             "schools_per_municipality": n_schools, "periods": len(periods),
+                             "database": where.split(" ")[0]})
+
+
+def _fill_region(url: object, n_municipalities: int, n_schools: int,
+                 periods: tuple[str, ...]) -> None:
+    """Store rows as municipal syncs would leave them: runs, schools, indicators, figures."""
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from addin.indicators import INDICATORS
+    from sync import store as S
+    from sync.federal_form import known_row_keys
+    from sync.figures import ORG_TYPES
+
+    rng = random.Random(11)
+    now = datetime(2026, 11, 25, 9, 0)
+    statuses = ("принят", "принят", "принят с предупреждениями", "отклонён", "не представлен")
+    keys = known_row_keys()
+    with S.Store(url) as store, store.transaction() as conn:
+        conn.execute(insert(S.municipalities), [
+            {"code": f"{71800000 + m * 1000}", "name": f"Муниципалитет {m + 1}", "updated_at": now}
+            for m in range(n_municipalities)])
+        for period in periods:
+            for m in range(n_municipalities):
+                code = f"{71800000 + m * 1000}"
+                conn.execute(insert(S.runs).values(
+                    municipality=code, period=period, started_at=now, finished_at=now,
+                    registry="registry.csv", schools=n_schools, accepted=n_schools - 5,
+                    rejected=5))
+                schools, indicators = [], []
+                sums = {d.key: [0.0, 0.0] for d in INDICATORS}
+                for i in range(n_schools):
+                    school = f"ОО-{i + 1:03d}"
+                    schools.append({
+                        "municipality": code, "period": period, "school_code": school,
+                        "name": f"Школа {i + 1}", "org_type": rng.choice(ORG_TYPES),
+                        "status": rng.choice(statuses), "reason": "", "errors": 0,
+                        "warnings": 0, "mentors": 20, "mentees": 40, "pairs": 25,
+                        "active_pairs": 20})
+                    for pos, d in enumerate(INDICATORS):
+                        den = float(rng.randint(20, 400))
+                        num = float(rng.randint(0, int(den)))
+                        sums[d.key][0] += num
+                        sums[d.key][1] += den
+                        indicators.append(_indicator_row(code, period, school, pos, d, num,
+                                                         den))
+                indicators += [_indicator_row(code, period, S.MUNICIPAL, pos, d, *sums[d.key])
+                               for pos, d in enumerate(INDICATORS)]
+                conn.execute(insert(S.school_periods), schools)
+                conn.execute(insert(S.indicators), indicators)
+                conn.execute(insert(S.figures_table), [
+                    {"municipality": code, "period": period, "row_key": key, "position": pos,
+                     "section": "Раздел", "label": key, "oo": 5, "spo": 3, "do_": 2,
+                     "total": 10} for pos, key in enumerate(keys)])
+
+
+def _indicator_row(code: str, period: str, school: str, pos: int, d: object, num: float,
+                   den: float) -> dict:
+    return {"municipality": code, "period": period, "school_code": school, "key": d.key,
+            "position": pos, "title": d.title, "numerator": num, "denominator": den,
+            "value": round(num / den * d.scale, 1) if den else None, "target": None,
+            "target_is_default": True}
+
+
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def record(name: str, entry: dict) -> None:
+    """Put one figure into bench/results.json, keeping the others there."""
+    import json
+
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    results[name] = entry
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--participants", type=int, default=5000)
@@ -133,6 +249,8 @@ def main() -> None:
         bench_optional("страница", "tests.web_bench", "bench_page_roundtrip", path)
         print(f"== Сбор муниципалитета: {args.schools} книг")
         bench_sync(tmp, args.schools, args.school_participants)
+        print("== Свод региона: 50 муниципалитетов × 40 ОО в базе (цель < 15 с)")
+        bench_region(tmp)
     print("(время — лучшее из нескольких запусков; пол — чтение тех же файлов python-calamine)")
 
 

@@ -37,6 +37,7 @@ from sync.sources import (
     fetch_all,
     is_google_source,
     read_registry,
+    registry_municipality,
 )
 from sync.store import Store
 
@@ -55,6 +56,8 @@ class SyncOptions:
     google_key: Path | None = None
     google_endpoint: str | None = None
     reference_date: date | None = None
+    #: The municipality's code in the history (e.g. ОКТМО); else the registry's column.
+    municipality_code: str | None = None
 
 
 @dataclass
@@ -80,7 +83,8 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
     ref = reference_date_of(opts.period, opts.reference_date)
     with master_lock(out):
         schools = _judge_all(entries, opts, ref, targets, progress, checked)
-        store = Store.for_master(out, opts.db_url)
+        store = Store.for_master(out, opts.db_url,
+                                 opts.municipality_code or registry_municipality(entries))
         cons = combine(schools, opts.period, ref, targets=targets,
                        previous=store.previous_snapshots(opts.period))
         figures = federal_figures(cons.participants, cons.pairs,

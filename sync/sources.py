@@ -88,6 +88,8 @@ class SheetAccessDeniedError(WorkbookNotFoundError):
 #: (the Russian headers live with the demo generator that writes registries).
 REGISTRY_KEYS = ("code", "name", "org_type", "source")
 REGISTRY_SUFFIXES_TABLE = (".xlsx", ".xlsm", ".ods")
+#: An optional registry column: the municipality's code (ОКТМО), the same on every row.
+REGISTRY_MUNICIPALITY = "код муниципалитета"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class SchoolEntry:
     org_type: str
     #: A path relative to the source folder, or a Google spreadsheet ID or URL.
     source: str
+    #: The municipality's code from the optional column «код муниципалитета» ('' if none).
+    municipality: str = ""
 
 
 def read_registry(path: Path) -> list[SchoolEntry]:
@@ -187,6 +191,8 @@ def _parse_registry(rows: list[tuple[int, list[Any]]], name: str) -> list[School
                 f"В реестре ОО {name} нет столбца «{title}» (строка {header_line} должна "
                 f"содержать заголовки {expected}).")
         index[key] = pos
+    if (pos := positions.get(normalize_header(REGISTRY_MUNICIPALITY))) is not None:
+        index["municipality"] = pos
     entries: list[SchoolEntry] = []
     seen: dict[str, int] = {}
     for line, row in rows[1:]:
@@ -208,6 +214,16 @@ def _parse_registry(rows: list[tuple[int, list[Any]]], name: str) -> list[School
         raise RegistryError(f"В реестре ОО {name} нет ни одной организации: под строкой "
                             "заголовков должна быть хотя бы одна строка.")
     return entries
+
+
+def registry_municipality(entries: list[SchoolEntry]) -> str:
+    """The municipality code the registry gives (column «код муниципалитета»), or ''."""
+    codes = sorted({e.municipality for e in entries if e.municipality})
+    if len(codes) > 1:
+        raise RegistryError(
+            f"В реестре ОО разные коды муниципалитета ({', '.join(codes)}): один реестр — "
+            "один муниципалитет. Исправьте столбец «код муниципалитета».")
+    return codes[0] if codes else ""
 
 
 def _org_type(text: str, name: str, line: int) -> str:
