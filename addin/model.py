@@ -170,13 +170,12 @@ class WorkbookBatch:
             for k, t in frames.items():
                 part = t[t[SCHOOL] == i].reset_index(drop=True)
                 part[SCHOOL] = 0
-                out[k] = part.dropna(axis=1, how="all").reindex(
-                    columns=[c for c in t.columns if c in _own_columns(self.books[i], k, t)])
+                out[k] = part[[c for c in t.columns if c in _own_columns(self.books[i], k)]]
             return out
         return SchoolWorkbook([self.books[i]], cut(self.tables), cut(self.raw))
 
 
-def _own_columns(info: BookInfo, key: str, table: pd.DataFrame) -> set[str]:
+def _own_columns(info: BookInfo, key: str) -> set[str]:
     """Columns of a batch table that belong to one school: the contract's, its own extras."""
     return ({ROW, SCHOOL} | {c.key for c in C.sheet(key).columns}
             | set(info.extra_columns.get(key, [])))
