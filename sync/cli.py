@@ -465,6 +465,9 @@ def _print_sync_summary(result) -> None:  # noqa: ANN001
     accepted = len(cons.accepted)
     console.print(f"Принято {accepted} из {len(cons.schools)}; межшкольных замечаний: "
                   f"{len(cons.cross)}; время {result.seconds:.1f} с")
+    if result.reused:
+        console.print(f"Без изменений с прошлого сбора этого периода (не перечитывались): "
+                      f"{result.reused} из {len(cons.schools)}")
     console.print(f"Сводная книга: {result.master}")
     console.print(f"История: {result.store_url}")
 

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from addin.indicators import load_targets
+from sync import result_cache
 from sync.consolidate import (
     Consolidation,
     SchoolResult,
@@ -29,6 +30,7 @@ from sync.consolidate import (
 from sync.figures import federal_figures
 from sync.master import master_lock, write_master
 from sync.pseudonym import load_or_create_key
+from sync.result_cache import engine_version
 from sync.sources import (
     FolderSource,
     GoogleSheetsSource,
@@ -67,6 +69,8 @@ class SyncResult:
     store_url: str
     run_id: int
     seconds: float
+    #: Schools whose results were taken from the store: their files had not changed.
+    reused: int = 0
 
 
 def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = None,
@@ -82,9 +86,20 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
     out = opts.out.resolve()
     ref = reference_date_of(opts.period, opts.reference_date)
     with master_lock(out):
-        schools = _judge_all(entries, opts, ref, targets, progress, checked)
-        store = Store.for_master(out, opts.db_url,
-                                 opts.municipality_code or registry_municipality(entries))
+        muni = opts.municipality_code or registry_municipality(entries)
+        store = Store.for_master(out, opts.db_url, muni)
+        version = engine_version(ref, opts.period, targets)
+        kept = _unchanged(entries, opts, store.cached_results(muni, opts.period), version)
+        for result in kept.values():
+            if progress is not None:
+                progress(result.entry)
+            if checked is not None:
+                checked(result)
+        fresh = [(i, e) for i, e in enumerate(entries) if i not in kept]
+        judged = dict(zip((i for i, _ in fresh),
+                          _judge_all([e for _, e in fresh], opts, ref, targets, progress,
+                                     checked), strict=True))
+        schools = [kept[i] if i in kept else judged[i] for i in range(len(entries))]
         cons = combine(schools, opts.period, ref, targets=targets,
                        previous=store.previous_snapshots(opts.period))
         figures = federal_figures(cons.participants, cons.pairs,
@@ -94,8 +109,30 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         with store.transaction() as conn:
             run_id = store.save_period(cons, figures, run_started=run_started,
                                        registry=str(opts.registry), conn=conn)
+            store.save_results(muni, opts.period, [
+                (r.code, r.fetched.sha256, version, result_cache.dump(r))
+                for r in judged.values() if r.fetched.sha256], conn=conn)
             write_master(cons, out, history=history, figures=figures, pseudonymize_key=key)
-    return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started)
+    return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started,
+                      reused=len(kept))
+
+
+def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
+               cached: dict[str, tuple[str, str, bytes]], version: str) -> dict[int, SchoolResult]:
+    """Schools whose file is the one judged in an earlier run of this period, under the same
+    engine version: their stored results, by registry position. Only folder files: a file's
+    SHA-256 costs a read of its bytes, not a parse."""
+    source = FolderSource(opts.source_dir if opts.source_dir is not None
+                          else opts.registry.parent)
+    kept = {}
+    for i, entry in enumerate(entries):
+        stored = cached.get(entry.code)
+        if stored is None or stored[1] != version or is_google_source(entry.source):
+            continue
+        fetched = source.unread(entry)
+        if fetched.sha256 == stored[0]:
+            kept[i] = result_cache.load(stored[2], fetched)
+    return kept
 
 
 def _where(store: Store) -> str:

@@ -294,6 +294,17 @@ class FolderSource:
     def path(self, entry: SchoolEntry) -> Path:
         return self.root / entry.source
 
+    def unread(self, entry: SchoolEntry) -> Fetched:
+        """The file's SHA-256 and origin without reading its sheets (for a re-sync that
+        reuses stored results of unchanged files)."""
+        path = self.path(entry)
+        digest = None
+        if entry.source.strip() and path.is_file():
+            with path.open("rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        return Fetched(entry, None, None, origin=str(path), sha256=digest, fetched_at=_now(),
+                       source=path.name)
+
     def fetch(self, entry: SchoolEntry) -> Fetched:
         path = self.path(entry)
         digest: str | None = None

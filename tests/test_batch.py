@@ -126,3 +126,35 @@ def test_sync_rows_of_a_batch_are_those_of_each_school_alone(books, tmp_path) ->
         for key, rows in alone.tables.items():
             pd.testing.assert_frame_equal(result.tables[key], rows, check_dtype=False,
                                           obj=f"{f.source} {key}")
+
+
+# ----------------------------------------------------------------------- incremental re-sync
+def _values(path: Path) -> dict[str, list]:
+    """Every sheet's cell values, except the collection log (it records when files were read)."""
+    book = load_workbook(path, read_only=True)
+    return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)]
+            for ws in book.worksheets if ws.title != "Журнал сбора"}
+
+
+def test_a_resync_rereads_only_changed_files_and_equals_a_full_sync(tmp_path) -> None:
+    from tests.cli import run
+
+    root = write_municipality(generate_municipality(), tmp_path / "demo")
+    registry = root / "registry.csv"
+    first = run("sync", "--registry", registry, "--period", "2026-11",
+                "--out", tmp_path / "свод.xlsx")
+    assert first.returncode in (0, 1) and "не перечитывались" not in first.stdout
+    changed = sorted((root / "schools").glob("*.xlsx"))[:2]
+    for path in changed:  # a school resubmits: one more mentee note, a new file
+        book = load_workbook(path)
+        book[C.SCHOOL.name]["D1"] = "исправлено"
+        book.save(path)
+    again = run("sync", "--registry", registry, "--period", "2026-11",
+                "--out", tmp_path / "свод.xlsx")
+    readable = len(list((root / "schools").glob("*.xls*")))
+    assert f"(не перечитывались): {readable - 2} из" in again.stdout, again.stdout + again.stderr
+    full = run("sync", "--registry", registry, "--period", "2026-11",
+               "--out", tmp_path / "полный.xlsx", "--db", f"sqlite:///{tmp_path / 'f.db'}")
+    assert "не перечитывались" not in full.stdout
+    assert again.returncode == full.returncode
+    assert _values(tmp_path / "свод.xlsx") == _values(tmp_path / "полный.xlsx")
