@@ -56,6 +56,7 @@ def dump(result: SchoolResult) -> bytes:
             if report.reference_date else None,
             "findings": [f.to_dict() for f in report.findings]},
         "fetched": {"origin": result.fetched.origin, "source": result.fetched.source,
+                    "sha256": result.fetched.sha256,
                     "fetched_at": result.fetched.fetched_at.isoformat(),
                     "attempts": result.fetched.attempts},
         "tables": sorted(result.tables),
@@ -76,6 +77,7 @@ def load(payload: bytes, fetched: Fetched) -> SchoolResult:
                   for name in meta["tables"]}
     stored = meta["fetched"]
     fetched.fetched_at = datetime.fromisoformat(stored["fetched_at"])
+    fetched.sha256 = stored["sha256"]
     fetched.attempts = stored["attempts"]
     result = SchoolResult(
         fetched.entry, SchoolStatus(meta["status"]), meta["reason"], fetched,

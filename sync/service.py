@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,6 +32,7 @@ from sync.master import master_lock, write_master
 from sync.pseudonym import load_or_create_key
 from sync.result_cache import engine_version
 from sync.sources import (
+    Fetched,
     FolderSource,
     GoogleSheetsSource,
     SchoolEntry,
@@ -40,6 +41,7 @@ from sync.sources import (
     is_google_source,
     read_registry,
     registry_municipality,
+    spreadsheet_id,
 )
 from sync.store import Store
 
@@ -89,7 +91,11 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         muni = opts.municipality_code or registry_municipality(entries)
         store = Store.for_master(out, opts.db_url, muni)
         version = engine_version(ref, opts.period, targets)
-        kept = _unchanged(entries, opts, store.cached_results(muni, opts.period), version)
+        cached = store.cached_results(muni, opts.period)
+        google = (_google_client(opts) if any(is_google_source(e.source) for e in entries)
+                  else None)
+        drive = google.modified_times() if google is not None else {}
+        kept = _unchanged(entries, opts, cached, version, drive)
         for result in kept.values():
             if progress is not None:
                 progress(result.entry)
@@ -98,41 +104,66 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         fresh = [(i, e) for i, e in enumerate(entries) if i not in kept]
         judged = dict(zip((i for i, _ in fresh),
                           _judge_all([e for _, e in fresh], opts, ref, targets, progress,
-                                     checked), strict=True))
+                                     checked, google), strict=True))
         schools = [kept[i] if i in kept else judged[i] for i in range(len(entries))]
         cons = combine(schools, opts.period, ref, targets=targets,
                        previous=store.previous_snapshots(opts.period))
         figures = federal_figures(cons.participants, cons.pairs,
                                   {e.code: e.org_type for e in entries})
         history = _history_with(store.history(), cons)
-        key = load_or_create_key(out.with_suffix(".pseudonym.key")) if opts.pseudonymize else None
+        secret = (load_or_create_key(out.with_suffix(".pseudonym.key")) if opts.pseudonymize
+                  else None)
         with store.transaction() as conn:
             run_id = store.save_period(cons, figures, run_started=run_started,
                                        registry=str(opts.registry), conn=conn)
-            store.save_results(muni, opts.period, [
-                (r.code, r.fetched.sha256, version, result_cache.dump(r))
-                for r in judged.values() if r.fetched.sha256], conn=conn)
-            write_master(cons, out, history=history, figures=figures, pseudonymize_key=key)
+            store.save_results(muni, opts.period, _to_keep(judged.values(), version, drive),
+                               conn=conn)
+            write_master(cons, out, history=history, figures=figures, pseudonymize_key=secret)
     return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started,
                       reused=len(kept))
 
 
 def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
-               cached: dict[str, tuple[str, str, bytes]], version: str) -> dict[int, SchoolResult]:
+               cached: dict[str, tuple[str, str, bytes]], version: str,
+               drive: dict[str, str]) -> dict[int, SchoolResult]:
     """Schools whose file is the one judged in an earlier run of this period, under the same
-    engine version: their stored results, by registry position. Only folder files: a file's
-    SHA-256 costs a read of its bytes, not a parse."""
+    engine version: their stored results, by registry position. A file is known by its
+    SHA-256 (a read of its bytes, not a parse), a spreadsheet by Drive's modifiedTime."""
     source = FolderSource(opts.source_dir if opts.source_dir is not None
                           else opts.registry.parent)
     kept = {}
     for i, entry in enumerate(entries):
         stored = cached.get(entry.code)
-        if stored is None or stored[1] != version or is_google_source(entry.source):
+        if stored is None or stored[1] != version:
             continue
-        fetched = source.unread(entry)
-        if fetched.sha256 == stored[0]:
+        if is_google_source(entry.source):
+            fetched = Fetched(entry, None, None, origin=entry.source, sha256=None,
+                              fetched_at=datetime.now(UTC), source=entry.source)
+        else:
+            fetched = source.unread(entry)
+        if _cache_key(entry, fetched, drive) == stored[0]:
             kept[i] = result_cache.load(stored[2], fetched)
     return kept
+
+
+def _to_keep(judged: Iterable[SchoolResult], version: str,
+             drive: dict[str, str]) -> list[tuple[str, str, str, bytes]]:
+    """(code, cache key, engine version, payload) of the schools judged in this run."""
+    rows = []
+    for r in judged:
+        cache_key = _cache_key(r.entry, r.fetched, drive)
+        if cache_key is not None:
+            rows.append((r.code, cache_key, version, result_cache.dump(r)))
+    return rows
+
+
+def _cache_key(entry: SchoolEntry, fetched: Fetched, drive: dict[str, str]) -> str | None:
+    """What identifies the judged content: the file's SHA-256, or the spreadsheet's
+    modifiedTime in Drive (None when unknown: the result is not kept)."""
+    if not is_google_source(entry.source):
+        return fetched.sha256
+    moment = drive.get(spreadsheet_id(entry.source))
+    return f"drive:{moment}" if moment else None
 
 
 def _where(store: Store) -> str:
@@ -152,12 +183,14 @@ BATCH_SCHOOLS = 100
 
 def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
                targets: dict[str, Any], progress: Callable[[SchoolEntry], Any] | None,
-               checked: Callable[[Any], Any] | None) -> list[SchoolResult]:
+               checked: Callable[[Any], Any] | None,
+               client: GoogleSheetsSource | None = None) -> list[SchoolResult]:
     """Fetch and judge every school, in registry order.
 
     Folder schools are read and judged in batches, in worker processes (one per core):
     reading is CPU-bound and batches are independent. Google schools are read one by one
-    in this process, which paces requests for the API quota, then judged as one batch.
+    in this process (with `client`, made here when None), which paces requests for the API
+    quota, then judged as one batch.
     """
     source_dir = opts.source_dir if opts.source_dir is not None else opts.registry.parent
     results: dict[int, SchoolResult] = {}
@@ -172,7 +205,7 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
                 checked(result)
 
     folder = [(i, e) for i, e in enumerate(entries) if not is_google_source(e.source)]
-    google = [(i, e) for i, e in enumerate(entries) if is_google_source(e.source)]
+    online = [(i, e) for i, e in enumerate(entries) if is_google_source(e.source)]
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     chunks = _chunks(folder, workers)
     if workers > 1 and len(folder) >= PARALLEL_MIN_SCHOOLS:
@@ -185,11 +218,11 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
         for chunk in chunks:
             done(chunk, _fetch_and_judge([e for _, e in chunk], source_dir, ref, targets,
                                          opts.period))
-    if google:
-        client = _google_client(opts)
+    if online:
+        client = client if client is not None else _google_client(opts)
         # the bar moves as each spreadsheet arrives: fetching, not judging, takes the time
-        fetched = list(fetch_all([e for _, e in google], source_dir, client, progress))
-        done(google, judge_batch(fetched, ref, targets, opts.period), moved=True)
+        fetched = list(fetch_all([e for _, e in online], source_dir, client, progress))
+        done(online, judge_batch(fetched, ref, targets, opts.period), moved=True)
     return [results[i] for i in range(len(entries))]
 
 
