@@ -26,7 +26,8 @@ from sync.consolidate import SchoolResult, SchoolStatus
 from sync.sources import Fetched
 from workbook_templates import contract as C
 
-FORMAT = 1
+#: Bump when the payload changes: results kept by an older format are judged again.
+FORMAT = 2
 
 
 def engine_version(reference_date: date, period: str, targets: dict[str, Any]) -> str:

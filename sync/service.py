@@ -7,6 +7,7 @@ the period is not recorded either, and the previous master stays as it was.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -44,6 +45,8 @@ from sync.sources import (
     spreadsheet_id,
 )
 from sync.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -142,7 +145,10 @@ def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
         else:
             fetched = source.unread(entry)
         if _cache_key(entry, fetched, drive) == stored[0]:
-            kept[i] = result_cache.load(stored[2], fetched)
+            try:
+                kept[i] = result_cache.load(stored[2], fetched)
+            except Exception as exc:  # noqa: BLE001 (a damaged record: judge the file again)
+                log.warning("stored result of %s unusable (%s)", entry.code, type(exc).__name__)
     return kept
 
 
