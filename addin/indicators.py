@@ -205,6 +205,7 @@ def batch_indicators(wb: WorkbookBatch, reference_date: date,
     """Every indicator of every school of a batch at the reference date, with its target."""
     figures = counts(wb, reference_date)
     forms = wb.forms()
+    targets = targets if targets is not None else load_targets()
     out = []
     for i in range(len(wb.books)):
         sums = {}

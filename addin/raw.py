@@ -27,6 +27,9 @@ Values = list[list[Any]]
 _BLANKS = ["", " ", "  ", "\xa0"]
 #: Runs of whitespace as Python's str.split() sees them.
 _SPACES = r"[\s\p{Z}\x{1c}-\x{1f}\x{85}]+"
+#: Whitespace that is more than one plain space: only text holding it needs tidying.
+_UNTIDY = (r"  |[\t\n\v\f\r\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}"
+           r"\x{2029}\x{202f}\x{205f}\x{3000}]")
 #: How fastexcel writes a date cell that sits in a column of mixed types.
 CELL_DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?$"
 
@@ -102,7 +105,9 @@ def gather(pieces: Sequence[tuple[int, Column]]) -> list[Group]:
 
 def _arrow_group(positions: np.ndarray, arr: pa.Array) -> Group:
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        text = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, _SPACES, " "))
+        text = pc.utf8_trim_whitespace(arr)
+        if pc.any(pc.match_substring_regex(text, _UNTIDY)).as_py():  # rare: a scan, no copy
+            text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, _SPACES, " "))
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, arr.type), text)
         cells = pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)
         stamps = pc.fill_null(pc.match_substring_regex(arr, CELL_DATETIME), False)
