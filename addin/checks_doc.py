@@ -23,4 +23,17 @@ def checks_markdown() -> str:
         sheet = ", ".join(C.sheet(k).name for k in r.sheet_key.split(",")
                           if k in C.SHEETS_BY_KEY) or "любой"
         rows.append(f"| {code} | {r.severity.value} | {sheet} | {r.title} | {r.hint} |")
-    return HEADER + "\n".join(rows) + "\n"
+    return HEADER + "\n".join(rows) + "\n" + _forms_markdown()
+
+
+def _forms_markdown() -> str:
+    """Who may be mentor and mentee in each form (PAIR-004), from the contract."""
+    lines = ["", "## Кто может быть в паре по форме наставничества (PAIR-004)", "",
+             "| Форма | Наставник | Наставляемый |", "| --- | --- | --- |"]
+    for form, (mentors, mentees) in C.FORM_ROLES.items():
+        lines.append(f"| {form} | {', '.join(mentors)} | {', '.join(mentees)} |")
+    lines += ["", "Категории наставника «родитель» и «иное» не входят ни в одну форму "
+              "распоряжения Р-145. В формах «ученик – ученик», «студент – студент», «студент – "
+              "ученик» наставник старше наставляемого (PAIR-005), кроме пары двух "
+              "совершеннолетних обучающихся СПО.", ""]
+    return "\n".join(lines)

@@ -41,10 +41,12 @@ INDICATORS: tuple[IndicatorDef, ...] = (
                  "teachers_total"),
     IndicatorDef("partners", "Доля организаций-партнёров, предоставивших наставников",
                  "partners_total"),
-    IndicatorDef("satisfaction_mentees", "Удовлетворённость наставляемых (анкеты)", None, 10.0),
-    IndicatorDef("satisfaction_mentors", "Удовлетворённость наставников (анкеты)", None, 10.0),
-    IndicatorDef("plans_done", f"Завершённые пары с планом, выполненным на {PLAN_DONE_PERCENT} % "
-                 "и более", None),
+    IndicatorDef("satisfaction_mentees", "Удовлетворённость наставляемых (анкеты учебного года)",
+                 None, 10.0),
+    IndicatorDef("satisfaction_mentors", "Удовлетворённость наставников (анкеты учебного года)",
+                 None, 10.0),
+    IndicatorDef("plans_done", "Пары, завершённые в учебном году, с планом, выполненным на "
+                 f"{PLAN_DONE_PERCENT} % и более", None),
     IndicatorDef("consents", "Участники с согласием на обработку персональных данных", None),
     IndicatorDef("roadmap_on_time", "Мероприятия дорожной карты, выполненные в срок", None),
 )
@@ -159,10 +161,17 @@ def _teachers_in_any_role(active_mentees: pd.DataFrame, active_mentors: pd.DataF
             + per_school(pd.Series(1.0, index=unknown.index), unknown[SCHOOL], n))
 
 
+def school_year_start(ref: date) -> pd.Timestamp:
+    """1 September of the school year the reference date falls in."""
+    return pd.Timestamp(ref.year if ref.month >= 9 else ref.year - 1, 9, 1)
+
+
 def _surveys(ctx: Facts) -> Counts:
+    # this school year's surveys only: last May's wave says nothing of this year's pairs
     mon = ctx.t("monitoring")
-    mon = mon[mon["satisfaction"].between(1, 10)
-              & (mon["survey_date"].isna() | (mon["survey_date"] <= ctx.ref))]
+    start = school_year_start(ctx.reference_date)
+    mon = mon[mon["satisfaction"].between(1, 10) & (
+        mon["survey_date"].isna() | mon["survey_date"].between(start, ctx.ref))]
     out: Counts = {}
     for key, role in (("satisfaction_mentees", "наставляемый"),
                       ("satisfaction_mentors", "наставник")):
@@ -173,8 +182,9 @@ def _surveys(ctx: Facts) -> Counts:
 
 
 def _plans(ctx: Facts) -> tuple[np.ndarray, np.ndarray]:
+    # pairs finished this school year (by the reference date)
     p = ctx.t("pairs")
-    finished = p[p["end_date"].notna() & (p["end_date"] <= ctx.ref)]
+    finished = p[p["end_date"].between(school_year_start(ctx.reference_date), ctx.ref)]
     done = (finished["plan_percent"] >= PLAN_DONE_PERCENT).astype("float64")
     return (per_school(done, finished[SCHOOL], ctx.n_schools),
             per_school(done, finished[SCHOOL], ctx.n_schools, "count"))

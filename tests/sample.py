@@ -68,9 +68,9 @@ _CLEAN = {
     ],
     "monitoring": [
         {"participant_id": "У-001", "role": "наставляемый", "wave": "декабрь",
-         "survey_date": date(2025, 12, 15), "satisfaction": 9},
+         "survey_date": date(2026, 11, 20), "satisfaction": 9},
         {"participant_id": "Н-001", "role": "наставник", "wave": "декабрь",
-         "survey_date": date(2025, 12, 15), "satisfaction": 8},
+         "survey_date": date(2026, 11, 20), "satisfaction": 8},
     ],
 }
 

@@ -63,3 +63,15 @@ def test_municipal_value_is_sum_over_sum_not_mean_of_shares():
     values = {v.key: v for v in from_sums({"consents": (1 + 90, 10 + 100)}, year=2026)}
     assert values["consents"].value == pytest.approx(82.7)  # not (10 % + 90 %) / 2
     assert values["mentees_10_19"].value is None  # no denominator at all
+
+
+def test_surveys_and_finished_plans_count_within_the_school_year(tmp_path):
+    """Last May's surveys and pairs finished last school year say nothing of this year."""
+    data = clean_school()
+    data["monitoring"][0]["survey_date"] = date(2026, 5, 20)  # the last school year's wave
+    data["pairs"][1].update(end_date=date(2026, 6, 1), stage="завершение", plan_percent=100)
+    data["pairs"][0].update(end_date=date(2026, 11, 1), stage="завершение", plan_percent=95)
+    v = _values(tmp_path, data)
+    assert v["satisfaction_mentees"].denominator == 0 and v["satisfaction_mentees"].value is None
+    assert v["satisfaction_mentors"].denominator == 1
+    assert (v["plans_done"].numerator, v["plans_done"].denominator) == (1, 1)

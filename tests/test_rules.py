@@ -189,6 +189,15 @@ FAILING = [
     ("PAIR-008", cell("pairs", 1, end_date=date(2026, 11, 1)), None, [(PAIRS, 3, "Этап")]),
     ("PAIR-009", cell("pairs", 2, agreement_date=None), None, [(PAIRS, 4, "Соглашение (дата)")]),
     ("PAIR-010", cell("pairs", 2, plan="нет"), None, [(PAIRS, 4, "Индивидуальный план")]),
+    # a finished pair without its plan's percent, and «95 %» that Excel stored as 0.95
+    ("PAIR-011", cell("pairs", 2, end_date=date(2026, 11, 1), stage="завершение"), None,
+     [(PAIRS, 4, "% выполнения плана")]),
+    ("PAIR-011", cell("pairs", 1, plan_percent=0.95), None, [(PAIRS, 3, "% выполнения плана")]),
+    ("PAIR-011", cell("pairs", 1, plan_percent=1, end_date=date(2026, 11, 1),
+                      stage="завершение"), None, [(PAIRS, 3, "% выполнения плана")]),
+    # an adult «student» of a school (not a college) is a mistyped birth date
+    ("AGE-001", cell("mentees", 2, birth_date=date(1996, 1, 1), consent_by="сам"), None,
+     [(MENTEES, 4, "Дата рождения")]),
     # meetings and surveys
     ("MEET-001", cell("meetings", 0, pair_id="П-999"), None, [(MEET, 2, "ID пары/группы")]),
     ("MEET-002", cell("meetings", 0, date=date(2026, 9, 10)), None,
@@ -264,7 +273,17 @@ NEAR_MISSES = {
         cell("mentees", 2, birth_date=date(2007, 2, 14), consent_by="сам")),
     "external mentor without certificate, pair ended": both(
         cell("mentors", 2, record_cert_date=None),
-        cell("pairs", 2, end_date=date(2026, 11, 1), stage="завершение")),
+        cell("pairs", 2, end_date=date(2026, 11, 1), stage="завершение", plan_percent=100)),
+    "finished pair with its plan's percent": cell("pairs", 1, end_date=date(2026, 11, 1),
+                                                  stage="завершение", plan_percent=95),
+    "a pair at work at 1 %": cell("pairs", 1, plan_percent=1),
+    "an adult student of a college": both(
+        school(org_type="СПО"), cell("mentees", 0, birth_date=date(2010, 2, 1)),
+        cell("mentees", 2, birth_date=date(1996, 1, 1), consent_by="сам")),
+    "adult students of a college as peers, the mentor younger": both(
+        school(org_type="СПО"),
+        cell("mentors", 1, birth_date=date(2000, 3, 1), consent_by="сам"),
+        cell("mentees", 0, birth_date=date(1996, 1, 1), consent_by="сам")),
     "same name, other birth date": add("mentees", 1, id="У-004", birth_date=date(2001, 1, 1)),
     "group with one mentor": cell("pairs", 0, mentee_ids="У-001, У-003"),
     "mentee IDs separated by semicolons": cell("pairs", 0, mentee_ids="У-001;У-003"),

@@ -148,6 +148,23 @@ DICTIONARIES: dict[str, tuple[str, tuple[str, ...]]] = {
 #: Mentor categories that are not staff or students of the school: they need the
 #: criminal-record certificate before working with minors.
 EXTERNAL_MENTOR_CATEGORIES = ("выпускник", "родитель", "представитель работодателя", "иное")
+#: Who may be mentor and mentee in each form of mentoring: (mentor categories, mentee
+#: categories). Р-145 and the local variants of the seeds; «родитель» and «иное» are in no
+#: form: Р-145 names no such pairs, and a school that mentors that way lists them here.
+FORM_ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ученик – ученик": (("обучающийся", "выпускник"), ("обучающийся",)),
+    "студент – студент": (("обучающийся", "выпускник"), ("обучающийся",)),
+    "студент – ученик": (("обучающийся",), ("обучающийся",)),
+    "учитель – учитель": (("педагог",), ("молодой специалист", "педагог")),
+    "преподаватель – преподаватель": (("педагог",), ("молодой специалист", "педагог")),
+    "учитель – ученик": (("педагог",), ("обучающийся",)),
+    "работодатель – ученик": (("представитель работодателя",), ("обучающийся",)),
+    "работодатель – студент": (("представитель работодателя",), ("обучающийся",)),
+}
+#: Forms of peers: the mentor must be the older one (unless both are adults, as in a college).
+PEER_FORMS = ("ученик – ученик", "студент – студент", "студент – ученик")
+#: The organisation type whose students may be adults (СПО: colleges, evening groups).
+ADULT_STUDENTS_ORG = "СПО"
 STAGE_FINAL = "завершение"
 STATUS_DONE = "выполнено"
 STATUS_CANCELLED = "отменено"

@@ -131,6 +131,12 @@ class Context(Facts):
                 message_ru=message(row) if callable(message) else message,
                 hint_ru=r.hint, school=school)
 
+    def org_type(self, rows: pd.DataFrame) -> pd.Series:
+        """The organisation type (ОО, СПО, ДО) of each row's school."""
+        types = self.wb.forms()["org_type"]
+        return pd.Series(types.to_numpy(dtype=object)[rows[SCHOOL].to_numpy()],
+                         index=rows.index, dtype=object)
+
     def raw_value(self, sheet_key: str, school: int, row: int, column: str) -> Any:
         """The cell as typed by the user (before conversion)."""
         if sheet_key not in self._raw_index:

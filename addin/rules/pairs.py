@@ -11,6 +11,7 @@ from addin.rules.base import (
     Context,
     Finding,
     Severity,
+    ages,
     lookup,
     member,
     person_keys,
@@ -21,21 +22,9 @@ from workbook_templates import contract as C
 
 E, W = Severity.ERROR, Severity.WARNING
 
-_STUDENT, _TEACHER = "обучающийся", "педагог"
-_EMPLOYER, _YOUNG = "представитель работодателя", "молодой специалист"
-#: Who may be mentor and mentee in each form of mentoring (Р-145 and local variants).
-FORM_ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "ученик – ученик": ((_STUDENT, "выпускник"), (_STUDENT,)),
-    "студент – студент": ((_STUDENT, "выпускник"), (_STUDENT,)),
-    "студент – ученик": ((_STUDENT,), (_STUDENT,)),
-    "учитель – учитель": ((_TEACHER,), (_YOUNG, _TEACHER)),
-    "преподаватель – преподаватель": ((_TEACHER,), (_YOUNG, _TEACHER)),
-    "учитель – ученик": ((_TEACHER,), (_STUDENT,)),
-    "работодатель – ученик": ((_EMPLOYER,), (_STUDENT,)),
-    "работодатель – студент": ((_EMPLOYER,), (_STUDENT,)),
-}
-#: Forms where mentor and mentee are peers: the mentor must be the older one.
-PEER_FORMS = ("ученик – ученик", "студент – студент", "студент – ученик")
+#: Who may be mentor and mentee in each form, and the forms of peers: data of the contract.
+FORM_ROLES, PEER_FORMS = C.FORM_ROLES, C.PEER_FORMS
+ADULT = 18
 
 
 def _single_mentor(pairs: pd.DataFrame) -> pd.Series:
@@ -77,7 +66,8 @@ def self_mentoring(ctx: Context) -> Iterator[Finding]:
 
 
 @rule("PAIR-004", E, "pairs", "Участники не подходят к форме наставничества",
-      "Проверьте форму наставничества и категории наставника и наставляемых.")
+      "Проверьте форму наставничества и категории наставника и наставляемых. Допустимые "
+      "категории по формам — в таблице в конце этого справочника.")
 def form_roles(ctx: Context) -> Iterator[Finding]:
     pm = ctx.pair_mentees[ctx.pair_mentees["form"].isin(list(FORM_ROLES))]
     pm = pm.assign(mentor_cat=lookup(pm, "mentor_id", ctx.t("mentors"), "category"),
@@ -101,13 +91,18 @@ def form_roles(ctx: Context) -> Iterator[Finding]:
 
 
 @rule("PAIR-005", W, "pairs", "Наставник не старше наставляемого",
-      "В формах «ученик – ученик» и «студент – студент» наставник старше наставляемого: "
-      "проверьте даты рождения или состав пары.")
+      "В формах «ученик – ученик» и «студент – студент» наставник старше наставляемого "
+      "(в СПО, если оба совершеннолетние, возраст не важен): проверьте даты рождения или "
+      "состав пары.")
 def form_ages(ctx: Context) -> Iterator[Finding]:
     pm = ctx.pair_mentees[ctx.pair_mentees["form"].isin(PEER_FORMS)]
     mentor_birth = lookup(pm, "mentor_id", ctx.t("mentors"), "birth_date")
     mentee_birth = lookup(pm, "mentee_id", ctx.t("mentees"), "birth_date")
-    bad = mentor_birth.notna() & mentee_birth.notna() & (mentor_birth >= mentee_birth)
+    # adult students of a college are peers whatever their ages
+    adults = (ctx.org_type(pm) == C.ADULT_STUDENTS_ORG) & (
+        ages(mentor_birth, ctx.ref) >= ADULT) & (ages(mentee_birth, ctx.ref) >= ADULT)
+    bad = (mentor_birth.notna() & mentee_birth.notna() & (mentor_birth >= mentee_birth)
+           & ~adults)
     yield from ctx.findings(
         "PAIR-005", pm[bad], "mentor_id",
         lambda r: f"Наставник {r['mentor_id']} не старше наставляемого {r['mentee_id']}.")
@@ -173,3 +168,22 @@ def _allowed(forms: pd.Series, cats: pd.Series, allowed: pd.DataFrame) -> pd.Ser
     ok = [pair in combos for pair in zip(forms, cats, strict=True)]
     return pd.Series(ok, index=forms.index, dtype=bool)
 
+
+
+@rule("PAIR-011", W, "pairs", "Процент выполнения плана не указан или введён как доля",
+      "Укажите процент выполнения индивидуального плана числом от 0 до 100 (95, а не 0,95: "
+      "Excel хранит введённые «95 %» как 0,95). Без него завершённая пара считается "
+      "не выполнившей план.")
+def plan_percent(ctx: Context) -> Iterator[Finding]:
+    p = ctx.having(ctx.t("pairs"), "pairs", "plan_percent", "end_date")
+    finished = p["end_date"].notna() & (p["end_date"] <= ctx.ref)
+    empty = finished & ctx.raw("pairs")["plan_percent"].loc[p.index].isna()
+    v = p["plan_percent"]
+    # 0.95 is «95 %» as Excel stores it; 1 in a finished pair is «100 %» more likely than 1 %
+    fraction = v.notna() & (v > 0) & ((v < 1) | ((v == 1) & finished))
+    yield from ctx.findings("PAIR-011", p[empty], "plan_percent",
+                            lambda r: f"Пара {r['id']} завершена, а процент выполнения плана "
+                                      "не указан.", value=lambda r: r["id"])
+    yield from ctx.findings("PAIR-011", p[fraction], "plan_percent",
+                            lambda r: f"Похоже на долю, а не на процент: «{r['plan_percent']:g}»"
+                                      f" — это {r['plan_percent'] * 100:g} %?")

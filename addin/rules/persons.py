@@ -21,6 +21,8 @@ from workbook_templates import contract as C
 
 E, W, A = Severity.ERROR, Severity.WARNING, Severity.ADVICE
 ADULT_AGE = 18
+#: Plausible ages of students of a college (СПО), adults among them.
+ADULT_STUDENT_BOUNDS = (14, 65)
 #: Plausible ages by (role sheet, category); outside them a birth date is likely mistyped.
 AGE_BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
     ("mentees", "обучающийся"): (5, 25),
@@ -55,7 +57,8 @@ def duplicate_person(ctx: Context) -> Iterator[Finding]:
 
 
 @rule("AGE-001", W, "mentors,mentees", "Возраст не соответствует категории",
-      "Проверьте дату рождения и категорию участника.")
+      "Проверьте дату рождения и категорию участника (обучающимся СПО может быть от 14 до "
+      "65 лет).")
 def implausible_age(ctx: Context) -> Iterator[Finding]:
     for key in ("mentors", "mentees"):
         t = ctx.t(key)
@@ -63,6 +66,9 @@ def implausible_age(ctx: Context) -> Iterator[Finding]:
         bounds = {c: b for (k, c), b in AGE_BOUNDS.items() if k == key}
         lo = t["category"].map({c: b[0] for c, b in bounds.items()}).astype("float64")
         hi = t["category"].map({c: b[1] for c, b in bounds.items()}).astype("float64")
+        college = (ctx.org_type(t) == C.ADULT_STUDENTS_ORG) & (t["category"] == "обучающийся")
+        lo = lo.mask(college, ADULT_STUDENT_BOUNDS[0])
+        hi = hi.mask(college, ADULT_STUDENT_BOUNDS[1])
         bad = age.notna() & ((age < lo.fillna(0)) | (age > hi.fillna(120)) | (age < 0))
         yield from ctx.findings(
             "AGE-001", t[bad].assign(age=age[bad]), "birth_date",
