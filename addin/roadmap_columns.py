@@ -81,24 +81,34 @@ def _score(header: str, key: str) -> int:
     return best
 
 
-def header_key(text: str) -> str | None:
-    """The column key a header cell names best (None: none)."""
+_COMPACT = {"".join(v.split()): key for key in reversed(_KEY_ORDER) for v in _VARIANTS[key]}
+
+
+def _match(text: str) -> tuple[int, str | None]:
+    """(score, key) of the column a header cell names best; (0, None): none. A header whose
+    word a narrow PDF column broke in two («Ответственны е») matches as a whole."""
     h = norm(text)
     if not h or len(h) > 80:
-        return None
-    scored = [(_score(h, k), -i, k) for i, k in enumerate(_KEY_ORDER)]
-    best = max(scored)
-    return best[2] if best[0] else None
+        return 0, None
+    score, _, key = max((_score(h, k), -i, k) for i, k in enumerate(_KEY_ORDER))
+    if score:
+        return score, key
+    compact = _COMPACT.get(h.replace(" ", ""))
+    return (2, compact) if compact else (0, None)
+
+
+def header_key(text: str) -> str | None:
+    """The column key a header cell names best (None: none)."""
+    return _match(text)[1]
 
 
 def header_mapping(cells: Sequence[str]) -> dict[str, int] | None:
     """Column key -> cell index, when the cells name an activity and a deadline column."""
     best: dict[str, tuple[int, int]] = {}
     for j, cell in enumerate(cells):
-        key = header_key(cell)
+        score, key = _match(cell)
         if key is None:
             continue
-        score = _score(norm(cell), key)
         if key not in best or score > best[key][0]:
             best[key] = (score, j)
     mapping = {key: j for key, (_, j) in best.items()}

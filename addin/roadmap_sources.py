@@ -30,7 +30,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from addin.roadmap_columns import header_key, header_mapping
+from addin.roadmap_columns import NUMBER, header_key, header_mapping
 
 #: Read directly.
 DIRECT_SUFFIXES = (".txt", ".docx", ".xlsx", ".xlsm", ".ods", ".pdf")
@@ -111,7 +111,7 @@ class _HtmlText(HTMLParser):
             self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._BREAKS or tag == "li":
+        if tag in self._BREAKS and tag != "br" or tag == "li":
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
@@ -220,8 +220,9 @@ def _rows_per_line(lines: list[str]) -> tuple[list[Row], int]:
             continue
         if "\t" not in line:
             following = next((x for x in lines[i + 1:] if x.strip()), "")
-            if "\t" not in following or not rows:
-                return rows, i
+            if "\t" not in following or not rows \
+                    or header_mapping(following.split("\t")) is not None:
+                return rows, i  # the end of the table (or the title of the next one)
             last = rows[-1].cells
             j = max((k for k, c in enumerate(last) if c), default=0)
             last[j] = join(last[j], clean(line))
@@ -371,15 +372,13 @@ def _pdf_tables(path: Path) -> list[SourceTable]:
     """
     import pdfplumber
 
-    pieces: list[tuple[str, SourceTable | None]] = []  # (text before, table) in order
+    pieces: list[tuple[str, _PdfTable | None]] = []  # (text before, table) in order
     has_text = False
     try:
         with pdfplumber.open(str(path)) as pdf:
             for page in pdf.pages:
                 has_text = has_text or bool(page.chars)
                 pieces.extend(_page_pieces(page))
-    except RoadmapImportError:
-        raise
     except Exception as exc:  # pdfminer raises many types for broken or locked files
         raise RoadmapImportError(
             f"Файл «{path.name}» не читается как PDF: он повреждён или защищён паролем. "
@@ -389,27 +388,51 @@ def _pdf_tables(path: Path) -> list[SourceTable]:
             f"В файле «{path.name}» нет текста: это, похоже, скан. Импорт читает PDF с "
             "текстом; распознайте скан (OCR) или возьмите исходный документ Word.")
     counts = Counter(line for text, _ in pieces for line in set(text.splitlines()))
+    words = _inner_words(t for _, t in pieces if t is not None)
     tables: list[SourceTable] = []
     before: list[str] = []
     for text, table in pieces:
         before += [ln for ln in text.splitlines() if ln.strip() and counts[ln] < 2]
         if table is not None:
-            table.before = "\n".join(before)
-            tables.append(table)
+            tables.append(table.source("\n".join(before), words))
             before = []
     return tables
 
 
-def _page_pieces(page: Any) -> list[tuple[str, SourceTable | None]]:
+@dataclass
+class _PdfLine:
+    text: str
+    #: room left at the right of the line when it is a single word (else infinite)
+    gap: float
+    #: width of the first character (what a line needs to hold one more letter)
+    first_width: float
+
+
+@dataclass
+class _PdfTable:
+    """A table of one PDF page: per row, per cell, the lines of text (None: merged away)."""
+
+    cells: list[list[list[_PdfLine] | None]]
+    spanning: list[bool]
+    merged: list[frozenset[int]]
+    where: str
+
+    def source(self, before: str, words: set[str]) -> SourceTable:
+        rows = [Row([clean(_pdf_cell_text(c or [], words)) for c in cells], spanning=span,
+                    merged_above=merged)
+                for cells, span, merged in zip(self.cells, self.spanning, self.merged,
+                                               strict=True)]
+        return SourceTable(rows, before=before, where=self.where)
+
+
+def _page_pieces(page: Any) -> list[tuple[str, _PdfTable | None]]:
     """(text above, table) for each table of the page, then (text below, None)."""
-    pieces: list[tuple[str, SourceTable | None]] = []
+    pieces: list[tuple[str, _PdfTable | None]] = []
     top = 0.0
     for table in sorted(page.find_tables(), key=lambda t: t.bbox[1]):
-        rows = _pdf_rows(table)
-        if not rows:
+        if not table.rows:
             continue
-        pieces.append((_text_between(page, top, table.bbox[1]),
-                       SourceTable(rows, where=f"стр. {page.page_number}")))
+        pieces.append((_text_between(page, top, table.bbox[1]), _pdf_table(page, table)))
         top = table.bbox[3]
     pieces.append((_text_between(page, top, page.height), None))
     return pieces
@@ -421,23 +444,22 @@ def _text_between(page: Any, top: float, bottom: float) -> str:
     return page.crop((0, top, page.width, bottom), strict=False).extract_text() or ""
 
 
-def _pdf_rows(table: Any) -> list[Row]:
-    """Rows of a pdfplumber table; a cell covered by a merged one is None there."""
-    texts = table.extract()
+def _pdf_table(page: Any, table: Any) -> _PdfTable:
+    """Lines of every cell; merged cells: spanning rows and cells merged with the one above."""
     boxes = [row.cells for row in table.rows]
-    width = max((len(r) for r in boxes), default=0)
+    width = max(len(r) for r in boxes)
     lefts = [min((r[j][0] for r in boxes if j < len(r) and r[j]), default=0.0)
              for j in range(width)]
     x0, _, x1, _ = table.bbox
-    rows: list[Row] = []
-    for cells, box in zip(texts, boxes, strict=True):
+    out = _PdfTable([], [], [], f"стр. {page.page_number}")
+    for i, box in enumerate(boxes):
         filled = [j for j, b in enumerate(box) if b is not None]
-        spanning = len(box) > 1 and len(filled) == 1 \
-            and box[filled[0]][0] <= x0 + 1 and box[filled[0]][2] >= x1 - 1
-        merged = {j for j, b in enumerate(box) if b is None and not _covered(box, j, lefts)}
-        rows.append(Row([clean(_pdf_text(c)) for c in cells], spanning=spanning,
-                        merged_above=frozenset(merged) if rows else frozenset()))
-    return rows
+        out.spanning.append(len(box) > 1 and len(filled) == 1
+                            and box[filled[0]][0] <= x0 + 1 and box[filled[0]][2] >= x1 - 1)
+        out.merged.append(frozenset(j for j, b in enumerate(box) if i and b is None
+                                    and not _covered(box, j, lefts)))
+        out.cells.append([_cell_lines(page, b) if b is not None else None for b in box])
+    return out
 
 
 def _covered(box: list[Any], j: int, lefts: list[float]) -> bool:
@@ -445,9 +467,89 @@ def _covered(box: list[Any], j: int, lefts: list[float]) -> bool:
     return any(b is not None and b[2] > lefts[j] + 1 for b in box[:j])
 
 
-def _pdf_text(text: str | None) -> str:
-    """A PDF cell's lines; a word hyphenated over two lines keeps its hyphen only."""
-    return re.sub(r"(?<=\w)-\n(?=[a-zа-яё])", "-", text or "")
+def _cell_lines(page: Any, box: tuple[float, float, float, float]) -> list[_PdfLine]:
+    x0, top, x1, bottom = box
+
+    def inside(obj: dict[str, Any]) -> bool:  # by the middle of a letter, as pdfplumber does
+        h, v = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+        return obj.get("object_type") == "char" and x0 <= h < x1 and top <= v < bottom
+
+    # spaces are gaps between letters: a narrow space (after «-») is wider than 1.5 pt
+    lines = page.filter(inside).extract_text_lines(return_chars=True, x_tolerance=1.5)
+    if not lines:
+        return []
+    pad = min(line["x0"] for line in lines) - box[0]  # the cell's inner margin, both sides
+    right = box[2] - pad
+    out = []
+    for line in lines:
+        first = line["chars"][0]
+        gap = right - line["x1"] if " " not in line["text"] else float("inf")
+        out.append(_PdfLine(line["text"], gap, first["x1"] - first["x0"]))
+    return out
+
+
+#: Short words that stand alone after a line break («… наставничества / в колледже»).
+_SHORT_WORDS = frozenset("а в и к о с у во да до за из ко на не ни но об от по со то".split())
+#: Words of roadmap tables a narrow PDF column often breaks.
+_KNOWN_WORDS = frozenset(
+    "ежедневно еженедельно ежемесячно ежеквартально ежегодно постоянно систематически "
+    "регулярно наставничества наставничество наставники наставников ответственные "
+    "ответственный ответственных исполнитель реализации мероприятий мероприятия директора "
+    "директор заместитель руководитель руководители куратор кураторы педагог педагоги "
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь "
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря "
+    "течение периода учебного года квартал полугодие".split())
+
+
+def _core(word: str) -> str:
+    return word.strip("«»\"'()[].,;:!?").lower()
+
+
+def _inner_words(tables: Any) -> set[str]:
+    """Words seen inside a line (neither first nor last): whole words, never fragments."""
+    words: set[str] = set(_KNOWN_WORDS)
+    for table in tables:
+        for row in table.cells:
+            for lines in row:
+                for line in lines or []:
+                    words.update(_core(w) for w in line.text.split()[1:-1])
+    return words
+
+
+def _pdf_cell_text(lines: list[_PdfLine], words: set[str]) -> str:
+    """The text of a cell: wrapped lines joined with a space, a word broken by a narrow
+    column joined again, a hyphenated word keeps its hyphen, a bullet line stays a line."""
+    text = ""
+    for prev, line in zip([None, *lines], lines, strict=False):
+        if prev is None:
+            text = line.text
+        elif line.text[0] in _BULLETS:
+            text += "\n" + line.text
+        elif re.match(r"[-–—]\w", line.text):  # «-сроки»: a dash item whose space was lost
+            text += f"\n{line.text[0]} {line.text[1:]}"
+        elif prev.text.endswith("-") and line.text[0].islower() or _broken(prev, line, words):
+            text += line.text
+        elif NUMBER.fullmatch(text + line.text):  # «5.1.» + «1» in a narrow № column
+            text += line.text
+        elif prev.text.endswith("<") or line.text.startswith(">"):
+            text += line.text  # inside an HTML tag
+        else:
+            text += " " + line.text
+    return re.sub(r"(?<=\w) +(?=[,.;:](?:\s|$))", "", text)  # «организации ,»
+
+
+def _broken(prev: _PdfLine, line: _PdfLine, words: set[str]) -> bool:
+    """Whether a narrow column broke a word between ``prev`` and ``line``: ``prev`` is one
+    word filling the line (the next letter would not fit), and the joined word is known, or
+    the part below is a short ending («ых», «й») that is no word by itself. A long part
+    below stays a word of its own: a word that nearly fills a narrow column is common."""
+    head, tail = prev.text, line.text.split()[0]
+    if not (prev.gap < line.first_width and head[-1].isalpha() and tail[0].islower()):
+        return False
+    if _core(head + tail) in words:
+        return True
+    core = _core(tail)
+    return len(core) <= 2 and core not in _SHORT_WORDS and _core(head) not in words
 
 
 # ------------------------------------------------------------------------ spreadsheets
