@@ -388,7 +388,7 @@ def _pdf_tables(path: Path) -> list[SourceTable]:
             f"В файле «{path.name}» нет текста: это, похоже, скан. Импорт читает PDF с "
             "текстом; распознайте скан (OCR) или возьмите исходный документ Word.")
     counts = Counter(line for text, _ in pieces for line in set(text.splitlines()))
-    words = _inner_words(t for _, t in pieces if t is not None)
+    words = _vocabulary(t for _, t in pieces if t is not None)
     tables: list[SourceTable] = []
     before: list[str] = []
     for text, table in pieces:
@@ -417,7 +417,7 @@ class _PdfTable:
     merged: list[frozenset[int]]
     where: str
 
-    def source(self, before: str, words: set[str]) -> SourceTable:
+    def source(self, before: str, words: _Words) -> SourceTable:
         rows = [Row([clean(_pdf_cell_text(c or [], words)) for c in cells], spanning=span,
                     merged_above=merged)
                 for cells, span, merged in zip(self.cells, self.spanning, self.merged,
@@ -489,7 +489,8 @@ def _cell_lines(page: Any, box: tuple[float, float, float, float]) -> list[_PdfL
 
 
 #: Short words that stand alone after a line break («… наставничества / в колледже»).
-_SHORT_WORDS = frozenset("а в и к о с у во да до за из ко на не ни но об от по со то".split())
+_SHORT_WORDS = frozenset("а в и к о с у бы во да до же за из им их ко ли мы на не ни но об он "
+                         "от по со то ты".split())
 #: Words of roadmap tables a narrow PDF column often breaks.
 _KNOWN_WORDS = frozenset(
     "ежедневно еженедельно ежемесячно ежеквартально ежегодно постоянно систематически "
@@ -501,22 +502,39 @@ _KNOWN_WORDS = frozenset(
     "течение периода учебного года квартал полугодие".split())
 
 
+_DATE = re.compile(r"\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})(?:г\.?)?[,.;)]?")
+
+
 def _core(word: str) -> str:
     return word.strip("«»\"'()[].,;:!?").lower()
 
 
-def _inner_words(tables: Any) -> set[str]:
-    """Words seen inside a line (neither first nor last): whole words, never fragments."""
-    words: set[str] = set(_KNOWN_WORDS)
+@dataclass
+class _Words:
+    """The words of a PDF's tables: to tell a word a narrow column broke from two words."""
+
+    #: seen inside a line (neither first nor last): whole words, never fragments
+    inner: set[str]
+    #: seen with another word before it on its line (a fragment never is)
+    not_first: set[str]
+    #: seen with another word after it on its line (a fragment never is)
+    not_last: set[str]
+
+
+def _vocabulary(tables: Any) -> _Words:
+    words = _Words(set(_KNOWN_WORDS), set(), set())
     for table in tables:
         for row in table.cells:
             for lines in row:
                 for line in lines or []:
-                    words.update(_core(w) for w in line.text.split()[1:-1])
+                    tokens = [_core(w) for w in line.text.split()]
+                    words.inner.update(tokens[1:-1])
+                    words.not_first.update(tokens[1:])
+                    words.not_last.update(tokens[:-1])
     return words
 
 
-def _pdf_cell_text(lines: list[_PdfLine], words: set[str]) -> str:
+def _pdf_cell_text(lines: list[_PdfLine], words: _Words) -> str:
     """The text of a cell: wrapped lines joined with a space, a word broken by a narrow
     column joined again, a hyphenated word keeps its hyphen, a bullet line stays a line."""
     text = ""
@@ -525,11 +543,15 @@ def _pdf_cell_text(lines: list[_PdfLine], words: set[str]) -> str:
             text = line.text
         elif line.text[0] in _BULLETS:
             text += "\n" + line.text
-        elif re.match(r"[-–—]\w", line.text):  # «-сроки»: a dash item whose space was lost
-            text += f"\n{line.text[0]} {line.text[1:]}"
+        elif re.match(r"[-–—]\w", line.text):
+            if prev.gap < line.first_width:  # «предприятий» + «-партнёров»: one word
+                text += line.text
+            else:  # «-сроки»: a dash item whose space was lost
+                text += f"\n{line.text[0]} {line.text[1:]}"
         elif prev.text.endswith("-") and line.text[0].islower() or _broken(prev, line, words):
             text += line.text
-        elif NUMBER.fullmatch(text + line.text):  # «5.1.» + «1» in a narrow № column
+        elif NUMBER.fullmatch(text + line.text) or _DATE.fullmatch(
+                text.rsplit(" ", 1)[-1] + line.text.split()[0]):  # «5.1.» + «1», «15.09.2» + «026»
             text += line.text
         elif prev.text.endswith("<") or line.text.startswith(">"):
             text += line.text  # inside an HTML tag
@@ -538,18 +560,30 @@ def _pdf_cell_text(lines: list[_PdfLine], words: set[str]) -> str:
     return re.sub(r"(?<=\w) +(?=[,.;:](?:\s|$))", "", text)  # «организации ,»
 
 
-def _broken(prev: _PdfLine, line: _PdfLine, words: set[str]) -> bool:
-    """Whether a narrow column broke a word between ``prev`` and ``line``: ``prev`` is one
-    word filling the line (the next letter would not fit), and the joined word is known, or
-    the part below is a short ending («ых», «й») that is no word by itself. A long part
-    below stays a word of its own: a word that nearly fills a narrow column is common."""
+def _broken(prev: _PdfLine, line: _PdfLine, words: _Words) -> bool:
+    """Whether a narrow column broke a word between ``prev`` and ``line``.
+
+    ``prev`` must be one word filling its line (the next letter would not fit). Then: the
+    joined word is known: yes; the upper part is a known word, or the lower one a preposition:
+    no; the lower part is a short ending («ых», «й»): yes; the lower part occurs elsewhere:
+    no; otherwise yes when neither part was seen as a word elsewhere, the lower part is short
+    (six letters at most, shorter than the upper one) and the joined word is not longer than
+    Russian words usually are (a word that nearly fills a narrow column is common, so two
+    words must not be glued).
+    """
     head, tail = prev.text, line.text.split()[0]
     if not (prev.gap < line.first_width and head[-1].isalpha() and tail[0].islower()):
         return False
-    if _core(head + tail) in words:
+    h, t = _core(head), _core(tail)
+    if h + t in words.inner:
         return True
-    core = _core(tail)
-    return len(core) <= 2 and core not in _SHORT_WORDS and _core(head) not in words
+    if h in words.inner or t in _SHORT_WORDS:
+        return False
+    if len(t) <= 2:
+        return True
+    if t in words.not_first or h in words.not_last:
+        return False
+    return len(t) <= min(6, len(h) - 1) and len(h + t) <= 20
 
 
 # ------------------------------------------------------------------------ spreadsheets

@@ -89,18 +89,20 @@ def _document():
     return document
 
 
-def _table(document, rows: list[list[str]], *, spanning: set[int] = frozenset()):
+def _table(document, rows: list[list[str]], *, spanning: set[int] = frozenset(),
+           widths: tuple[Cm, ...] | None = None):
     """A ruled table (PDF readers find tables by their lines) with sensible widths."""
     width = max(len(r) for r in rows)
+    widths = widths or WIDTHS[width]
     table = document.add_table(rows=0, cols=width)
     table.style = document.styles["Table Grid"]
     table.autofit = False
-    for column, size in zip(table.columns, WIDTHS[width], strict=True):
+    for column, size in zip(table.columns, widths, strict=True):
         column.width = size
     for i, cells in enumerate(rows):
         row = table.add_row().cells
         for j, text in enumerate(cells):
-            row[j].width = WIDTHS[width][j]  # LibreOffice reads the grid, Word the cells
+            row[j].width = widths[j]  # LibreOffice reads the grid, Word the cells
             row[j].text = text
         if i in spanning:
             text = " ".join(c for c in cells if c)
@@ -115,10 +117,12 @@ def _cut(text: str, words: int) -> tuple[str, str]:
 
 def split_docx(path: Path, entries: list[tuple[str, str] | Item], cut_item: str,
                *, header: list[str] = HEADER, numbering_row: bool = False,
+               widths: tuple[Cm, ...] | None = None,
                title: str = "План мероприятий (дорожная карта) внедрения целевой модели "
                             "наставничества") -> Path:
     """One roadmap cut at item ``cut_item`` by a page break: the first table has the header,
-    the second has none and opens with the overflow of the item's activity and deadline."""
+    the second has none and opens with the overflow of the item's activity and deadline.
+    ``widths``: of the columns (narrow ones make the PDF break long words)."""
     width = len(header)
     rows = _rows(entries, width)
     at = next(i for i, r in enumerate(rows) if r[0] == cut_item)
@@ -134,9 +138,9 @@ def split_docx(path: Path, entries: list[tuple[str, str] | Item], cut_item: str,
     document.add_paragraph("УТВЕРЖДЕНО приказом директора от 01.09.2026 № 101")
     document.add_paragraph(title)
     first = [list(header)] + ([[str(k + 1) for k in range(width)]] if numbering_row else [])
-    _table(document, first + rows[:at + 1])
+    _table(document, first + rows[:at + 1], widths=widths)
     document.add_page_break()
-    _table(document, [overflow] + rows[at + 1:])
+    _table(document, [overflow] + rows[at + 1:], widths=widths)
     document.add_paragraph("Заместитель директора ______________")
     document.save(str(path))
     return path
