@@ -51,6 +51,8 @@ _PERSON = re.compile(
     r"рабоч\w* групп|совет|комисси|служб|отдел|управлени|\bмнц\b|\bрнц\b|\bоо\b|\bсош\b|"
     r"\bпоо\b|\bдоо\b|[А-ЯЁ][а-яё]+\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.|[А-ЯЁ]\.\s?[А-ЯЁ]\.\s?[А-ЯЁ][а-яё]+",
     re.I)
+#: A surname with initials: «Петрова А. С.», «А.С. Петрова».
+_NAME = re.compile(r"[А-ЯЁ][а-яё]+\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.|[А-ЯЁ]\.\s?[А-ЯЁ]\.\s?[А-ЯЁ][а-яё]+")
 
 
 def norm(text: str) -> str:
@@ -152,6 +154,9 @@ def shape_mapping(rows: Sequence[Sequence[str]]) -> dict[str, int] | None:
     share, deadline = _best(columns, _is_deadline, set())
     if share < 0.5 or len(columns[deadline]) < max(1, filled // 2):
         return None
+    first = next(r for r in rows if any(r))
+    if len(first) >= 3 and all(first) and not _is_deadline(first[deadline]):
+        return None  # a header row of its own («ФИО | Должность | Дата»): not a roadmap
     share, responsible = _best(columns, lambda v: bool(_PERSON.search(v)), {deadline})
     if share < 0.5:
         return None
@@ -163,7 +168,13 @@ def shape_mapping(rows: Sequence[Sequence[str]]) -> dict[str, int] | None:
     before = {j: v for j, v in texts.items() if j < deadline} or texts
     if not before:
         return None
-    mapping["activity"] = max(before, key=lambda j: sum(map(len, before[j])) / len(before[j]))
+    activity = max(before, key=lambda j: sum(map(len, before[j])) / len(before[j]))
+    values = before[activity]
+    # activities are sentences, not names: «Петрова А. С.» | «Куратор» | «01.09.2026» is a list
+    # of people with dates, not a roadmap
+    if sum(map(len, values)) / len(values) < 15 or _share(values, _NAME.search) >= 0.5:
+        return None
+    mapping["activity"] = activity
     after = [j for j in texts if j > max(deadline, responsible)]
     if after:
         mapping["result"] = after[0]

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,7 @@ from addin.roadmap_sources import (
     Row,
     SourceTable,
     join,
+    mend,
     read_tables,
 )
 from workbook_templates import contract as C
@@ -391,13 +392,12 @@ def _continuation(rm: _Roadmap, rows: list[Row]) -> list[Row] | None:
 def _project(row: Row, src: dict[str, int], dst: dict[str, int], width: int) -> Row:
     """A row moved from the columns ``src`` to the columns ``dst``."""
     cells = [""] * width
-    merged = set()
-    for key, j in src.items():
-        if key in dst and j < len(row.cells):
-            cells[dst[key]] = row.cells[j]
-            if j in row.merged_above:
-                merged.add(dst[key])
-    return Row(cells, row.after_blank, frozenset(merged), row.spanning)
+    moved = {j: dst[key] for key, j in src.items() if key in dst and j < len(row.cells)}
+    for j, k in moved.items():
+        cells[k] = row.cells[j]
+    return replace(row, cells=cells,
+                   merged_above=frozenset(moved[j] for j in row.merged_above if j in moved),
+                   open_end=frozenset(moved[j] for j in row.open_end if j in moved))
 
 
 def _restarts(rm: _Roadmap, rows: list[Row]) -> bool:
@@ -421,7 +421,7 @@ def _append(rm: _Roadmap, rows: list[Row], where: str) -> None:
     first = True
     for row in rows:
         if first and any(row.cells):
-            row = Row(row.cells, row.after_blank, row.merged_above, row.spanning, page_top=True)
+            row = replace(row, page_top=True)
             first = False
         rm.body.append(row)
     if where and where not in rm.places:
@@ -510,10 +510,12 @@ def _logical_rows(mapping: dict[str, int], body: list[Row]) -> list[Row]:
             prev = logical[-1]
             size = max(len(prev.cells), len(row.cells))
             more = ["" if j in row.merged_above else c for j, c in enumerate(row.cells)]
-            prev.cells = [join(a, b) for a, b in zip(_pad(prev.cells, size), _pad(more, size),
-                                                     strict=True)]
+            cut = prev.open_end if row.page_top else frozenset()  # a word cut by the page?
+            prev.cells = [mend(a, b) if j in cut else join(a, b) for j, (a, b) in
+                          enumerate(zip(_pad(prev.cells, size), _pad(more, size), strict=True))]
+            prev.open_end = row.open_end
             continue
-        logical.append(Row(list(row.cells), row.after_blank, row.merged_above, row.spanning))
+        logical.append(replace(row, cells=list(row.cells), page_top=False))
     return logical
 
 

@@ -61,6 +61,9 @@ class Row:
     merged_above: frozenset[int] = frozenset()  # columns merged with the row above
     spanning: bool = False  # one cell merged across the whole row
     page_top: bool = False  # first row of a table continued after a page break
+    #: columns whose last word reaches the right edge of the cell (PDF): a page break may
+    #: have cut it, to go on in the first row of the next page
+    open_end: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -152,6 +155,19 @@ def join(a: str, b: str) -> str:
     if not a or not b:
         return a or b
     return f"{a}\n{b}" if b[0] in _LINE_MARKS and len(b) > 1 and b[1] == " " else f"{a} {b}"
+
+
+def mend(a: str, b: str) -> str:
+    """The two parts of a cell that a page break cut where the last word of ``a`` filled its
+    line: the word is joined again when it is a known word or ``b`` starts with a short
+    ending («а», «ых»); otherwise as ``join``."""
+    head, tail = (a.split() or [""])[-1], (b.split() or [""])[0]
+    if head[-1:].isalpha() and tail[:1].islower():
+        h, t = _core(head), _core(tail)
+        if h + t in _KNOWN_WORDS or len(t) <= 2 and t not in _SHORT_WORDS \
+                and h not in _KNOWN_WORDS:
+            return a + b
+    return join(a, b)
 
 
 def _read_text(path: Path) -> str:
@@ -402,10 +418,25 @@ def _pdf_tables(path: Path) -> list[SourceTable]:
 @dataclass
 class _PdfLine:
     text: str
-    #: room left at the right of the line when it is a single word (else infinite)
+    #: room left at the right of the line
     gap: float
     #: width of the first character (what a line needs to hold one more letter)
     first_width: float
+    #: widths of the first and the last word, and the room for text in the cell
+    first_word: float = 0.0
+    last_word: float = 0.0
+    room: float = float("inf")
+
+    @property
+    def full(self) -> bool:
+        """Whether hardly one more letter (of the size of the last word's) fits."""
+        last = self.text.split()[-1]
+        return self.last_word > 0 and self.gap < 1.5 * self.last_word / len(last)
+
+    def fills(self, line: _PdfLine) -> bool:
+        """Whether this line had to break its last word before ``line``: not even one more
+        letter fits, and the word and the start of ``line`` are wider than the whole cell."""
+        return self.gap < line.first_width and self.last_word + line.first_word > self.room
 
 
 @dataclass
@@ -419,7 +450,8 @@ class _PdfTable:
 
     def source(self, before: str, words: _Words) -> SourceTable:
         rows = [Row([clean(_pdf_cell_text(c or [], words)) for c in cells], spanning=span,
-                    merged_above=merged)
+                    merged_above=merged,
+                    open_end=frozenset(j for j, c in enumerate(cells) if c and c[-1].full))
                 for cells, span, merged in zip(self.cells, self.spanning, self.merged,
                                                strict=True)]
         return SourceTable(rows, before=before, where=self.where)
@@ -482,9 +514,14 @@ def _cell_lines(page: Any, box: tuple[float, float, float, float]) -> list[_PdfL
     right = box[2] - pad
     out = []
     for line in lines:
-        first = line["chars"][0]
-        gap = right - line["x1"] if " " not in line["text"] else float("inf")
-        out.append(_PdfLine(line["text"], gap, first["x1"] - first["x0"]))
+        chars, words = line["chars"], line["text"].split()
+        first = chars[0]
+        pdf_line = _PdfLine(line["text"], right - line["x1"], first["x1"] - first["x0"])
+        if len(chars) == sum(map(len, words)):  # letters match the text: words have widths
+            pdf_line.first_word = chars[len(words[0]) - 1]["x1"] - first["x0"]
+            pdf_line.last_word = chars[-1]["x1"] - chars[-len(words[-1])]["x0"]
+            pdf_line.room = right - box[0] - pad
+        out.append(pdf_line)
     return out
 
 
@@ -544,7 +581,7 @@ def _pdf_cell_text(lines: list[_PdfLine], words: _Words) -> str:
         elif line.text[0] in _BULLETS:
             text += "\n" + line.text
         elif re.match(r"[-–—]\w", line.text):
-            if prev.gap < line.first_width:  # «предприятий» + «-партнёров»: one word
+            if prev.fills(line):  # «предприятий» + «-партнёров»: one word
                 text += line.text
             else:  # «-сроки»: a dash item whose space was lost
                 text += f"\n{line.text[0]} {line.text[1:]}"
@@ -563,7 +600,7 @@ def _pdf_cell_text(lines: list[_PdfLine], words: _Words) -> str:
 def _broken(prev: _PdfLine, line: _PdfLine, words: _Words) -> bool:
     """Whether a narrow column broke a word between ``prev`` and ``line``.
 
-    ``prev`` must be one word filling its line (the next letter would not fit). Then: the
+    ``prev`` must fill its line (see ``_PdfLine.fills``). Then: the
     joined word is known: yes; the upper part is a known word, or the lower one a preposition:
     no; the lower part is a short ending («ых», «й»): yes; the lower part occurs elsewhere:
     no; otherwise yes when neither part was seen as a word elsewhere, the lower part is short
@@ -571,8 +608,8 @@ def _broken(prev: _PdfLine, line: _PdfLine, words: _Words) -> bool:
     Russian words usually are (a word that nearly fills a narrow column is common, so two
     words must not be glued).
     """
-    head, tail = prev.text, line.text.split()[0]
-    if not (prev.gap < line.first_width and head[-1].isalpha() and tail[0].islower()):
+    head, tail = prev.text.split()[-1], line.text.split()[0]
+    if not (prev.fills(line) and head[-1].isalpha() and tail[0].islower()):
         return False
     h, t = _core(head), _core(tail)
     if h + t in words.inner:

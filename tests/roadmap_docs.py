@@ -195,13 +195,38 @@ COLLEGE_2: list[tuple[str, str] | Item] = [
 COLLEGE_2_CONTINUED = ("1.2", "и разбор занятий")  # the line that continues item 1.2
 
 
+def long_docx(path: Path, sections: int = 12) -> tuple[Path, list[Item]]:
+    """A roadmap of several pages in ONE table whose header row repeats on every page (Word's
+    «Повторять как заголовок»), as LibreOffice prints it to PDF. Returns the path and items."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    entries: list[tuple[str, str] | Item] = []
+    base = items_of(INVENTED)
+    for n in range(1, sections + 1):
+        entries.append((f"{n}.", f"Этап {n}: {INVENTED[0][1].lower()}"))
+        for k, item in enumerate(base[(n % 3) * 3:(n % 3) * 3 + 3], start=1):
+            entries.append(Item(f"{n}.{k}", item.activity, item.deadline, item.responsible))
+    document = _document()
+    table = _table(document, [HEADER] + _rows(entries, 4),
+                   widths=(Cm(1.3), Cm(7.4), Cm(3.3), Cm(4.5)))
+    tr_pr = table.rows[0]._tr.get_or_add_trPr()
+    tr_pr.append(OxmlElement("w:tblHeader"))
+    tr_pr[-1].set(qn("w:val"), "true")
+    document.save(str(path))
+    return path, items_of(entries)
+
+
 def college_order(path: Path) -> Path:
     """The order with two roadmaps (see the module docstring)."""
     document = _document()
     document.add_paragraph("ПРИКАЗ № 45 от 01.09.2026 «О внедрении целевой модели "
                            "наставничества в колледже»")
-    _table(document, [["ФИО", "Должность"], ["Петрова А. С.", "Куратор наставничества"],
-                      ["Соколов Д. И.", "Методист колледжа"]])  # invented people: not a roadmap
+    # invented people with dates: deadline-like and responsible-like columns, not a roadmap
+    _table(document, [["ФИО", "Должность", "Дата назначения"],
+                      ["Петрова А. С.", "Куратор наставничества", "01.09.2026"],
+                      ["Соколов Д. И.", "Методист колледжа", "02.09.2026"]],
+           widths=(Cm(5.0), Cm(7.0), Cm(4.0)))
     document.add_paragraph("Приложение 1. Дорожная карта внедрения целевой модели "
                            "наставничества обучающихся")
     rows = _rows(COLLEGE_1, 4)

@@ -107,6 +107,19 @@ def test_pdf_with_narrow_columns_keeps_the_words_whole(tmp_path, blank_school, s
     assert len(words - whole) <= 3, words - whole  # at most a rare word left in two parts
 
 
+@pytest.mark.libreoffice
+def test_pdf_with_the_header_repeated_on_every_page(tmp_path, blank_school, soffice):
+    doc, items = docs.long_docx(tmp_path / "длинная.docx")
+    pdf = soffice(doc, "pdf")
+    res, road = import_cli(pdf, blank_school)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert rows_of(road, "item_no", "activity", "deadline_text", "responsible") == \
+        [(i.no, i.activity, i.deadline, i.responsible) for i in items]
+    pages = read_roadmap(pdf).tables[0].where
+    assert pages.startswith("стр. 1–") and pages != "стр. 1–1"
+    assert "Таблиц дорожной карты в документе" not in res.stdout  # one table, not one a page
+
+
 def seed_entries(report: ImportReport) -> list[tuple[str, str] | docs.Item]:
     """A seed roadmap as section rows and items, the way its document lays them out."""
     entries: list[tuple[str, str] | docs.Item] = []
@@ -173,7 +186,7 @@ def college_rows() -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("kind", ["docx"] + [
-    pytest.param(k, marks=pytest.mark.libreoffice) for k in ("pdf", "odt", "doc")])
+    pytest.param(k, marks=pytest.mark.libreoffice) for k in ("pdf", "odt", "doc", "rtf")])
 def test_order_with_two_roadmaps_imports_both_in_order(kind, tmp_path, blank_school, request):
     doc = docs.college_order(tmp_path / "приказ.docx")
     if kind != "docx":
@@ -194,7 +207,8 @@ def test_order_with_two_roadmaps_imports_both_in_order(kind, tmp_path, blank_sch
     assert "мероприятий — 5, сроков распознано — 5." in out
     assert "Таблица 2 «Приложение 2. План мероприятий" in out
     assert "без строки заголовков): мероприятий — 4, сроков распознано — 4." in out
-    assert "не похожие на дорожную карту (пропущены)" in out and "«ФИО | Должность»" in out
+    assert "не похожие на дорожную карту (пропущены)" in out
+    assert "«ФИО | Должность | Дата назначения»" in out
     assert "--table N" in out
     assert "Перенесено строк: 9" in out
 
