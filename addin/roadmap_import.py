@@ -66,13 +66,13 @@ from addin.roadmap_columns import (
     norm,
     shape_mapping,
 )
+from addin.roadmap_pdf import mend
 from addin.roadmap_sources import (
     SUPPORTED_SUFFIXES,
     RoadmapImportError,
     Row,
     SourceTable,
     join,
-    mend,
     read_tables,
 )
 from workbook_templates import contract as C
