@@ -353,7 +353,8 @@ def _find_roadmaps(tables: list[SourceTable]) -> tuple[list[_Roadmap], list[Sour
         at = next((i for i in candidates if header_mapping(rows[i].cells) is not None), None)
         if at is not None:
             header = rows[at].cells
-            if last and not title and [norm(c) for c in header] == [norm(c) for c in last.header]:
+            if last and not title and [norm(c) for c in header] == [norm(c) for c in last.header] \
+                    and not _restarts(last, rows[at + 1:]):
                 _append(last, rows[at + 1:], t.where)  # the header repeated on each page
                 continue
             mapping = header_mapping(header)

@@ -258,6 +258,14 @@ def test_pasted_text_with_two_roadmaps(tmp_path, blank_school):
     assert rows_of(road, "item_no", "activity") == [("1", "Закрепление наставников")]
     report = read_roadmap(doc)
     assert [(t.items, t.deadlines) for t in report.tables] == [(2, 2), (1, 1)]
+    # without the titles: the same header again, and the numbering starts again at 1
+    doc.write_text("\n".join(line for line in doc.read_text(encoding="utf-8").splitlines()
+                             if not line.startswith("Дорожная карта")), encoding="utf-8")
+    assert [t.items for t in read_roadmap(doc).tables] == [2, 1]
+    # a header repeated on the next page, the numbering going on: one table
+    doc.write_text(doc.read_text(encoding="utf-8").replace("1\tЗакрепление", "3\tЗакрепление"),
+                   encoding="utf-8")
+    assert [t.items for t in read_roadmap(doc).tables] == [3]
 
 
 def test_html_left_in_cells_becomes_text():
