@@ -1,6 +1,6 @@
 """Import a roadmap («дорожная карта») from the document a school already has.
 
-``read_roadmap`` finds every roadmap table of a .docx, .pdf, .doc/.odt/.rtf (through
+``read_roadmap`` finds every roadmap table of a .docx, .pdf, .doc/.odt/.rtf/.html (through
 LibreOffice), .xlsx/.xlsm/.ods or .txt (the table copied out of Word; see
 ``addin.roadmap_sources``) and returns an ``ImportReport`` with the items, a line per table
 found and a Russian summary; nothing is written. ``import_into`` writes the items into the

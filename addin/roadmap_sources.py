@@ -3,7 +3,7 @@
 ``read_tables`` returns every table of a document, in order, as rows of cleaned cell texts:
 .docx (python-docx), .pdf (``addin.roadmap_pdf``), .xlsx/.xlsm/.ods
 (python-calamine: one table per sheet), .txt (a table copied out of Word), and .doc, .odt,
-.rtf converted to .docx by LibreOffice headless where ``soffice`` is installed. Which table
+.rtf, .html converted to .docx by LibreOffice headless where ``soffice`` is installed. Which table
 is a roadmap, and which column holds what, is decided by ``addin.roadmap_import``.
 
 Each table keeps the text that stood before it (titles such as «Приложение 2. Дорожная
@@ -33,8 +33,8 @@ from addin.roadmap_columns import header_key, header_mapping
 
 #: Read directly.
 DIRECT_SUFFIXES = (".txt", ".docx", ".xlsx", ".xlsm", ".ods", ".pdf")
-#: Converted to .docx by LibreOffice first.
-LIBREOFFICE_SUFFIXES = (".doc", ".odt", ".rtf")
+#: Converted to .docx by LibreOffice first (.html: a web page saved from the browser).
+LIBREOFFICE_SUFFIXES = (".doc", ".odt", ".rtf", ".html", ".htm")
 SUPPORTED_SUFFIXES = DIRECT_SUFFIXES + LIBREOFFICE_SUFFIXES
 #: Seconds LibreOffice may take to convert one document.
 CONVERT_TIMEOUT = 180
@@ -336,7 +336,8 @@ def find_soffice() -> str | None:
 
 
 def _via_libreoffice(path: Path) -> list[SourceTable]:
-    """Convert .doc/.odt/.rtf to .docx with LibreOffice headless (own temporary profile)."""
+    """Convert .doc/.odt/.rtf/.html to .docx with LibreOffice headless (own temporary
+    profile)."""
     kind = path.suffix.lower()
     exe = find_soffice()
     if exe is None:
@@ -348,7 +349,9 @@ def _via_libreoffice(path: Path) -> list[SourceTable]:
     with tempfile.TemporaryDirectory(prefix="nastavnik-lo-") as tmp:
         profile, outdir = Path(tmp) / "profile", Path(tmp) / "out"
         cmd = [exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-               "--convert-to", "docx", "--outdir", str(outdir), str(path.resolve())]
+               # the filter named: a web page opens in Writer/Web, which has no plain «docx»
+               "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(outdir),
+               str(path.resolve())]
         failed = ""
         try:
             subprocess.run(cmd, capture_output=True, timeout=CONVERT_TIMEOUT,

@@ -213,6 +213,26 @@ def test_order_with_two_roadmaps_imports_both_in_order(kind, tmp_path, blank_sch
     assert "Перенесено строк: 9" in out
 
 
+WEB_PAGE = """<html><head><meta charset="utf-8"><title>Наставничество</title></head><body>
+<h2>Дорожная карта внедрения целевой модели наставничества</h2>
+<table border="1"><tr><th>№ п/п</th><th>Мероприятие</th><th>Срок</th><th>Ответственный</th></tr>
+<tr><td colspan="4">1. Организационный этап</td></tr>
+<tr><td>1.1</td><td><p>Приказ о внедрении</p></td><td>до 15.09.2026</td><td>Директор</td></tr>
+<tr><td>1.2</td><td>Анкетирование &laquo;Мой наставник&raquo;</td><td>октябрь 2026 г.</td>
+<td>Педагог-психолог</td></tr></table></body></html>"""
+
+
+@pytest.mark.libreoffice
+def test_a_saved_web_page_imports(tmp_path, blank_school, soffice):
+    doc = tmp_path / "страница.html"
+    doc.write_text(WEB_PAGE, encoding="utf-8")
+    res, road = import_cli(doc, blank_school)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert rows_of(road, "item_no", "section", "activity", "deadline_text") == [
+        ("1.1", "1. Организационный этап", "Приказ о внедрении", "до 15.09.2026"),
+        ("1.2", "1. Организационный этап", "Анкетирование «Мой наставник»", "октябрь 2026 г.")]
+
+
 def test_table_option_picks_one_roadmap(tmp_path, blank_school):
     doc = docs.college_order(tmp_path / "приказ.docx")
     res, road = import_cli(doc, blank_school, "--table", "2")
