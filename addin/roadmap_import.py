@@ -12,10 +12,11 @@ Which tables are roadmaps
   мероприятий», «Срок реализации», … see ``HEADER_VARIANTS``) starts a roadmap. Text above the
   header (titles, «Утвержден приказом …») and after the table is ignored.
 * A table without a header continues the roadmap above it (Word splits a table at a page
-  break; a PDF has one table per page) when no title («Приложение 2», «Дорожная карта …»)
-  stands between them and the numbering does not start again at 1. A repeated header row is
-  skipped. When the continuation has other columns (a PDF page where one column is empty), its
-  columns are matched by content.
+  break; a PDF has one table per page) when no title («Приложение 2», «Дорожная карта …»;
+  «Продолжение приложения 1» is no new title) stands between them and the numbering does
+  not start again at 1. A repeated header row is skipped, unless the numbering starts again.
+  When the continuation has other columns (a PDF page where one column is empty), its columns
+  are matched by content.
 * Otherwise a table without a header is a roadmap of its own when its shape says so: a column
   of deadlines, a column of responsible people and a column of activities (see
   ``addin.roadmap_columns.shape_mapping``). Other tables are listed as skipped.
@@ -430,9 +431,11 @@ def _append(rm: _Roadmap, rows: list[Row], where: str) -> None:
 
 
 def _title(text: str) -> str:
-    """The last line of ``text`` that names a roadmap or an appendix, else ""."""
+    """The last line of ``text`` that names a roadmap or an appendix, else "" (also for
+    «Продолжение приложения 1», «Продолжение таблицы»: the same roadmap goes on)."""
     lines = [" ".join(line.split()) for line in text.splitlines()]
-    return next((line for line in reversed(lines) if _TITLE.search(line)), "")
+    line = next((line for line in reversed(lines) if _TITLE.search(line)), "")
+    return "" if re.search(r"продолжени", line, re.I) else line
 
 
 def _places_ru(places: list[str]) -> str:

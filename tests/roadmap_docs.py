@@ -117,12 +117,13 @@ def _cut(text: str, words: int) -> tuple[str, str]:
 
 def split_docx(path: Path, entries: list[tuple[str, str] | Item], cut_item: str,
                *, header: list[str] = HEADER, numbering_row: bool = False,
-               widths: tuple[Cm, ...] | None = None,
+               widths: tuple[Cm, ...] | None = None, between: str = "",
                title: str = "План мероприятий (дорожная карта) внедрения целевой модели "
                             "наставничества") -> Path:
     """One roadmap cut at item ``cut_item`` by a page break: the first table has the header,
     the second has none and opens with the overflow of the item's activity and deadline.
-    ``widths``: of the columns (narrow ones make the PDF break long words)."""
+    ``widths``: of the columns (narrow ones make the PDF break long words); ``between``: a
+    paragraph at the top of the second page («Продолжение приложения 1»)."""
     width = len(header)
     rows = _rows(entries, width)
     at = next(i for i, r in enumerate(rows) if r[0] == cut_item)
@@ -140,6 +141,8 @@ def split_docx(path: Path, entries: list[tuple[str, str] | Item], cut_item: str,
     first = [list(header)] + ([[str(k + 1) for k in range(width)]] if numbering_row else [])
     _table(document, first + rows[:at + 1], widths=widths)
     document.add_page_break()
+    if between:
+        document.add_paragraph(between)
     _table(document, [overflow] + rows[at + 1:], widths=widths)
     document.add_paragraph("Заместитель директора ______________")
     document.save(str(path))

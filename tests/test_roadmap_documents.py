@@ -76,6 +76,16 @@ def test_docx_table_split_over_a_page_imports_every_item(tmp_path, blank_school)
     assert "Перенесено строк: 9" in res.stdout
 
 
+def test_continued_appendix_is_the_same_table(tmp_path):
+    doc = docs.split_docx(tmp_path / "карта.docx", docs.INVENTED, cut_item="3.1",
+                          between="Продолжение приложения 1")
+    report = read_roadmap(doc)
+    assert [(t.items, t.where) for t in report.tables] == [(9, "таблицы 1–2")]
+    assert [(i.item_no, i.activity, i.deadline_text) for i in report.items] == [
+        (i.no, i.activity, i.deadline) for i in docs.items_of(docs.INVENTED)]
+    assert report.items[-1].section.startswith("3. Реализация и мониторинг")
+
+
 @pytest.mark.libreoffice
 def test_pdf_of_the_split_table_imports_every_item(tmp_path, blank_school, soffice):
     doc = docs.split_docx(tmp_path / "карта.docx", docs.INVENTED, cut_item="1.3",
