@@ -46,7 +46,8 @@ How a table is read
   «Мероприятия» cell is a heading merged over several rows, so it carries down empty cells
   until the next stage; each row stays self-contained in the workbook, and «Раздел (этап)»
   holds the stage only.
-* A row with text only in columns that are not imported is listed as not understood.
+* A row that is neither a heading, an item nor the continuation of one (text only in columns
+  that are not imported, and no row above to continue) is listed as not understood.
 """
 
 from __future__ import annotations

@@ -331,6 +331,18 @@ def test_without_libreoffice_the_message_is_russian(how, suffix, tmp_path, blank
     assert "Traceback" not in res.stderr
 
 
+def test_a_pdf_without_text_is_taken_for_a_scan(tmp_path, blank_school):
+    doc = tmp_path / "скан.pdf"
+    doc.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+                    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+                    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+                    b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    res, road = import_cli(doc, blank_school)
+    assert res.returncode == 2
+    assert road is None
+    assert "это, похоже, скан" in " ".join(res.stderr.split())
+
+
 def test_a_broken_pdf_gets_a_russian_message(tmp_path, blank_school):
     doc = tmp_path / "карта.pdf"
     doc.write_bytes(b"%PDF-1.4\nthis is not a PDF body")
