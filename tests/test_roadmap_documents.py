@@ -23,7 +23,7 @@ from addin.roadmap_import import ImportReport, read_roadmap
 from addin.roadmap_sources import clean
 from tests import roadmap_docs as docs
 from tests.cli import NASTAVNIK, run
-from tests.test_roadmap_import import STEMS, as_expected, expected
+from tests.test_roadmap_import import STEMS, as_expected, expected, write_docx
 from workbook_templates.build import write_school_workbook
 
 
@@ -185,6 +185,27 @@ def test_seed_split_over_a_page_as_pdf_imports_every_item_with_its_deadline(
     kinds = [i.deadline.kind for i in read_roadmap(seeds_dir / f"{stem}.txt").items]
     assert kinds == [w["deadline_kind"] for w in want["items"]]
     assert "Строка не понята" not in res.stdout
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("stem", [STEMS[0], STEMS[2]])
+def test_seed_with_merged_cells_as_pdf(stem, seeds_dir, tmp_path, soffice):
+    """Section rows merged across the table, and (seed 003) stage and activity cells merged
+    down over several rows, as a PDF: the same items, sections and deadlines as the text."""
+    import docx
+
+    from_txt = read_roadmap(seeds_dir / f"{stem}.txt")
+    path = write_docx(from_txt, tmp_path / f"{stem}.docx", merge=True)
+    document = docx.Document(str(path))
+    for table in document.tables:
+        table.style = document.styles["Table Grid"]  # ruled, as published
+    document.save(str(path))
+    report = read_roadmap(soffice(path, "pdf"))
+    assert [(i.item_no, i.section, i.deadline_text) for i in report.items] == \
+        [(i.item_no, i.section, i.deadline_text) for i in from_txt.items]
+    assert [_squeeze(i.activity) for i in report.items] == \
+        [_squeeze(i.activity) for i in from_txt.items]
+    assert report.tables[0].where.startswith("стр. 1–")
 
 
 # ----------------------------------------------------- an order with two roadmaps
