@@ -1,27 +1,42 @@
 """Import a roadmap («дорожная карта») from the document a school already has.
 
-``read_roadmap`` reads the table of a .docx (python-docx), an .xlsx/.xlsm/.ods (python-calamine)
-or a .txt (the table copied out of Word: cells separated by tabs) and returns an
-``ImportReport`` with the items and a Russian summary; nothing is written. ``import_into``
-writes the items into the «Дорожная карта» sheet of a COPY of a school workbook.
+``read_roadmap`` finds every roadmap table of a .docx, .pdf, .doc/.odt/.rtf/.html (through
+LibreOffice), .xlsx/.xlsm/.ods or .txt (the table copied out of Word; see
+``addin.roadmap_sources``) and returns an ``ImportReport`` with the items, a line per table
+found and a Russian summary; nothing is written. ``import_into`` writes the items into the
+«Дорожная карта» sheet of a COPY of a school workbook.
 
-How the table is read
----------------------
-* The header row is the first row whose cells name an activity column and a deadline column
-  («Наименование мероприятий», «Срок реализации», … see ``HEADER_VARIANTS``; case, punctuation
-  and extra words do not matter). Text above it (titles, «Утвержден приказом …») and after the
-  table (conclusions) is ignored. Other named columns (№, этап, ответственные, результат,
-  показатель) are found by name, never by position; a header that names none of them is
-  reported in ``unrecognized_columns``.
+Which tables are roadmaps
+-------------------------
+* A table whose header row names an activity column and a deadline column («Наименование
+  мероприятий», «Срок реализации», … see ``HEADER_VARIANTS``) starts a roadmap. Text above the
+  header (titles, «Утвержден приказом …») and after the table is ignored.
+* A table without a header continues the roadmap above it (Word splits a table at a page
+  break; a PDF has one table per page) when no title («Приложение 2», «Дорожная карта …»;
+  «Продолжение приложения 1» is no new title) stands between them and the numbering does
+  not start again at 1. A repeated header row is skipped, unless the numbering starts again.
+  When the continuation has other columns (a PDF page where one column is empty), its columns
+  are matched by content.
+* Otherwise a table without a header is a roadmap of its own when its shape says so: a column
+  of deadlines, a column of responsible people and a column of activities (see
+  ``addin.roadmap_columns.shape_mapping``). Other tables are listed as skipped.
+* All roadmaps are imported, in order, unless one is chosen (``table=N``, 1-based).
+
+How a table is read
+-------------------
+* Other named columns (№, этап, ответственные, результат, показатель) are found by name, never
+  by position; a header that names none of them is reported in ``unrecognized_columns``.
 * A row numbering the columns («1 2 3 4») is skipped.
 * A numbered row with no deadline, responsible, result or indicator is a section heading: its
   text becomes ``section`` of the items below, as «1. Нормативно правовое …». A heading
   numbered under another one («5.1» under «5.») is joined to it: «5. Координация … / 5.1.
-  Контроль …». A heading merged across the whole row of a Word table works the same way.
-* A row without a number continues the item above, cell by cell (Word splits a long row over
-  a page break: «В течение всего периода» + «реализации ЦМН»), when it follows a blank line in
-  pasted text, starts with a lowercase letter or «(», has no activity text, or has neither
-  deadline nor responsible. Otherwise it is an item of its own (not numbered in the document).
+  Контроль …». A heading merged across the whole row of a table works the same way, numbered
+  or not.
+* A row without a number continues the item above, cell by cell (a cell that ran over a page
+  break arrives as an extra row holding only the overflowing text: «В течение всего периода» +
+  «реализации ЦМН»), when it follows a blank line in pasted text, starts with a lowercase letter
+  or «(», has no activity text, or has neither deadline nor responsible; at the top of a page
+  also when it lacks a deadline or a responsible. Otherwise it is an item of its own.
 * A table with a stage column («Наименование этапа», «Этап», «Раздел») takes the section from
   it («1. Подготовка условий …»); an empty stage cell (a merged cell) carries the stage down.
   The № column of such a table numbers the stages, so the items are numbered inside their
@@ -31,69 +46,51 @@ How the table is read
   «Мероприятия» cell is a heading merged over several rows, so it carries down empty cells
   until the next stage; each row stays self-contained in the workbook, and «Раздел (этап)»
   holds the stage only.
-* Whitespace is normalized; lines starting with a bullet («·», «•», «-») stay on their own line,
-  other wrapped lines are joined with a space. A single leading bullet of a cell is dropped.
-
-Pasted text (.txt) comes in two shapes: one table row per line with tab-separated cells (a
-row may continue on a following line, after a blank line), or one cell per line with a leading
-tab (Word's «one cell per paragraph» paste; a line without a tab continues the cell above, and
-rows are cut by the number of header cells).
+* A row that is neither a heading, an item nor the continuation of one (text only in columns
+  that are not imported, and no row above to continue) is listed as not understood.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from addin.deadlines import Deadline, parse_deadline
 from addin.model import normalize_header
+from addin.roadmap_columns import (
+    HEADER_VARIANTS,
+    NUMBER,
+    header_mapping,
+    norm,
+    shape_mapping,
+)
+from addin.roadmap_pdf import mend
+from addin.roadmap_sources import (
+    SUPPORTED_SUFFIXES,
+    RoadmapImportError,
+    Row,
+    SourceTable,
+    join,
+    read_tables,
+)
 from workbook_templates import contract as C
 
-#: File types ``read_roadmap`` accepts.
-SUPPORTED_SUFFIXES = (".txt", ".docx", ".xlsx", ".xlsm", ".ods")
+__all__ = ["HEADER_VARIANTS", "SUPPORTED_SUFFIXES", "TARGET_SUFFIXES", "ImportReport",
+           "ImportedItem", "RoadmapImportError", "TableSummary", "import_into", "read_roadmap"]
+
 #: Target workbooks ``import_into`` writes.
 TARGET_SUFFIXES = (".xlsx", ".xlsm")
 
-#: Column key -> header variants (compared after ``_norm``). «content» is the second activity
-#: column of tables that have both «Мероприятия» and «Содержание деятельности».
-HEADER_VARIANTS: dict[str, tuple[str, ...]] = {
-    "item_no": ("№", "№ п/п", "№п/п", "n п/п", "п/п", "номер", "№ пункта"),
-    "section": ("наименование этапа", "этап", "этапы", "этап реализации", "раздел",
-                "наименование раздела"),
-    "activity": ("наименование мероприятий", "наименование мероприятия", "мероприятия",
-                 "мероприятие", "перечень мероприятий", "наименование"),
-    "content": ("содержание деятельности", "содержание работы", "содержание мероприятия",
-                "содержание", "вид деятельности"),
-    "deadline": ("срок", "сроки", "срок(и)", "срок реализации", "сроки реализации",
-                 "сроки проведения", "срок проведения", "срок исполнения", "срок выполнения",
-                 "дата", "дата проведения", "период"),
-    "responsible": ("ответственные", "ответственный", "ответственный исполнитель",
-                    "ответственные исполнители", "исполнители", "исполнитель"),
-    "result": ("результат", "результаты", "ожидаемый результат", "ожидаемые результаты",
-               "планируемый результат", "документ", "результат. вид документа",
-               "вид документа", "итоговый документ", "форма отчетности"),
-    "indicator": ("показатели", "показатель", "индикатор", "индикаторы"),
-}
-#: Words that keep a header out of the deadline column («Дата выполнения» is not a deadline).
-_NOT_DEADLINE = re.compile(r"выполн|факт|отметк")
-_KEY_ORDER = tuple(HEADER_VARIANTS)
-
-_BULLETS = "·•●▪◦"
-_LINE_MARKS = _BULLETS + "-–—"
-_NUMBER = re.compile(r"(?:\d{1,3}(?:\.\d{1,3})*\.?|[IVX]{1,5}\.?)")
 _NUMBERED_TEXT = re.compile(r"(\d{1,3}(?:\.\d{1,3})*\.?|[IVX]{1,5}\.)\s+(\S.*)", re.S)
-
-
-class RoadmapImportError(Exception):
-    """The roadmap cannot be imported; ``message_ru`` says why, in Russian."""
-
-    def __init__(self, message_ru: str) -> None:
-        super().__init__(message_ru)
-        self.message_ru = message_ru
+#: A title between two tables: the second one is another roadmap, not a continuation.
+_TITLE = re.compile(r"дорожн\w*\s+карт|план\w*\s+(?:мероприят|работ|реализац|внедрен|действ)"
+                    r"|приложени\w*\s*(?:№\s*)?\d", re.I)
+#: Deadline kinds counted as «срок распознан» in the per-table line.
+_READ_KINDS = ("date", "range", "recurrence", "no_deadline", "relative")
 
 
 @dataclass
@@ -108,6 +105,8 @@ class ImportedItem:
     result: str
     indicator: str
     deadline: Deadline
+    #: which roadmap of the document (1-based) the item comes from
+    table: int = 1
 
     def row_values(self) -> dict[str, Any]:
         """Values of the «Дорожная карта» columns (contract keys) for this item."""
@@ -118,6 +117,32 @@ class ImportedItem:
                 "deadline_text": self.deadline_text, "due_date": due,
                 "recurrence": recurrence, "responsible": self.responsible,
                 "result": self.result, "indicator": self.indicator}
+
+
+@dataclass
+class TableSummary:
+    """One roadmap table found in the document (possibly over several pages)."""
+
+    number: int
+    #: the title above it («Приложение 2. Дорожная карта …»), shortened; "" when none
+    title: str
+    #: where it is: «таблицы 1–2», «стр. 1–3», «лист «План»»
+    where: str
+    items: int
+    #: items whose deadline was read (a date, period, recurrence, «без срока», relative)
+    deadlines: int
+    #: the table has no header row: its columns were recognised by their content
+    by_shape: bool
+    #: rows that were not imported (text only in columns that are not imported)
+    not_understood: list[str] = field(default_factory=list)
+
+    def line_ru(self) -> str:
+        """«Таблица 1 «…» (стр. 1–3): мероприятий — 13, сроков распознано — 13.»"""
+        title = f" «{_short(self.title)}»" if self.title else ""
+        shape = ", без строки заголовков" if self.by_shape else ""
+        where = f" ({self.where}{shape})" if self.where or shape else ""
+        return (f"Таблица {self.number}{title}{where}: мероприятий — {self.items}, "
+                f"сроков распознано — {self.deadlines}.")
 
 
 @dataclass
@@ -132,6 +157,12 @@ class ImportReport:
     columns: dict[str, str] = field(default_factory=dict)
     #: decisions worth telling the user (generated numbering, …)
     notes: list[str] = field(default_factory=list)
+    #: every roadmap table found, in document order (``items`` holds the chosen ones)
+    tables: list[TableSummary] = field(default_factory=list)
+    #: the table chosen with ``table=N``; None: all of them
+    selected: int | None = None
+    #: tables of the document that are not roadmaps: «таблица 1 «Цель | Задачи»»
+    skipped: list[str] = field(default_factory=list)
 
     def _count(self, *kinds: str) -> int:
         return sum(1 for i in self.items if i.deadline.kind in kinds)
@@ -167,6 +198,7 @@ class ImportReport:
         """A Russian report of what would be imported (nothing is written by reading)."""
         lines = [f"Дорожная карта из «{self.source}»: мероприятий — {len(self.items)}, "
                  f"разделов — {len(self.sections)}."]
+        lines.extend(self._tables_ru())
         lines.append(
             f"Сроки: приведены к дате или периодичности — {self.normalized}; без срока — "
             f"{self.no_deadline}; нужна дата отсчёта — {self.relative_unresolved}; не "
@@ -192,6 +224,26 @@ class ImportReport:
         lines.extend(self.notes)
         return "\n".join(lines)
 
+    def _tables_ru(self) -> list[str]:
+        """The per-table lines: items, deadlines, rows not understood, tables skipped."""
+        n = len(self.tables)
+        if self.selected is not None:
+            head = f"Таблиц дорожной карты в документе: {n}; переносится таблица {self.selected}."
+        elif n > 1:
+            head = f"Таблиц дорожной карты в документе: {n}; переносятся все, по порядку."
+        else:
+            head = ""
+        lines = [head] if head else []
+        for t in self.tables:
+            mark = "  " if self.selected in (None, t.number) else "  (не переносится) "
+            lines.append(mark + t.line_ru())
+            lines.extend(f"    Строка не понята (не перенесена): «{_short(x, 120)}»."
+                         for x in t.not_understood)
+        if self.skipped:
+            lines.append("Таблицы, не похожие на дорожную карту (пропущены): "
+                         + "; ".join(self.skipped) + ".")
+        return lines
+
 
 NOTE_STAGE_NUMBERS = ("Столбец «№» в документе нумерует этапы; мероприятия пронумерованы "
                       "внутри этапа по порядку: 1.1, 1.2, …")
@@ -202,309 +254,218 @@ _TARGET_HEADERS = {**C.ROADMAP.headers, "deadline": C.ROADMAP.column("deadline_t
 # ------------------------------------------------------------------------------ reading
 
 
-def read_roadmap(path: str | Path, anchor: date | None = None) -> ImportReport:
-    """Read the roadmap table of a .txt, .docx or .xlsx/.xlsm/.ods file.
+def read_roadmap(path: str | Path, anchor: date | None = None,
+                 table: int | None = None) -> ImportReport:
+    """Read the roadmap tables of a document (see ``SUPPORTED_SUFFIXES``).
 
     ``anchor`` is the date relative deadlines («в течение двух недель с даты определения
-    модели») count from; without it they stay without a due date.
+    модели») count from; without it they stay without a due date. ``table`` (1-based) picks
+    one roadmap of a document that has several; by default all are read, in order.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        hint = " Сохраните документ Word в формате .docx." if suffix in (".doc", ".rtf") else ""
+        known = ", ".join(SUPPORTED_SUFFIXES)
         raise RoadmapImportError(
             f"Файл «{path.name}»: формат {suffix or 'без расширения'} не поддерживается. "
-            f"Подходят .docx, .xlsx, .xlsm, .ods или .txt (таблица, скопированная из Word).{hint}")
+            f"Подходят {known} (.txt — таблица, скопированная из Word). Сохраните документ "
+            "в одном из них, например в .docx.")
     if not path.is_file():
         raise RoadmapImportError(f"Файл «{path.name}» не найден.")
-    if suffix == ".txt":
-        tables = _txt_tables(_read_text(path))
-    elif suffix == ".docx":
-        tables = _docx_tables(path)
-    else:
-        tables = _sheet_tables(path)
-    return _interpret(tables, path.name, anchor)
+    return _interpret(read_tables(path), path.name, anchor, table)
 
 
 @dataclass
-class _Row:
-    """One row of a source table: cell texts (cleaned) and how it was laid out."""
+class _Roadmap:
+    """One roadmap table of the document, gathered from one or more source tables."""
 
-    cells: list[str]
-    after_blank: bool = False  # pasted text: a blank line came before this row
-    merged_above: frozenset[int] = frozenset()  # columns merged with the row above (Word)
-    spanning: bool = False  # one cell merged across the whole row (Word)
-
-
-@dataclass
-class _Table:
-    rows: list[_Row]
-    #: index of the header row in ``rows`` when the reader already knows it
-    header: int | None = None
+    mapping: dict[str, int]
+    header: list[str]
+    body: list[Row]
+    title: str
+    places: list[str]
+    by_shape: bool
+    width: int
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1251"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace")
-
-
-def _txt_tables(text: str) -> list[_Table]:
-    """The table of pasted text: one row per line, else one cell per line."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for i, line in enumerate(lines):
-        if "\t" in line and _header_mapping(line.split("\t")) is not None:
-            return [_Table(_rows_per_line(lines[i:]), header=0)]
-    table = _cells_per_line(lines)
-    if table is not None:
-        return [table]
-    seen = [_Row([_clean(c) for c in line.split("\t")]) for line in lines if "\t" in line]
-    return [_Table(seen[:1])] if seen else []
-
-
-def _rows_per_line(lines: list[str]) -> list[_Row]:
-    """Rows of tab-separated cells, from the header line to the end of the table.
-
-    A line without a tab ends the table, unless a tabbed line follows: then it continues the
-    last cell of the row above (a line break inside a cell).
-    """
-    rows: list[_Row] = []
-    blank = False
-    for i, line in enumerate(lines):
-        if not line.strip():
-            blank = True
-            continue
-        if "\t" not in line:
-            following = next((x for x in lines[i + 1:] if x.strip()), "")
-            if "\t" not in following or not rows:
-                break
-            last = rows[-1].cells
-            j = max((k for k, c in enumerate(last) if c), default=0)
-            last[j] = _join(last[j], _clean(line))
-            continue
-        rows.append(_Row([_clean(c) for c in line.split("\t")], after_blank=blank))
-        blank = False
-    return rows
-
-
-def _cells_per_line(lines: list[str]) -> _Table | None:
-    """Word's paste of one cell per line: «\\tcell»; a line without a tab continues the cell.
-
-    The header is the first run of cells that all name a column; body rows are cut by the
-    number of header cells. After two blank lines, a line without a tab ends the table.
-    """
-    cells: list[list[str]] = []
-    blanks = 0
-    for line in lines:
-        if not line.strip():
-            blanks += 1
-            continue
-        if line.startswith("\t"):
-            cells.append([line[1:]])
-        elif cells and blanks < 2:
-            cells[-1].append(line)
-        elif cells and _header_found(cells):
-            break
-        blanks = 0
-    texts = [_clean("\n".join(c)) for c in cells]
-    for start in range(len(texts)):
-        width = 0
-        while start + width < len(texts) and _header_key(texts[start + width]):
-            width += 1
-        if width >= 2 and _header_mapping(texts[start:start + width]) is not None:
-            body = texts[start + width:]
-            rows = [_Row(texts[start:start + width])]
-            rows += [_Row(body[k:k + width]) for k in range(0, len(body), width)]
-            return _Table(rows, header=0)
-    return None
-
-
-def _header_found(cells: list[list[str]]) -> bool:
-    texts = [_clean("\n".join(c)) for c in cells]
-    return any(_header_mapping(texts[i:i + n]) is not None
-               for i in range(len(texts)) for n in range(2, 9))
-
-
-def _docx_tables(path: Path) -> list[_Table]:
-    """Every table of the document (nested tables are not looked into)."""
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
-    try:
-        document = docx.Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError) as exc:
-        raise RoadmapImportError(
-            f"Файл «{path.name}» не читается как документ Word (.docx). Откройте его в Word "
-            "или LibreOffice и сохраните заново.") from exc
-    tables: list[_Table] = []
-    for table in document.tables:
-        rows: list[_Row] = []
-        above: list[Any] = []
-        for tr in table.rows:
-            cells = tr.cells
-            tcs = [cell._tc for cell in cells]  # lxml keeps one proxy per element while held
-            texts: list[str] = []
-            merged: set[int] = set()
-            for j, tc in enumerate(tcs):
-                if j and tc is tcs[j - 1]:
-                    texts.append("")  # the same cell spanning columns
-                    continue
-                if j < len(above) and tc is above[j]:
-                    merged.add(j)
-                texts.append(_clean(cells[j].text))
-            distinct = {id(tc) for tc in tcs}
-            rows.append(_Row(texts, merged_above=frozenset(merged),
-                             spanning=len(tcs) > 1 and len(distinct) == 1))
-            above = tcs
-        tables.append(_Table(rows))
-    return tables
-
-
-def _sheet_tables(path: Path) -> list[_Table]:
-    """Every sheet of a spreadsheet, in order."""
-    import python_calamine as pc
-
-    try:
-        book = pc.CalamineWorkbook.from_path(str(path))
-        sheets = [book.get_sheet_by_name(n).to_python(skip_empty_area=False)
-                  for n in book.sheet_names]
-    except Exception as exc:  # calamine raises several types for broken content
-        raise RoadmapImportError(
-            f"Файл «{path.name}» не читается как книга Excel. Откройте его в Excel или "
-            "LibreOffice и сохраните заново.") from exc
-    return [_Table([_Row([_cell_text(v) for v in row]) for row in rows]) for rows in sheets]
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return f"{value:%d.%m.%Y}"
-    if isinstance(value, date):
-        return f"{value:%d.%m.%Y}"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return _clean(str(value))
-
-
-# --------------------------------------------------------------------------- headers
-
-
-def _norm(text: str) -> str:
-    """Header text as compared: lowercase, «ё» = «е», no punctuation, single spaces."""
-    s = normalize_header(text).replace("№", " № ")
-    s = re.sub(r"[^\w№ ]+", "", s)
-    return " ".join(s.split())
-
-
-_VARIANTS = {key: tuple(_norm(v) for v in variants) for key, variants in HEADER_VARIANTS.items()}
-
-
-def _score(header: str, key: str) -> int:
-    """3: the header is a variant; 2: it starts with one; 1: contains one; 0: no match."""
-    words = header.split()
-    if key == "deadline" and _NOT_DEADLINE.search(header):
-        return 0
-    best = 0
-    for variant in _VARIANTS[key]:
-        v = variant.split()
-        if words == v:
-            return 3
-        if words[:len(v)] == v:
-            best = max(best, 2)
-        elif len(words) <= 5 and any(words[i:i + len(v)] == v
-                                     for i in range(len(words) - len(v) + 1)):
-            best = max(best, 1)
-    return best
-
-
-def _header_key(text: str) -> str | None:
-    """The column key a header cell names best (None: none)."""
-    h = _norm(text)
-    if not h or len(h) > 80:
-        return None
-    scored = [(_score(h, k), -i, k) for i, k in enumerate(_KEY_ORDER)]
-    best = max(scored)
-    return best[2] if best[0] else None
-
-
-def _header_mapping(cells: Sequence[str]) -> dict[str, int] | None:
-    """Column key -> cell index, when the cells name an activity and a deadline column."""
-    best: dict[str, tuple[int, int]] = {}
-    for j, cell in enumerate(cells):
-        key = _header_key(cell)
-        if key is None:
-            continue
-        score = _score(_norm(cell), key)
-        if key not in best or score > best[key][0]:
-            best[key] = (score, j)
-    mapping = {key: j for key, (_, j) in best.items()}
-    if "activity" not in mapping and "content" in mapping:
-        mapping["activity"] = mapping.pop("content")
-    if "activity" not in mapping or "deadline" not in mapping:
-        return None
-    return mapping
-
-
-# ------------------------------------------------------------------------ interpreting
-
-
-def _interpret(tables: list[_Table], source: str, anchor: date | None) -> ImportReport:
-    """Find the roadmap table(s) and turn their rows into items."""
-    found: list[tuple[dict[str, int], list[str], list[_Row]]] = []
-    seen: list[str] = []
-    width = None
-    for table in tables:
-        rows = table.rows
-        candidates = [table.header] if table.header is not None else range(min(15, len(rows)))
-        header_at = next((i for i in candidates
-                          if _header_mapping(rows[i].cells) is not None), None)
-        if header_at is None:
-            if found and width == _width(rows) and _starts_like_body(found[-1][0], rows):
-                # a Word table split over pages
-                found[-1][2].extend(rows)
-            else:
-                width = None
-                first = next((r.cells for r in rows if any(r.cells)), [])
-                seen.extend(c for c in first if c)
-            continue
-        mapping = _header_mapping(rows[header_at].cells)
-        assert mapping is not None
-        found.append((mapping, rows[header_at].cells, rows[header_at + 1:]))
-        width = _width(rows)
-    if not found:
+def _interpret(tables: list[SourceTable], source: str, anchor: date | None,
+               table: int | None) -> ImportReport:
+    """Find the roadmap tables and turn their rows into items."""
+    roadmaps, skipped = _find_roadmaps(tables)
+    if not roadmaps:
+        seen = [c for t in skipped for c in next((r.cells for r in t.rows if any(r.cells)), [])
+                if c]
         listed = "; ".join(f"«{_short(h)}»" for h in dict.fromkeys(seen)) or "таблиц нет"
+        hint = (" В PDF таблицы находятся по линиям сетки; если их нет, возьмите исходный "
+                "документ Word." if source.lower().endswith(".pdf") else "")
         raise RoadmapImportError(
             f"В файле «{source}» не найдена таблица дорожной карты: нужна строка заголовков "
-            f"со столбцами «Мероприятие» (или «Наименование мероприятий») и «Срок». "
-            f"Увиденные заголовки: {listed}.")
-    report = ImportReport(items=[], sections=[], unrecognized_columns=[], source=source)
-    for mapping, header, body in found:
-        for key, j in mapping.items():
-            report.columns.setdefault(key, header[j])
-        used = set(mapping.values())
-        for j, h in enumerate(header):
-            if h and j not in used and h not in report.unrecognized_columns:
-                report.unrecognized_columns.append(h)
-        _read_body(mapping, body, report, anchor)
+            f"со столбцами «Мероприятие» (или «Наименование мероприятий») и «Срок» или "
+            f"таблица, где есть столбцы сроков и ответственных. Увиденные заголовки: "
+            f"{listed}.{hint}")
+    if table is not None and not 1 <= table <= len(roadmaps):
+        raise RoadmapImportError(
+            f"В файле «{source}» таблиц дорожной карты: {len(roadmaps)}; таблицы с номером "
+            f"{table} нет. Укажите номер от 1 до {len(roadmaps)}.")
+    report = ImportReport(items=[], sections=[], unrecognized_columns=[], source=source,
+                          selected=table, skipped=[_skipped_ru(t) for t in skipped])
+    for number, rm in enumerate(roadmaps, start=1):
+        items, not_understood, generated = _read_body(rm.mapping, rm.body, anchor, number)
+        report.tables.append(TableSummary(
+            number=number, title=rm.title, where=_places_ru(rm.places), items=len(items),
+            deadlines=sum(1 for i in items if i.deadline.kind in _READ_KINDS),
+            by_shape=rm.by_shape, not_understood=not_understood))
+        if table not in (None, number):
+            continue
+        report.items.extend(items)
+        _note_columns(report, rm)
+        if generated and NOTE_STAGE_NUMBERS not in report.notes:
+            report.notes.append(NOTE_STAGE_NUMBERS)
     report.sections = list(dict.fromkeys(i.section for i in report.items if i.section))
     return report
 
 
-def _starts_like_body(mapping: dict[str, int], rows: list[_Row]) -> bool:
+def _note_columns(report: ImportReport, rm: _Roadmap) -> None:
+    """Record which header went where, and the headers nothing reads."""
+    if rm.by_shape:
+        found = ", ".join(f"{j + 1} → «{_TARGET_HEADERS[k]}»"
+                          for k, j in sorted(rm.mapping.items(), key=lambda kv: kv[1]))
+        report.notes.append(f"Таблица без строки заголовков: столбцы определены по "
+                            f"содержимому ({found}).")
+        return
+    for key, j in rm.mapping.items():
+        report.columns.setdefault(key, rm.header[j])
+    used = set(rm.mapping.values())
+    for j, h in enumerate(rm.header):
+        if h and j not in used and h not in report.unrecognized_columns:
+            report.unrecognized_columns.append(h)
+
+
+def _find_roadmaps(tables: list[SourceTable]) -> tuple[list[_Roadmap], list[SourceTable]]:
+    """Group the source tables into roadmaps (see the module docstring); the rest is skipped."""
+    roadmaps: list[_Roadmap] = []
+    skipped: list[SourceTable] = []
+    last: _Roadmap | None = None  # the roadmap a following headerless table may continue
+    for t in tables:
+        rows = t.rows
+        if not any(any(r.cells) for r in rows):
+            continue
+        title = _title(t.before)
+        candidates = [t.header] if t.header is not None else range(min(15, len(rows)))
+        at = next((i for i in candidates if header_mapping(rows[i].cells) is not None), None)
+        if at is not None:
+            header = rows[at].cells
+            if last and not title and [norm(c) for c in header] == [norm(c) for c in last.header] \
+                    and not _restarts(last, rows[at + 1:]):
+                _append(last, rows[at + 1:], t.where)  # the header repeated on each page
+                continue
+            mapping = header_mapping(header)
+            assert mapping is not None
+            last = _Roadmap(mapping, list(header), list(rows[at + 1:]),
+                            title or _title(" ".join(r.cells[0] for r in rows[:at] if r.cells)),
+                            [t.where], False, _width(rows))
+            roadmaps.append(last)
+            continue
+        if last and not title and (more := _continuation(last, rows)) is not None:
+            _append(last, more, t.where)
+            continue
+        mapping = shape_mapping([r.cells for r in rows])
+        if mapping is None:
+            skipped.append(t)
+            last = None
+            continue
+        last = _Roadmap(mapping, [""] * _width(rows), list(rows), title, [t.where], True,
+                        _width(rows))
+        roadmaps.append(last)
+    return roadmaps, skipped
+
+
+def _continuation(rm: _Roadmap, rows: list[Row]) -> list[Row] | None:
+    """The rows of a headerless table in ``rm``'s columns when it continues ``rm``, else None."""
+    if _width(rows) == rm.width and _starts_like_body(rm.mapping, rows):
+        moved = rows
+    else:
+        shape = shape_mapping([r.cells for r in rows])
+        if shape is None or "activity" not in shape or "deadline" not in shape:
+            return None
+        moved = [_project(r, shape, rm.mapping, rm.width) for r in rows]
+    return None if _restarts(rm, moved) else moved
+
+
+def _project(row: Row, src: dict[str, int], dst: dict[str, int], width: int) -> Row:
+    """A row moved from the columns ``src`` to the columns ``dst``."""
+    cells = [""] * width
+    moved = {j: dst[key] for key, j in src.items() if key in dst and j < len(row.cells)}
+    for j, k in moved.items():
+        cells[k] = row.cells[j]
+    return replace(row, cells=cells,
+                   merged_above=frozenset(moved[j] for j in row.merged_above if j in moved),
+                   open_end=frozenset(moved[j] for j in row.open_end if j in moved))
+
+
+def _restarts(rm: _Roadmap, rows: list[Row]) -> bool:
+    """Whether the numbering starts again at 1 (another roadmap, not a continuation)."""
+    j = rm.mapping.get("item_no")
+    if j is None:
+        return False
+    first = next((r.cells[j] for r in rows if j < len(r.cells) and r.cells[j]), "")
+    if first.rstrip(".") != "1":
+        return False
+    return any(j < len(r.cells) and _top_number(r.cells[j]) >= 2 for r in rm.body)
+
+
+def _top_number(text: str) -> int:
+    m = re.match(r"(\d{1,3})(?:\.|$)", text)
+    return int(m[1]) if m and NUMBER.fullmatch(text) else 0
+
+
+def _append(rm: _Roadmap, rows: list[Row], where: str) -> None:
+    """Add the rows of a continued table; its first row may hold text that overflowed."""
+    first = True
+    for row in rows:
+        if first and any(row.cells):
+            row = replace(row, page_top=True)
+            first = False
+        rm.body.append(row)
+    if where and where not in rm.places:
+        rm.places.append(where)
+
+
+def _title(text: str) -> str:
+    """The last line of ``text`` that names a roadmap or an appendix, else "" (also for
+    «Продолжение приложения 1», «Продолжение таблицы»: the same roadmap goes on)."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    line = next((line for line in reversed(lines) if _TITLE.search(line)), "")
+    return "" if re.search(r"продолжени", line, re.I) else line
+
+
+def _places_ru(places: list[str]) -> str:
+    """«таблицы 1–2», «стр. 1–3», or the places listed."""
+    if len(places) < 2:
+        return places[0] if places else ""
+    first, last = places[0].rpartition(" "), places[-1].rpartition(" ")
+    if first[0] == last[0] and first[2].isdigit() and last[2].isdigit():
+        word = "таблицы" if first[0] == "таблица" else first[0]
+        return f"{word} {first[2]}–{last[2]}"
+    return ", ".join(places)
+
+
+def _skipped_ru(t: SourceTable) -> str:
+    first = next((r.cells for r in t.rows if any(r.cells)), [])
+    text = " | ".join(c for c in first if c)
+    return f"{t.where or 'таблица'} «{_short(text, 50)}»"
+
+
+def _starts_like_body(mapping: dict[str, int], rows: list[Row]) -> bool:
     """Whether a table without a header continues the roadmap (a number or no № column)."""
     first = next((r.cells for r in rows if any(r.cells)), None)
     j = mapping.get("item_no")
     if first is None or j is None:
         return first is not None
-    return j < len(first) and (not first[j] or bool(_NUMBER.fullmatch(first[j])))
+    return j < len(first) and (not first[j] or bool(NUMBER.fullmatch(first[j])))
 
 
-def _width(rows: list[_Row]) -> int:
+def _width(rows: list[Row]) -> int:
     return max((len(r.cells) for r in rows), default=0)
 
 
@@ -520,13 +481,14 @@ class _Cells:
     responsible: str = ""
     result: str = ""
     indicator: str = ""
+    spanning: bool = False
 
     @property
     def has_details(self) -> bool:
         return any((self.deadline, self.responsible, self.result, self.indicator))
 
 
-def _fields(mapping: dict[str, int], row: _Row) -> _Cells:
+def _fields(mapping: dict[str, int], row: Row) -> _Cells:
     def get(key: str) -> str:
         j = mapping.get(key)
         if j is None or j >= len(row.cells):
@@ -543,10 +505,9 @@ def _fields(mapping: dict[str, int], row: _Row) -> _Cells:
                   result=get("result"), indicator=get("indicator"))
 
 
-def _read_body(mapping: dict[str, int], body: list[_Row], report: ImportReport,
-               anchor: date | None) -> None:
-    """Merge continuation rows, then read headings, stages and items into ``report``."""
-    logical: list[_Row] = []
+def _logical_rows(mapping: dict[str, int], body: list[Row]) -> list[Row]:
+    """The body with continuation rows merged into the row they continue."""
+    logical: list[Row] = []
     for row in body:
         if not any(row.cells) or _is_column_numbering(row.cells):
             continue
@@ -554,19 +515,28 @@ def _read_body(mapping: dict[str, int], body: list[_Row], report: ImportReport,
             prev = logical[-1]
             size = max(len(prev.cells), len(row.cells))
             more = ["" if j in row.merged_above else c for j, c in enumerate(row.cells)]
-            prev.cells = [_join(a, b) for a, b in zip(_pad(prev.cells, size), _pad(more, size),
-                                                      strict=True)]
+            cut = prev.open_end if row.page_top else frozenset()  # a word cut by the page?
+            prev.cells = [mend(a, b) if j in cut else join(a, b) for j, (a, b) in
+                          enumerate(zip(_pad(prev.cells, size), _pad(more, size), strict=True))]
+            prev.open_end = row.open_end
             continue
-        logical.append(_Row(list(row.cells), row.after_blank, row.merged_above, row.spanning))
+        logical.append(replace(row, cells=list(row.cells), page_top=False))
+    return logical
 
-    rows = [_heading_fields(mapping, row) for row in logical]
+
+def _read_body(mapping: dict[str, int], body: list[Row], anchor: date | None,
+               table: int) -> tuple[list[ImportedItem], list[str], bool]:
+    """The items of one roadmap, the rows not understood, and whether numbers were made."""
+    items: list[ImportedItem] = []
+    not_understood: list[str] = []
+    rows = [(_heading_fields(mapping, row), row) for row in _logical_rows(mapping, body)]
     # With a stage column, the № column numbers the stages when every number sits on a row
     # that opens a stage; the items are then numbered inside their stage (1.1, 1.2, …).
-    by_stage = "section" in mapping and any(f.no and f.section for f in rows) and not any(
-        f.no and not f.section and not _is_heading(f) for f in rows)
+    by_stage = "section" in mapping and any(f.no and f.section for f, _ in rows) and not any(
+        f.no and not f.section and not _is_heading(f) for f, _ in rows)
     headings: list[tuple[str, str]] = []  # (number, text) of the open headings
     stage, stage_no, group, count, generated = "", "", "", 0, False
-    for f in rows:
+    for f, row in rows:
         if f.section:
             stage_no = f.no.rstrip(".") if by_stage else ""
             no = f.no.rstrip(".")
@@ -583,6 +553,8 @@ def _read_body(mapping: dict[str, int], body: list[_Row], report: ImportReport,
         if f.group:
             group = f.group
         if not (f.activity or f.group or f.has_details):
+            if not f.no:
+                not_understood.append(" | ".join(c for c in row.cells if c))
             continue
         activity = f"{group} — {f.activity}" if group and f.activity else (f.activity or group)
         item_no = f.no.rstrip(".")
@@ -590,34 +562,36 @@ def _read_body(mapping: dict[str, int], body: list[_Row], report: ImportReport,
             count += 1
             item_no, generated = f"{stage_no}.{count}", True
         path = " / ".join(f"{n}. {t}" if n else t for n, t in headings)
-        report.items.append(ImportedItem(
+        items.append(ImportedItem(
             item_no=item_no, section=" / ".join(x for x in (stage, path) if x),
             activity=activity, deadline_text=f.deadline, responsible=f.responsible,
             result=f.result, indicator=f.indicator,
-            deadline=parse_deadline(f.deadline, anchor=anchor)))
-    if generated and NOTE_STAGE_NUMBERS not in report.notes:
-        report.notes.append(NOTE_STAGE_NUMBERS)
+            deadline=parse_deadline(f.deadline, anchor=anchor), table=table))
+    return items, not_understood, generated
 
 
-def _heading_fields(mapping: dict[str, int], row: _Row) -> _Cells:
+def _heading_fields(mapping: dict[str, int], row: Row) -> _Cells:
     """The fields of a row; a row merged across the table is a heading «1. Текст»."""
     f = _fields(mapping, row)
-    if row.spanning or (f.no and not _NUMBER.fullmatch(f.no) and not f.activity):
+    if row.spanning or (f.no and not NUMBER.fullmatch(f.no) and not f.activity):
         return _split_spanning(row)
     return f
 
 
 def _is_heading(f: _Cells) -> bool:
-    """A numbered row that names no deadline, responsible, result or indicator."""
-    return bool(f.no) and bool(_NUMBER.fullmatch(f.no)) and bool(f.activity or f.group) \
+    """A row merged across the table, or a numbered row that names no deadline,
+    responsible, result or indicator."""
+    if f.spanning:
+        return bool(f.activity)
+    return bool(f.no) and bool(NUMBER.fullmatch(f.no)) and bool(f.activity or f.group) \
         and not f.has_details
 
 
-def _split_spanning(row: _Row) -> _Cells:
+def _split_spanning(row: Row) -> _Cells:
     """A row merged across the table: «1. Нормативно правовое …» as a heading."""
     text = next((c for c in row.cells if c), "")
     no, rest = _split_number(text)
-    return _Cells(no=no, activity=rest)
+    return _Cells(no=no, activity=rest, spanning=row.spanning)
 
 
 def _split_number(text: str) -> tuple[str, str]:
@@ -625,7 +599,7 @@ def _split_number(text: str) -> tuple[str, str]:
     return (m[1], m[2].strip()) if m else ("", text)
 
 
-def _continues(mapping: dict[str, int], row: _Row) -> bool:
+def _continues(mapping: dict[str, int], row: Row) -> bool:
     """Whether a row continues the row above (see the module docstring)."""
     f = _fields(mapping, row)
     if f.no or row.spanning:
@@ -635,9 +609,14 @@ def _continues(mapping: dict[str, int], row: _Row) -> bool:
     texts = [t for t in (f.section, f.group, f.activity) if t]
     if not texts:
         return True
+    first = texts[0][0]
+    if row.page_top:  # an overflow row holds the tail of some cells only
+        missing = any(key in mapping and not value for key, value in
+                      (("deadline", f.deadline), ("responsible", f.responsible)))
+        if missing or first.islower() or first == "(":
+            return True
     if "item_no" not in mapping:  # every row is unnumbered: only the sure signs above
         return False
-    first = texts[0][0]
     if first.islower() or first == "(":
         return True
     return not (f.deadline or f.responsible)
@@ -647,30 +626,6 @@ def _is_column_numbering(cells: Sequence[str]) -> bool:
     """A row «1 2 3 4» numbering the columns under the header."""
     filled = [c for c in cells if c]
     return len(filled) >= 2 and filled == [str(i) for i in range(1, len(filled) + 1)]
-
-
-# --------------------------------------------------------------------------- texts
-
-
-def _clean(text: str | None) -> str:
-    """Single spaces; bullet lines stay lines, other wrapped lines are joined; a lone bullet
-    at the start of a cell is dropped."""
-    if not text:
-        return ""
-    out = ""
-    for line in str(text).replace("\xa0", " ").splitlines():
-        line = " ".join(line.split())
-        if line:
-            out = _join(out, line)
-    if out and out[0] in _BULLETS and "\n" not in out and out.count(out[0]) == 1:
-        out = out[1:].strip()
-    return out
-
-
-def _join(a: str, b: str) -> str:
-    if not a or not b:
-        return a or b
-    return f"{a}\n{b}" if b[0] in _LINE_MARKS and len(b) > 1 and b[1] == " " else f"{a} {b}"
 
 
 def _pad(cells: list[str], size: int) -> list[str]:

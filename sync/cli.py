@@ -234,25 +234,34 @@ def _target(v) -> str:  # noqa: ANN001
               help="Куда записать копию книги (по умолчанию рядом: «…-дорожная-карта.xlsx»).")
 @click.option("--anchor-date", type=RuDate(),
               help="Дата, от которой считать сроки вида «в течение двух недель с даты …».")
+@click.option("--table", "table", type=click.IntRange(min=1), metavar="N",
+              help="Номер таблицы дорожной карты, если их в документе несколько (по умолчанию "
+                   "переносятся все, по порядку).")
 @click.option("--replace", is_flag=True,
               help="Заменить строки, уже внесённые в дорожную карту (иначе — добавить после них).")
 @click.option("--dry-run", is_flag=True, help="Только показать, что будет перенесено.")
 def import_roadmap_cmd(file: Path, workbook: Path, out: Path | None, anchor_date: date | None,
-                       replace: bool, dry_run: bool) -> None:
-    """Перенести дорожную карту из документа (.docx, .txt, .xlsx) в книгу школы.
+                       table: int | None, replace: bool, dry_run: bool) -> None:
+    """Перенести дорожную карту из документа в книгу школы.
 
-    Исходная книга не меняется: результат записывается в копию.
+    Документ: .docx, .pdf, .doc, .odt, .rtf, .html (веб-страница; .doc, .odt, .rtf и .html
+    читаются через LibreOffice), .xlsx, .xlsm, .ods или .txt (таблица, скопированная из
+    Word). Находятся все таблицы дорожной карты, в том числе продолжения таблицы на
+    следующих страницах без строки заголовков. Исходная книга не меняется: результат
+    записывается в копию.
 
-    Пример: nastavnik import-roadmap дорожная-карта.docx --into школа.xlsx
+    Пример: nastavnik import-roadmap дорожная-карта.pdf --into школа.xlsx --table 2
     """
     from addin.roadmap_import import RoadmapImportError, import_into, read_roadmap
 
     try:
-        report = read_roadmap(file, anchor=anchor_date)
+        report = read_roadmap(file, anchor=anchor_date, table=table)
     except RoadmapImportError as exc:
         err_console.print(f"[bold red]Не удалось прочитать дорожную карту:[/] {exc.message_ru}")
         sys.exit(EXIT_UNREADABLE)
-    console.print(report.summary_ru())
+    console.print(report.summary_ru(), markup=False, highlight=False)
+    if len(report.tables) > 1 and table is None:
+        console.print("Чтобы перенести только одну из таблиц, укажите её номер: --table N.")
     if dry_run:
         return
     out = out or workbook.with_name(f"{workbook.stem}-дорожная-карта{workbook.suffix}")

@@ -303,7 +303,7 @@ def test_xlsx_with_other_order_and_spelling_imports(tmp_path):
 
 
 def test_errors_are_russian_and_name_what_was_seen(tmp_path):
-    doc = tmp_path / "plan.doc"
+    doc = tmp_path / "plan.pages"
     doc.write_bytes(b"")
     with pytest.raises(RoadmapImportError, match=r"\.docx"):
         read_roadmap(doc)
