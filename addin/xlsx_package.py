@@ -128,6 +128,7 @@ class Package:
         self._types: etree._Element | None = None
         self.workbook_part = self._office_document()
         self._workbook: etree._Element | None = None
+        self._edited: set[str] = set()  # parsed parts changed in place
 
     def __enter__(self) -> Package:
         return self
@@ -159,6 +160,7 @@ class Package:
         for el in self.content_types.findall(q("Override", NS_CT)):
             if el.get("PartName", "").lstrip("/") == name:
                 self.content_types.remove(el)
+                self._edited.add("types")
 
     def free_name(self, pattern: str) -> str:
         """The first unused part name of the form `pattern` (with '{}' for a number)."""
@@ -190,6 +192,7 @@ class Package:
         el = etree.SubElement(self.content_types, q("Override", NS_CT))
         el.set("PartName", "/" + part)
         el.set("ContentType", content_type)
+        self._edited.add("types")
 
     def ensure_default(self, extension: str, content_type: str) -> None:
         for el in self.content_types.findall(q("Default", NS_CT)):
@@ -199,6 +202,7 @@ class Package:
         el.set("Extension", extension)
         el.set("ContentType", content_type)
         self.content_types.insert(0, el)
+        self._edited.add("types")
 
     # -- the workbook ----------------------------------------------------------------------
     @property
@@ -230,6 +234,7 @@ class Package:
         el.set("name", name)
         el.set("sheetId", str(max(ids, default=0) + 1))
         el.set(q("id", NS_R), rid)
+        self._edited.add("workbook")
         return SheetRef(name, part)
 
     def workbook_target(self, rel_type: str) -> str | None:
@@ -260,9 +265,9 @@ class Package:
 
     def _flush(self) -> None:
         """Write back the parsed parts that were edited."""
-        if self._types is not None:
+        if "types" in self._edited:
             self.write("[Content_Types].xml", serialize(self._types))
-        if self._workbook is not None:
+        if "workbook" in self._edited:
             self.write(self.workbook_part, serialize(self._workbook))
         for part, rels in self._rels.items():
             if rels.changed:

@@ -90,23 +90,22 @@ class SharedStrings:
     """The shared-string table, parsed only as far as the strings asked for."""
 
     def __init__(self, pkg: Package, part: str | None) -> None:
-        self._pkg, self._part = pkg, part
         self._items: list[str] = []
-        self._done = part is None
+        self._events = None
+        if part is not None:
+            self._events = etree.iterparse(pkg.open(part), tag=q("si"), resolve_entities=False,
+                                           no_network=True, huge_tree=True)
 
     def get(self, index: int) -> str:
-        if index >= len(self._items) and not self._done:
-            self._load_until(index)
+        while index >= len(self._items) and self._events is not None:
+            try:
+                _, si = next(self._events)
+            except StopIteration:
+                self._events = None
+                break
+            self._items.append(_text_of(si))
+            si.clear()
         return self._items[index] if index < len(self._items) else ""
-
-    def _load_until(self, index: int) -> None:
-        with self._pkg.open(self._part) as stream:
-            for _, si in etree.iterparse(stream, tag=q("si"), resolve_entities=False,
-                                         no_network=True, huge_tree=True):
-                self._items.append(_text_of(si))
-                if len(self._items) > index:
-                    return
-        self._done = True
 
 
 def _text_of(el: etree._Element) -> str:
