@@ -40,7 +40,6 @@ from addin.xlsx_package import (
     parse,
     q,
     row_index,
-    serialize,
 )
 from addin.xlsx_sheet import (
     Column,
@@ -48,10 +47,10 @@ from addin.xlsx_sheet import (
     SheetTail,
     element,
     header_row,
+    hyperlinks_xml,
     new_sheet_xml,
-    replace_rows,
+    output_sheet,
     rows_xml,
-    set_hyperlinks,
 )
 from addin.xlsx_styles import Styles
 from workbook_templates import contract as C
@@ -222,12 +221,12 @@ def _write_table(pkg: Package, styles: Styles, sheet: C.Sheet, rows: list[list[o
     body = rows_xml(rows, C.FIRST_DATA_ROW, row_styles)
     ref = next((s for s in pkg.sheets() if s.name == sheet.name), None)
     root = parse(pkg.read(ref.part) if ref else new_sheet_xml(columns))
-    replace_rows(root, header, body, len(columns), C.HEADER_ROW + len(rows))
-    set_hyperlinks(root, links)
+    data = output_sheet(root, header, body, hyperlinks_xml(links), len(columns),
+                        C.HEADER_ROW + len(rows))
     if ref is not None:
-        pkg.write(ref.part, serialize(root))
+        pkg.write(ref.part, data)
     else:
-        pkg.add_sheet(sheet.name, serialize(root))
+        pkg.add_sheet(sheet.name, data)
 
 
 def shorten(text: str | None, limit: int = TEXT_LIMIT) -> str | None:
@@ -320,7 +319,8 @@ def sqref(refs: Sequence[str]) -> str:
             if r is not None and r == prev + 1:
                 prev = r
                 continue
-            parts.append(f"{letters}{start}" if start == prev else f"{letters}{start}:{letters}{prev}")
+            span = f"{letters}{start}" if start == prev else f"{letters}{start}:{letters}{prev}"
+            parts.append(span)
             if r is not None:
                 start = prev = r
     return " ".join(parts)

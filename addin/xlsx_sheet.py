@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from addin.xlsx_package import NS_MAIN, PARSER, Package, column_letter, local, parse, q
+from addin.xlsx_package import NS_MAIN, Package, column_letter, local, parse, q, serialize
 
 #: Children of <worksheet> in the order the schema (CT_Worksheet) requires.
 ORDER = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData",
@@ -196,40 +196,54 @@ def new_sheet_xml(columns: Sequence[Column]) -> bytes:
             f'footer="0.3"/></worksheet>').encode()
 
 
-def replace_rows(root: etree._Element, header: str, body: str, last_column: int,
-                 n_rows: int) -> None:
-    """Replace the data of an output sheet: its header row is kept when it has values,
-    otherwise `header` (row XML) is written; then the `body` rows."""
-    old = root.find(q("sheetData"))
-    kept = None
-    if old is not None:
-        for r in old.iter(q("row")):
-            if r.get("r") == "1" and any(c.find(q("v")) is not None or c.find(q("is")) is not None
-                                         for c in r.iter(q("c"))):
-                kept = r
-            break
-    new = etree.fromstring(f'<sheetData xmlns="{NS_MAIN}">{"" if kept is not None else header}'
-                           f"{body}</sheetData>".encode(), PARSER)
-    if kept is not None:
-        new.insert(0, kept)
-    if old is not None:
-        old.getparent().replace(old, new)
+_ROWS_MARK = "NASTAVNIK-ROWS-7f3a"
+_LINKS_MARK = "NASTAVNIK-LINKS-7f3a"
+
+
+def output_sheet(root: etree._Element, header: str, body: str, links: str, last_column: int,
+                 n_rows: int) -> bytes:
+    """An output sheet's part with new data: its header row is kept when it has values,
+    otherwise `header` (row XML) is written; then the `body` rows and the `links`
+    (<hyperlink> XML). Old rows and links are dropped.
+
+    The new rows are spliced into the serialised text: moving thousands of elements
+    between lxml trees costs seconds, and old ones are deleted by slice for the same reason."""
+    data = root.find(q("sheetData"))
+    if data is None:
+        data = element("<sheetData/>")
+        insert_in_order(root, data)
+    first = data[0] if len(data) else None
+    keep = (first is not None and first.get("r") in ("1", None)
+            and any(c.find(q("v")) is not None or c.find(q("is")) is not None
+                    for c in first.iter(q("c"))))
+    del data[1 if keep else 0:]
+    if keep:
+        first.tail = _ROWS_MARK
     else:
-        insert_in_order(root, new)
+        data.text = _ROWS_MARK
+    for old in root.findall(q("hyperlinks")):
+        del old[:]
+        root.remove(old)
+    if links:
+        holder = element("<hyperlinks/>")
+        holder.text = _LINKS_MARK
+        insert_in_order(root, holder)
     dim = root.find(q("dimension"))
     if dim is not None:
         dim.set("ref", f"A1:{column_letter(last_column)}{max(n_rows, 1)}")
+    text = serialize(root).decode("utf-8")
+    if data.prefix is not None or data.nsmap.get(None) != NS_MAIN:  # a prefixed main namespace
+        declare = f'<row xmlns="{NS_MAIN}" '
+        header, body = header.replace("<row ", declare), body.replace("<row ", declare)
+        links = links.replace("<hyperlink ", f'<hyperlink xmlns="{NS_MAIN}" ')
+    text = text.replace(_ROWS_MARK, ("" if keep else header) + body, 1)
+    return text.replace(_LINKS_MARK, links, 1).encode("utf-8")
 
 
-def set_hyperlinks(root: etree._Element, links: Sequence[tuple[str, str, str]]) -> None:
-    """Replace the sheet's hyperlinks by internal links (ref, location, display).
+def hyperlinks_xml(links: Sequence[tuple[str, str, str]]) -> str:
+    """Internal links (ref, location, display) as <hyperlink> elements.
 
     Links carry a `location` and no relationship: LibreOffice rewrites a '#Sheet!A1' target
     into a link to the file itself."""
-    for old in root.findall(q("hyperlinks")):
-        root.remove(old)
-    if not links:
-        return
-    items = "".join(f"<hyperlink ref={quoteattr(ref)} location={quoteattr(clean_text(loc))} "
-                    f"display={quoteattr(clean_text(text))}/>" for ref, loc, text in links)
-    insert_in_order(root, element(f"<hyperlinks>{items}</hyperlinks>"))
+    return "".join(f"<hyperlink ref={quoteattr(ref)} location={quoteattr(clean_text(loc))} "
+                   f"display={quoteattr(clean_text(text))}/>" for ref, loc, text in links)
