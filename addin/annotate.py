@@ -32,6 +32,7 @@ from addin.report import Report
 from addin.rules.base import Finding, Severity
 from addin.xlsx_comments import update_notes
 from addin.xlsx_package import (
+    NS_MAIN,
     REL_COMMENTS,
     REL_SHARED_STRINGS,
     Package,
@@ -136,6 +137,10 @@ def _edit_copy(src: str | Path, out: str | Path,
             f"Копию с замечаниями можно записать только для книги .xlsx или .xlsm, а «{src.name}» "
             "— другой формат. Сохраните книгу как .xlsx и проверьте ещё раз.", source=src.name)
     with _package(src) as pkg:
+        if etree.QName(pkg.workbook).namespace != NS_MAIN:  # e.g. «Strict Open XML»
+            raise AnnotatedCopyError(
+                f"Книга «{src.name}» сохранена в формате «Strict Open XML». Сохраните её как "
+                "обычную «Книгу Excel (.xlsx)» и проверьте ещё раз.", source=src.name)
         styles = Styles(pkg)
         edit(pkg, styles)
         styles.save()

@@ -95,9 +95,11 @@ def _text(comment: etree._Element) -> str:
 
 
 def _set_text(comment: etree._Element, text: str) -> None:
+    """Replace a note's text (plain text; the <text> stays first, as the schema wants)."""
     for old in comment.findall(q("text")):
         comment.remove(old)
-    holder = etree.SubElement(comment, q("text"))
+    holder = etree.Element(q("text"))
+    comment.insert(0, holder)
     t = etree.SubElement(holder, q("t"))
     t.text = clean_text(text)
     t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")

@@ -73,10 +73,19 @@ def insert_in_order(root: etree._Element, el: etree._Element) -> None:
     """Insert `el` before the first child that the schema orders after it."""
     rank = _RANK[local(el)]
     for ch in root:
-        if _RANK.get(local(ch), -1) > rank:
+        if _rank_of(ch) > rank:
             ch.addprevious(el)
             return
     root.append(el)
+
+
+def _rank_of(ch: etree._Element) -> int:
+    """Schema position of a child; an mc:AlternateContent (Excel wraps form controls in one)
+    counts as the element it offers."""
+    if local(ch) == "AlternateContent":
+        offered = [g for choice in ch for g in choice if isinstance(g.tag, str)]
+        return _RANK.get(local(offered[0]), -1) if offered else -1
+    return _RANK.get(local(ch), -1)
 
 
 def element(xml: str) -> etree._Element:

@@ -291,3 +291,49 @@ def test_ods_gets_a_russian_message_instead_of_a_copy(bad_book, tmp_path, soffic
     assert res.returncode != 0
     assert ".xlsx" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "copy.xlsx").exists()
+
+
+def test_a_users_own_note_is_kept_under_ours(bad_book, tmp_path):
+    from openpyxl.comments import Comment
+
+    wb = load_workbook(bad_book)
+    wb[C.PAIRS.name]["C2"].comment = Comment("уточнить у завуча", "Учитель")
+    wb.save(bad_book)
+    first = write_annotated(bad_book, tmp_path / "a1.xlsx", validate_path(bad_book))
+    text = load_workbook(first)[C.PAIRS.name]["C2"].comment.text
+    assert text.startswith("уточнить у завуча") and "PAIR-001" in text
+    second = write_annotated(first, tmp_path / "a2.xlsx", validate_path(first))
+    assert load_workbook(second)[C.PAIRS.name]["C2"].comment.text.count(MARK) == 1
+    clean = Report(source="a2.xlsx", reference_date=date(2026, 11, 30), findings=[])
+    third = write_annotated(second, tmp_path / "a3.xlsx", clean)
+    wb = load_workbook(third)
+    assert wb[C.PAIRS.name]["C2"].comment.text == "уточнить у завуча"
+    assert not highlighted(wb[C.PAIRS.name])
+    assert list(wb[C.CHECK.name].iter_rows(min_row=2, values_only=True)) == []
+
+
+def test_sheet_tail_edits_keep_cells_and_schema_order():
+    from lxml import etree
+
+    from addin.xlsx_sheet import ORDER, SheetTail, element
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    data = (f'<?xml version="1.0"?><x:worksheet xmlns:x="{main}" '
+            'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
+            '<x:sheetData><x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c></x:row></x:sheetData>'
+            '<x:dataValidations count="0"/><x:pageMargins left="1"/><mc:AlternateContent>'
+            '<mc:Choice Requires="x14"><x:controls/></mc:Choice></mc:AlternateContent>'
+            '</x:worksheet>').encode()
+    tail = SheetTail.split(data)
+    tail.insert(element('<legacyDrawing/>'))
+    tail.insert(element('<conditionalFormatting sqref="A1"/>'))
+    out = tail.join()
+    assert out.startswith(data[:data.index(b"</x:sheetData>")])
+    root = etree.fromstring(out)
+    names = [etree.QName(ch).localname for ch in root]
+    assert names == ["sheetData", "conditionalFormatting", "dataValidations", "pageMargins",
+                     "legacyDrawing", "AlternateContent"]
+    ranked = [ORDER.index(n) for n in names[:-1]]
+    assert ranked == sorted(ranked)
+    assert root.find(f"{{{main}}}conditionalFormatting") is not None
+    assert root.find(f"{{{main}}}legacyDrawing") is not None
