@@ -136,6 +136,11 @@ def _edit_copy(src: str | Path, out: str | Path,
         raise AnnotatedCopyError(
             f"Копию с замечаниями можно записать только для книги .xlsx или .xlsm, а «{src.name}» "
             "— другой формат. Сохраните книгу как .xlsx и проверьте ещё раз.", source=src.name)
+    if out.suffix.lower() != src.suffix.lower():
+        raise AnnotatedCopyError(
+            f"Копия книги {src.suffix.lower()} должна иметь то же расширение "
+            f"{src.suffix.lower()}: иначе Excel её не откроет. Укажите имя вида "
+            f"«{out.stem}{src.suffix.lower()}».", source=src.name)
     with _package(src) as pkg:
         if etree.QName(pkg.workbook).namespace != NS_MAIN:  # e.g. «Strict Open XML»
             raise AnnotatedCopyError(

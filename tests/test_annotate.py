@@ -337,3 +337,10 @@ def test_sheet_tail_edits_keep_cells_and_schema_order():
     assert ranked == sorted(ranked)
     assert root.find(f"{{{main}}}conditionalFormatting") is not None
     assert root.find(f"{{{main}}}legacyDrawing") is not None
+
+
+def test_the_copy_keeps_the_books_extension(tmp_path):
+    src = build_school_xlsm(tmp_path / "school.xlsm")
+    res = run("validate", src, "--annotate", tmp_path / "copy.xlsx")
+    assert "«copy.xlsm»" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "copy.xlsx").exists()
