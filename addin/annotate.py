@@ -17,6 +17,8 @@ Annotating an annotated copy replaces its Проверка sheet, highlights and
 
 from __future__ import annotations
 
+import os
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -111,9 +113,6 @@ def write_indicators_copy(src: str | Path, out: str | Path,
 
 def save_atomically(wb, out: Path) -> Path:  # noqa: ANN001 - an openpyxl Workbook
     """Save an openpyxl workbook to a temporary file beside `out`, then rename."""
-    import os
-    import tempfile
-
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
     os.close(fd)

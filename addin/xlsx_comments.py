@@ -70,8 +70,9 @@ def update_notes(pkg: Package, part: str, tail: SheetTail, notes: Mapping[str, s
     if after:
         if cpart is None:
             cpart = pkg.free_name("xl/comments{}.xml")
-            pkg.add_override(cpart, CT_COMMENTS)
             rels.add(REL_COMMENTS, cpart)
+        if not pkg.has(cpart):
+            pkg.add_override(cpart, CT_COMMENTS)
         pkg.write(cpart, serialize(root))
     elif cpart is not None:
         pkg.delete(cpart)

@@ -8,6 +8,7 @@ annotated copy fast on big books (openpyxl loads and re-serialises every cell).
 
 from __future__ import annotations
 
+import copy
 import os
 import posixpath
 import re
@@ -252,8 +253,8 @@ class Package:
         try:
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
                 for info in self._infos:
-                    if self.has(info.filename):
-                        dst.writestr(info, self.read(info.filename))
+                    if self.has(info.filename):  # a copy: writestr updates offsets in place
+                        dst.writestr(copy.copy(info), self.read(info.filename))
                 for name, data in self._data.items():
                     if name not in self._names:
                         dst.writestr(_new_info(name), data)
