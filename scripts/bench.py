@@ -89,7 +89,8 @@ def bench_annotate(tmp: Path, participants: int) -> dict[str, dict]:
         took = best_of(3, lambda src=src, report=report, key=key: write_annotated(
             src, tmp / f"{key}-copy.xlsx", report))
         entries[key] = {"value": round(took, 3), "unit": "s", "target": 2.0, "met": took < 2.0,
-                        "findings": len(report.findings)}
+                        "participants": participants, "findings": len(report.findings)}
+        record(key, entries[key])
         verdict = "OK" if took < 2 else "НЕ ДОСТИГНУТО"
         print(f"  копия с замечаниями, {len(report.findings)} замечаний: {took:.3f} с "
               f"(цель < 2 с) {verdict}")
