@@ -1,78 +1,118 @@
-"""Writers of the annotated copy: the «Проверка» sheet, highlighted cells with comments, and
-the «Показатели» sheet. The input file is never modified; .xlsm macros are kept.
+"""Writers of the annotated copy: the «Проверка» sheet, highlighted cells with notes, and the
+«Показатели» sheet. The input file is never modified.
+
+The copy is made by editing the .xlsx/.xlsm package (see `xlsx_package`), not by loading the
+book: only the output sheets, styles.xml, the comments/VML parts of the sheets with findings and
+the few elements after their cells change; everything else (VBA, users' sheets and columns,
+data validations, drawings) is copied byte for byte.
+
+* «Проверка»: the findings, sorted, one per row; column A links to the offending cell through
+  the hyperlink's `location` (a '#Sheet!A1' target is rewritten by LibreOffice into a link to
+  the file). Text is written as inline strings: a value starting with = + - @ stays text.
+* Highlights: one conditional format per severity over the offending cells (a constant-true
+  rule with a fill), so the cells themselves are not rewritten and the user's own fills survive.
+* Notes: each offending cell gets a note beginning with «Замечания проверки:».
+Annotating an annotated copy replaces its Проверка sheet, highlights and notes.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from xml.sax.saxutils import escape
 
-from openpyxl import load_workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.hyperlink import Hyperlink
-from openpyxl.worksheet.worksheet import Worksheet
+from lxml import etree
 
+from addin.errors import WorkbookError
 from addin.indicators import IndicatorValue
 from addin.model import normalize_header
 from addin.report import Report
 from addin.rules.base import Finding, Severity
+from addin.xlsx_comments import update_notes
+from addin.xlsx_package import (
+    NS_MAIN,
+    REL_COMMENTS,
+    REL_SHARED_STRINGS,
+    Package,
+    SheetRef,
+    column_index,
+    parse,
+    q,
+    row_index,
+)
+from addin.xlsx_sheet import (
+    Column,
+    SharedStrings,
+    SheetTail,
+    element,
+    header_row,
+    hyperlinks_xml,
+    new_sheet_xml,
+    output_sheet,
+    rows_xml,
+)
+from addin.xlsx_styles import Styles
 from workbook_templates import contract as C
 
-FILLS = {
-    Severity.ERROR: PatternFill("solid", fgColor="FFC7CE"),
-    Severity.WARNING: PatternFill("solid", fgColor="FFEB9C"),
-    Severity.ADVICE: PatternFill("solid", fgColor="DDEBF7"),
+#: Fill colours by severity (ARGB), shared with the buttons.
+SEVERITY_RGB: dict[Severity, str] = {
+    Severity.ERROR: "FFFFC7CE",
+    Severity.WARNING: "FFFFEB9C",
+    Severity.ADVICE: "FFDDEBF7",
 }
-HEADER_FONT = Font(bold=True)
-LINK_FONT = Font(color="0563C1", underline="single")
+LINK_RGB = "FF0563C1"
+#: A cell value quoted on the Проверка sheet is cut to this many characters (plus «…»).
+VALUE_LIMIT = 200
+#: Messages and hints are cut here (Excel holds at most 32,767 characters in a cell).
+TEXT_LIMIT = 1000
+#: The rule of our conditional formats: always true, and recognisable when we annotate again.
+CF_FORMULA = '"Проверка"<>""'
+SUPPORTED = (".xlsx", ".xlsm")
+_OUTPUT_SHEETS = (C.CHECK.name, C.INDICATORS.name)
+
+
+def __getattr__(name: str) -> object:
+    """`FILLS`: the severity colours as openpyxl fills (for writers that use openpyxl)."""
+    if name == "FILLS":
+        from openpyxl.styles import PatternFill
+
+        return {s: PatternFill("solid", fgColor=rgb) for s, rgb in SEVERITY_RGB.items()}
+    raise AttributeError(name)
+
+
+class AnnotatedCopyError(WorkbookError):
+    """The annotated copy cannot be made from this file."""
+
+    code = "copy-failed"
+    status_ru = "копия не записана"
 
 
 def write_annotated(src: str | Path, out: str | Path, report: Report,
                     indicators: list[IndicatorValue] | None = None) -> Path:
     """Copy `src` to `out` with the findings written in; `src` stays untouched."""
-    src, out = Path(src), Path(out)
-    if src.resolve() == out.resolve():
-        raise ValueError("annotated copy must not overwrite the checked file")
-    wb = load_workbook(src, keep_vba=src.suffix.lower() == ".xlsm")
-    annotate_workbook(wb, report.findings)
-    if indicators is not None:
-        write_indicators_sheet(wb, indicators)
-    return save_atomically(wb, out)
+    def edit(pkg: Package, styles: Styles) -> None:
+        findings = sorted(report.findings, key=Finding.sort_key)
+        cells = _Locator(pkg).cells(findings)
+        _write_check_sheet(pkg, styles, findings, cells)
+        if indicators is not None:
+            _write_indicators_sheet(pkg, styles, indicators)
+        _mark_cells(pkg, styles, findings, cells)
+
+    return _edit_copy(src, out, edit)
 
 
-def annotate_workbook(wb: Workbook, findings: Iterable[Finding]) -> None:
-    """Rewrite the Проверка sheet and highlight the cells the findings point at."""
-    findings = sorted(findings, key=Finding.sort_key)
-    ws = _fresh_sheet(wb, C.CHECK)
-    for i, f in enumerate(findings, start=C.FIRST_DATA_ROW):
-        values = [f.severity.value, f.code, f.sheet, f.row, f.column, f.value, f.message_ru,
-                  f.hint_ru]
-        for j, value in enumerate(values, start=1):
-            _put(ws.cell(row=i, column=j), value)
-        target = _locate(wb, f)
-        if target is not None:
-            ref = f"'{f.sheet}'!{target}"
-            cell = ws.cell(row=i, column=1)
-            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=ref, display=f.severity.value)
-            cell.font = LINK_FONT
-            _mark(wb[f.sheet][target], f)
-        ws.cell(row=i, column=1).fill = FILLS[f.severity]
+def write_indicators_copy(src: str | Path, out: str | Path,
+                          values: list[IndicatorValue]) -> Path:
+    """Copy `src` to `out` with the «Показатели» sheet filled in; `src` stays untouched."""
+    return _edit_copy(src, out, lambda pkg, styles: _write_indicators_sheet(pkg, styles, values))
 
 
-def write_indicators_sheet(wb: Workbook, values: list[IndicatorValue]) -> None:
-    """Rewrite the Показатели sheet with the indicator table."""
-    ws = _fresh_sheet(wb, C.INDICATORS)
-    for v in values:
-        met = "—" if v.met is None else ("да" if v.met else "нет")
-        ws.append([v.title, v.numerator, v.denominator, v.value, v.target, met, v.note])
-
-
-def save_atomically(wb: Workbook, out: Path) -> Path:
-    """Save to a temporary file beside `out`, then rename: never a half-written file."""
+def save_atomically(wb, out: Path) -> Path:  # noqa: ANN001 - an openpyxl Workbook
+    """Save an openpyxl workbook to a temporary file beside `out`, then rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
     os.close(fd)
@@ -85,52 +125,211 @@ def save_atomically(wb: Workbook, out: Path) -> Path:
     return out
 
 
-def _put(cell, value: object) -> None:
-    """Write a value; text stays text even when it starts with = (a user's cell, quoted in a
-    finding, must never become a formula in the copy)."""
-    cell.value = value
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"
+# -- the package edit --------------------------------------------------------------------------
+def _edit_copy(src: str | Path, out: str | Path,
+               edit: Callable[[Package, Styles], None]) -> Path:
+    src, out = Path(src), Path(out)
+    if src.resolve() == out.resolve():
+        raise ValueError("annotated copy must not overwrite the checked file")
+    if src.suffix.lower() not in SUPPORTED:
+        raise AnnotatedCopyError(
+            f"Копию с замечаниями можно записать только для книги .xlsx или .xlsm, а «{src.name}» "
+            "— другой формат. Сохраните книгу как .xlsx и проверьте ещё раз.", source=src.name)
+    if out.suffix.lower() != src.suffix.lower():
+        raise AnnotatedCopyError(
+            f"Копия книги {src.suffix.lower()} должна иметь то же расширение "
+            f"{src.suffix.lower()}: иначе Excel её не откроет. Укажите имя вида "
+            f"«{out.stem}{src.suffix.lower()}».", source=src.name)
+    with _package(src) as pkg:
+        if etree.QName(pkg.workbook).namespace != NS_MAIN:  # e.g. «Strict Open XML»
+            raise AnnotatedCopyError(
+                f"Книга «{src.name}» сохранена в формате «Strict Open XML». Сохраните её как "
+                "обычную «Книгу Excel (.xlsx)» и проверьте ещё раз.", source=src.name)
+        styles = Styles(pkg)
+        edit(pkg, styles)
+        styles.save()
+        return pkg.save(out)
 
 
-def _fresh_sheet(wb: Workbook, sheet: C.Sheet) -> Worksheet:
-    """The sheet emptied to its header row (created at the contract position if absent)."""
-    if sheet.name in wb.sheetnames:
-        ws = wb[sheet.name]
-        if ws.max_row > C.HEADER_ROW:
-            ws.delete_rows(C.FIRST_DATA_ROW, ws.max_row)
+@contextmanager
+def _package(src: Path) -> Iterator[Package]:
+    """The open package; a damaged one is an AnnotatedCopyError, never a traceback."""
+    try:
+        with Package(src) as pkg:
+            yield pkg
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, ValueError, IndexError) as exc:
+        raise AnnotatedCopyError(
+            f"Не удалось записать копию: книга «{src.name}» повреждена или записана не по "
+            "стандарту Office Open XML. Откройте её в Excel или LibreOffice, сохраните как "
+            ".xlsx и попробуйте ещё раз.", source=src.name) from exc
+
+
+# -- where a finding points --------------------------------------------------------------------
+class _Locator:
+    """Cell references of findings; columns are found by their header, not by position."""
+
+    def __init__(self, pkg: Package) -> None:
+        self._pkg = pkg
+        self._sheets = {s.name: s for s in pkg.sheets()}
+        self._strings = SharedStrings(pkg, pkg.workbook_target(REL_SHARED_STRINGS))
+        self._headers: dict[str, dict[str, str]] = {}
+
+    def cells(self, findings: Sequence[Finding]) -> list[str | None]:
+        return [self.cell(f) for f in findings]
+
+    def cell(self, f: Finding) -> str | None:
+        if f.sheet not in self._sheets or f.row is None or f.sheet in _OUTPUT_SHEETS:
+            return None
+        if f.sheet == C.SCHOOL.name:
+            return f"B{f.row}"
+        if f.column is None:
+            return f"A{f.row}"
+        return f"{self._header(f.sheet).get(normalize_header(f.column), 'A')}{f.row}"
+
+    def _header(self, sheet: str) -> dict[str, str]:
+        if sheet not in self._headers:
+            found: dict[str, str] = {}
+            row = header_row(self._pkg, self._sheets[sheet].part, self._strings, C.HEADER_ROW)
+            for letter, text in row.items():
+                found.setdefault(normalize_header(text), letter)
+            self._headers[sheet] = found
+        return self._headers[sheet]
+
+
+# -- the output sheets -------------------------------------------------------------------------
+def _write_check_sheet(pkg: Package, styles: Styles, findings: Sequence[Finding],
+                       cells: Sequence[str | None]) -> None:
+    link_font = styles.font(color=LINK_RGB, underline=True)
+    first = {(s, linked): styles.xf(font=link_font if linked else 0,
+                                    fill=styles.fill(SEVERITY_RGB[s]))
+             for s in Severity for linked in (True, False)}
+    rows, row_styles, links = [], [], []
+    for i, (f, cell) in enumerate(zip(findings, cells, strict=True), start=C.FIRST_DATA_ROW):
+        rows.append([f.severity.value, f.code, f.sheet, f.row, f.column,
+                     shorten(f.value, VALUE_LIMIT), shorten(f.message_ru), shorten(f.hint_ru)])
+        row_styles.append([first[f.severity, cell is not None]])
+        if cell is not None:
+            links.append((f"A{i}", f"{quote_sheet(f.sheet)}!{cell}", f.severity.value))
+    _write_table(pkg, styles, C.CHECK, rows, row_styles, links)
+
+
+def _write_indicators_sheet(pkg: Package, styles: Styles, values: list[IndicatorValue]) -> None:
+    rows = []
+    for v in values:
+        met = "—" if v.met is None else ("да" if v.met else "нет")
+        rows.append([v.title, v.numerator, v.denominator, v.value, v.target, met, v.note])
+    _write_table(pkg, styles, C.INDICATORS, rows, None, [])
+
+
+def _write_table(pkg: Package, styles: Styles, sheet: C.Sheet, rows: list[list[object]],
+                 row_styles: list[list[int]] | None, links: list[tuple[str, str, str]]) -> None:
+    """Rewrite an output sheet to its header row plus `rows` (created at the end if absent)."""
+    columns = [Column(c.header, c.width) for c in sheet.columns]
+    bold = styles.xf(font=styles.font(bold=True))
+    header = rows_xml([[c.header for c in columns]], C.HEADER_ROW, [[bold] * len(columns)])
+    body = rows_xml(rows, C.FIRST_DATA_ROW, row_styles)
+    ref = next((s for s in pkg.sheets() if s.name == sheet.name), None)
+    root = parse(pkg.read(ref.part) if ref else new_sheet_xml(columns))
+    data = output_sheet(root, header, body, hyperlinks_xml(links), len(columns),
+                        C.HEADER_ROW + len(rows))
+    if ref is not None:
+        pkg.write(ref.part, data)
     else:
-        ws = wb.create_sheet(sheet.name)
-    if ws.cell(row=C.HEADER_ROW, column=1).value is None:
-        for j, col in enumerate(sheet.columns, start=1):
-            ws.cell(row=C.HEADER_ROW, column=j, value=col.header).font = HEADER_FONT
-    return ws
+        pkg.add_sheet(sheet.name, data)
 
 
-def _locate(wb: Workbook, f: Finding) -> str | None:
-    """Cell coordinate of a finding in this workbook (columns found by header, not position)."""
-    if f.sheet not in wb.sheetnames or f.row is None:
-        return None
-    ws = wb[f.sheet]
-    if f.sheet == C.SCHOOL.name:
-        return f"B{f.row}"
-    if f.column is None:
-        return f"A{f.row}"
-    wanted = normalize_header(f.column)
-    for cell in ws[C.HEADER_ROW]:
-        if normalize_header(cell.value) == wanted:
-            return f"{cell.column_letter}{f.row}"
-    return f"A{f.row}"
+def shorten(text: str | None, limit: int = TEXT_LIMIT) -> str | None:
+    """Text cut to `limit` characters, «…» marking the cut."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + "…"
 
 
-def _mark(cell, f: Finding) -> None:
-    """Colour a cell by its worst finding and add the message as a comment."""
-    current = cell.comment.text + "\n" if cell.comment and cell.comment.author == "Проверка" else ""
-    cell.comment = Comment(f"{current}{f.code}: {f.message_ru}", "Проверка", width=300, height=120)
-    if cell.fill is None or cell.fill.fgColor.rgb not in _stronger_than(f.severity):
-        cell.fill = FILLS[f.severity]
+def quote_sheet(name: str) -> str:
+    """A sheet name as a formula reference writes it."""
+    return "'" + name.replace("'", "''") + "'"
 
 
-def _stronger_than(sev: Severity) -> set[str]:
-    """Fill colours of severities at least as serious as `sev` (not to be overwritten)."""
-    return {FILLS[s].fgColor.rgb for s in Severity if s.rank <= sev.rank}
+# -- highlights and notes in the data sheets ---------------------------------------------------
+def _mark_cells(pkg: Package, styles: Styles, findings: Sequence[Finding],
+                cells: Sequence[str | None]) -> None:
+    by_sheet: dict[str, dict[str, list[Finding]]] = {}
+    for f, cell in zip(findings, cells, strict=True):
+        if cell is not None:
+            by_sheet.setdefault(f.sheet, {}).setdefault(cell, []).append(f)
+    dxf = {s: styles.dxf_fill(SEVERITY_RGB[s]) for s in Severity} if by_sheet else {}
+    for ref in pkg.sheets():
+        if ref.name not in _OUTPUT_SHEETS:
+            _mark_sheet(pkg, ref, by_sheet.get(ref.name, {}), dxf)
+
+
+def _mark_sheet(pkg: Package, ref: SheetRef, marks: dict[str, list[Finding]],
+                dxf: dict[Severity, int]) -> None:
+    """Replace our highlights and notes on one sheet by `marks` (cell ref -> findings)."""
+    data = pkg.read(ref.part)
+    has_notes = bool(pkg.rels(ref.part).targets(REL_COMMENTS))
+    if not marks and b"conditionalFormatting" not in data and not has_notes:
+        return
+    tail = SheetTail.split(data)
+    changed = _drop_our_formats(tail)
+    if marks:
+        _add_formats(tail, marks, dxf)
+        changed = True
+    notes = {cell: "\n".join(f"{f.code}: {shorten(f.message_ru)}" for f in fs)
+             for cell, fs in marks.items()}
+    changed |= update_notes(pkg, ref.part, tail, notes)
+    if changed:
+        pkg.write(ref.part, tail.join())
+
+
+def _is_ours(cf: etree._Element) -> bool:
+    rules = cf.findall(q("cfRule"))
+    return bool(rules) and all(
+        r.get("type") == "expression"
+        and [(f.text or "").replace(" ", "") for f in r.findall(q("formula"))] == [CF_FORMULA]
+        for r in rules)
+
+
+def _drop_our_formats(tail: SheetTail) -> bool:
+    ours = [cf for cf in tail.find_all("conditionalFormatting") if _is_ours(cf)]
+    for cf in ours:
+        tail.root.remove(cf)
+    return bool(ours)
+
+
+def _add_formats(tail: SheetTail, marks: dict[str, list[Finding]],
+                 dxf: dict[Severity, int]) -> None:
+    """One conditional format per severity over the cells whose worst finding has it."""
+    worst = {cell: min((f.severity for f in fs), key=lambda s: s.rank)
+             for cell, fs in marks.items()}
+    priority = max((int(r.get("priority") or 0) for cf in tail.find_all("conditionalFormatting")
+                    for r in cf.iter(q("cfRule"))), default=0)
+    for severity in sorted(Severity, key=lambda s: s.rank):
+        refs = [cell for cell, s in worst.items() if s == severity]
+        if not refs:
+            continue
+        priority += 1
+        tail.insert(element(
+            f'<conditionalFormatting sqref="{sqref(refs)}"><cfRule type="expression" '
+            f'dxfId="{dxf[severity]}" priority="{priority}"><formula>{escape(CF_FORMULA)}'
+            f"</formula></cfRule></conditionalFormatting>"))
+
+
+def sqref(refs: Sequence[str]) -> str:
+    """Cells as a reference list, runs down a column joined into ranges (C2:C5 D7)."""
+    by_column: dict[str, list[int]] = {}
+    for ref in refs:
+        by_column.setdefault(ref.rstrip("0123456789"), []).append(row_index(ref))
+    parts = []
+    for letters in sorted(by_column, key=column_index):
+        rows = sorted(set(by_column[letters]))
+        start = prev = rows[0]
+        for r in [*rows[1:], None]:
+            if r is not None and r == prev + 1:
+                prev = r
+                continue
+            span = f"{letters}{start}" if start == prev else f"{letters}{start}:{letters}{prev}"
+            parts.append(span)
+            if r is not None:
+                start = prev = r
+    return " ".join(parts)

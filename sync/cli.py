@@ -132,6 +132,8 @@ def _annotate(file: Path, out: Path, report: Report) -> None:
     except ValueError:
         raise click.ClickException("Копия с замечаниями не может заменить проверяемый файл: "
                                    "укажите другое имя в --annotate.") from None
+    except WorkbookError as exc:
+        raise click.ClickException(exc.message_ru) from None
     except OSError as exc:
         raise click.ClickException(f"Не удалось записать {out}: {exc.strerror}") from None
     err_console.print(f"Копия с замечаниями: {out}")
@@ -209,13 +211,17 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
         console.print(table)
         console.print("* цель по умолчанию (не утверждена муниципалитетом)")
     if out_copy is not None:
-        from openpyxl import load_workbook
+        from addin.annotate import write_indicators_copy
 
-        from addin.annotate import save_atomically, write_indicators_sheet
-
-        book = load_workbook(file, keep_vba=file.suffix.lower() == ".xlsm")
-        write_indicators_sheet(book, values)
-        save_atomically(book, out_copy)
+        try:
+            write_indicators_copy(file, out_copy, values)
+        except ValueError:
+            raise click.ClickException("Копия с показателями не может заменить исходный файл: "
+                                       "укажите другое имя в --out.") from None
+        except WorkbookError as exc:
+            raise click.ClickException(exc.message_ru) from None
+        except OSError as exc:
+            raise click.ClickException(f"Не удалось записать {out_copy}: {exc.strerror}") from None
         err_console.print(f"Копия с показателями: {out_copy}")
 
 

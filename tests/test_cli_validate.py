@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from tests.cli import run
 from tests.sample import clean_school
+from tests.xlsx_marks import highlight_of
 from workbook_templates import contract as C
 from workbook_templates.build import write_school_workbook
 
@@ -107,7 +108,7 @@ def test_annotate_writes_a_copy(bad_file, tmp_path):
     link = ws.cell(row=i, column=1).hyperlink
     assert link.location == f"'{C.PAIRS.name}'!C2"
     cell = wb[C.PAIRS.name]["C2"]
-    assert cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert highlight_of(wb[C.PAIRS.name], "C2").endswith("FFC7CE")
     assert "PAIR-001" in cell.comment.text
 
 

@@ -1,0 +1,81 @@
+"""Additions to a workbook's styles.xml: fonts, fills, cell formats and differential formats
+(for conditional formatting). An entry equal to one already there is reused, so annotating an
+annotated copy again does not grow the style table.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from addin.xlsx_package import REL_STYLES, Package, local, parse, q, serialize
+from addin.xlsx_sheet import element
+
+#: Children of <styleSheet> in schema order.
+_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles",
+          "dxfs", "tableStyles", "colors", "extLst")
+
+
+class Styles:
+    """The workbook's style sheet, parsed; `save` writes it back into the package."""
+
+    def __init__(self, pkg: Package) -> None:
+        self._pkg = pkg
+        self._part = pkg.workbook_target(REL_STYLES)
+        if self._part is None:
+            raise KeyError("styles")
+        self.root = parse(pkg.read(self._part))
+
+    def font(self, bold: bool = False, color: str | None = None,
+             underline: bool = False) -> int:
+        inner = ("<b/>" if bold else "") + ("<u/>" if underline else "")
+        inner += f'<color rgb="{color}"/>' if color else ""
+        return self._add("fonts", f'<font>{inner}<sz val="11"/><name val="Calibri"/></font>')
+
+    def fill(self, rgb: str) -> int:
+        return self._add("fills", f'<fill><patternFill patternType="solid"><fgColor rgb="{rgb}"/>'
+                                  f'<bgColor indexed="64"/></patternFill></fill>')
+
+    def xf(self, font: int = 0, fill: int = 0) -> int:
+        """A cell format with this font and fill (index for a cell's `s`)."""
+        return self._add("cellXfs", f'<xf numFmtId="0" fontId="{font}" fillId="{fill}" '
+                                    f'borderId="0" xfId="0" applyFont="1" applyFill="1"/>')
+
+    def dxf_fill(self, rgb: str) -> int:
+        """A differential format that paints the cell (both colours: Excel reads bgColor for
+        a solid fill in a dxf, LibreOffice fgColor)."""
+        return self._add("dxfs", f'<dxf><fill><patternFill patternType="solid">'
+                                 f'<fgColor rgb="{rgb}"/><bgColor rgb="{rgb}"/>'
+                                 f"</patternFill></fill></dxf>")
+
+    def save(self) -> None:
+        self._pkg.write(self._part, serialize(self.root))
+
+    def _add(self, section: str, xml: str) -> int:
+        holder = self._section(section)
+        new = element(xml)
+        key = _shape(new)
+        for i, old in enumerate(holder):
+            if _shape(old) == key:
+                return i
+        holder.append(new)
+        holder.set("count", str(len(holder)))
+        return len(holder) - 1
+
+    def _section(self, name: str) -> etree._Element:
+        found = self.root.find(q(name))
+        if found is not None:
+            return found
+        el = element(f"<{name}/>")
+        rank = _ORDER.index(name)
+        for ch in self.root:
+            if local(ch) in _ORDER and _ORDER.index(local(ch)) > rank:
+                ch.addprevious(el)
+                return el
+        self.root.append(el)
+        return el
+
+
+def _shape(el: etree._Element) -> tuple:
+    """What an entry means: tag, attributes and children, whatever the prefixes and spacing."""
+    return (el.tag, tuple(sorted(el.attrib.items())),
+            tuple(_shape(ch) for ch in el if isinstance(ch.tag, str)))
