@@ -74,11 +74,16 @@ class CrossFinding:
 
 @dataclass
 class Snapshot:
-    """What the store remembers of one school in one period (for the next period's checks)."""
+    """What the store remembers of one school in one period (for the next period's checks).
+
+    `people` holds (role, ID): a mentor «1» and a mentee «1» are two people. `participants`
+    holds bare IDs, as stores written before roles were kept remember them.
+    """
 
     status: str
     open_pairs: set[str] = field(default_factory=set)
     participants: set[str] = field(default_factory=set)
+    people: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -377,12 +382,25 @@ def vanished(schools: list[SchoolResult], previous: dict[str, Snapshot]) -> list
             out.append(CrossFinding(
                 "X-002", "предупреждение", code,
                 f"Пары прошлого периода исчезли без даты окончания: {_some(gone_pairs)}"))
-        gone_people = sorted(before.participants - set(people["person_id"].dropna()))
+        gone_people = _gone_people(before, people)
         if gone_people:
             out.append(CrossFinding(
                 "X-002", "предупреждение", code,
                 f"Участники прошлого периода исчезли из книги: {_some(gone_people)}"))
     return out
+
+
+def _gone_people(before: Snapshot, people: pd.DataFrame) -> list[str]:
+    """People of the last period missing now, each with their role where it is known."""
+    if before.people:
+        now = set(_people(people))
+        return [f"{pid} ({role})" for role, pid in sorted(before.people - now)]
+    return sorted(before.participants - set(people["person_id"].dropna()))
+
+
+def _people(people: pd.DataFrame) -> list[tuple[str, str]]:
+    known = people[people["person_id"].notna()]
+    return list(zip(known["role"], known["person_id"].astype(str), strict=True))
 
 
 def _some(ids: list[str], limit: int = 20) -> str:
@@ -396,4 +414,4 @@ def snapshot_of(s: SchoolResult) -> Snapshot:
     pairs, people = s.tables["pairs"], s.tables["participants"]
     open_pairs = set(pairs.loc[pairs["end_date"].isna(), "pair_id"].dropna())
     return Snapshot(status=s.status.value, open_pairs=open_pairs,
-                    participants=set(people["person_id"].dropna()))
+                    participants=set(people["person_id"].dropna()), people=set(_people(people)))

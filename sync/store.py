@@ -154,7 +154,7 @@ snapshots = Table(
     Column("municipality", String, nullable=False),
     Column("period", String, nullable=False),
     Column("school_code", String, nullable=False),
-    Column("kind", String, nullable=False),  # 'pair' | 'participant'
+    Column("kind", String, nullable=False),  # 'pair' | 'mentor' | 'mentee' ('participant' before roles)
     Column("item_id", String, nullable=False),
     PrimaryKeyConstraint("municipality", "period", "school_code", "kind", "item_id",
                          name="pk_snapshots"),
@@ -410,7 +410,11 @@ class Store:
                     select(sn.school_code, sn.kind, sn.item_id)
                     .where(self._mine(snapshots), sn.period == before)):
                 snap = out.setdefault(code, Snapshot(status=""))
-                (snap.open_pairs if kind == "pair" else snap.participants).add(item)
+                if kind in _ROLE_OF_KIND:
+                    snap.people.add((_ROLE_OF_KIND[kind], item))
+                    snap.participants.add(item)
+                else:
+                    (snap.open_pairs if kind == "pair" else snap.participants).add(item)
         return out
 
     def history(self, until: str | None = None) -> pd.DataFrame:
@@ -570,10 +574,16 @@ def _snapshot_rows(cons: Consolidation) -> list[dict[str, Any]]:
     rows = []
     for s in cons.schools:
         snap = snapshot_of(s)
-        for kind, items in (("pair", snap.open_pairs), ("participant", snap.participants)):
-            rows.extend({"period": cons.period, "school_code": s.code, "kind": kind,
-                         "item_id": str(item)} for item in sorted(items, key=str))
+        items = [("pair", i) for i in snap.open_pairs] + [
+            (_KIND_OF_ROLE[role], pid) for role, pid in snap.people]
+        rows.extend({"period": cons.period, "school_code": s.code, "kind": kind,
+                     "item_id": str(item)} for kind, item in sorted(items, key=str))
     return rows
+
+
+#: Snapshot kinds of people by role (stores before roles were kept wrote «participant»).
+_KIND_OF_ROLE = {"наставник": "mentor", "наставляемый": "mentee"}
+_ROLE_OF_KIND = {v: k for k, v in _KIND_OF_ROLE.items()}
 
 
 def _figure_rows(period: str, figures: pd.DataFrame) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from sync.consolidate import consolidate
@@ -91,3 +92,24 @@ def test_registry_type_is_normalized_or_refused(tmp_path):
     with pytest.raises(RegistryError) as info:
         read_registry(reg)
     assert "гимназия" in info.value.message_ru
+
+
+def test_x002_tells_a_mentor_from_a_mentee_with_the_same_id():
+    """IDs are per sheet: mentee «1» gone while mentor «1» stays is a vanished participant;
+    a store written before roles were kept still compares bare IDs."""
+    from datetime import UTC, datetime
+
+    from sync.consolidate import SchoolResult, SchoolStatus, Snapshot, vanished
+    from sync.sources import Fetched, SchoolEntry
+
+    entry = SchoolEntry("ОО-001", "Школа", "ОО", "a.xlsx")
+    now = SchoolResult(entry, SchoolStatus.ACCEPTED, "", Fetched(
+        entry, None, None, "a.xlsx", None, datetime.now(UTC)))
+    now.tables = {"pairs": pd.DataFrame({"pair_id": [], "end_date": []}),
+                  "participants": pd.DataFrame({"role": ["наставник"], "person_id": ["1"]})}
+    before = Snapshot("принят", people={("наставник", "1"), ("наставляемый", "1")},
+                      participants={"1"})
+    found = vanished([now], {"ОО-001": before})
+    assert [f.code for f in found] == ["X-002"] and "1 (наставляемый)" in found[0].message_ru
+    legacy = Snapshot("принят", participants={"1"})
+    assert vanished([now], {"ОО-001": legacy}) == []
