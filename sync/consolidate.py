@@ -112,15 +112,19 @@ class Consolidation:
 
 # -- schools ------------------------------------------------------------------------------
 def judge_batch(fetched: list[Fetched], reference_date: date,
-                targets: dict[str, Any] | None, period: str | None = None) -> list[SchoolResult]:
+                targets: dict[str, Any] | None, period: str | None = None, *,
+                own_dates: bool = False) -> list[SchoolResult]:
     """Status, reason, findings, indicators and municipal rows of many fetched schools.
 
     The readable schools make one batch: their sheets are typed, checked and counted once
     for all of them. A workbook of another school or of another period is rejected with the
-    reason. Results come in the order of `fetched`, without the raw sheets.
+    reason. With `own_dates`, a school whose form gives «Дата, на которую даны сведения»
+    within the period is judged at that date (schools of one date make one batch). Results
+    come in the order of `fetched`, without the raw sheets.
     """
     readable = [f for f in fetched if f.sheets is not None]
-    judged = iter(_judge_readable(readable, reference_date, targets, period) if readable else [])
+    judged = iter(_judge_dated(readable, reference_date, targets, period, own_dates)
+                  if readable else [])
     out = []
     for f in fetched:
         result = next(judged) if f.sheets is not None else _unreadable(f)
@@ -146,9 +150,35 @@ def _unreadable(fetched: Fetched) -> SchoolResult:
     return SchoolResult(fetched.entry, status, reason, fetched)
 
 
-def _judge_readable(fetched: list[Fetched], ref: date, targets: dict[str, Any] | None,
-                    period: str | None) -> list[SchoolResult]:
+def _judge_dated(fetched: list[Fetched], ref: date, targets: dict[str, Any] | None,
+                 period: str | None, own_dates: bool) -> list[SchoolResult]:
+    """Judge at `ref`, or per school at its own date: one batch per date."""
     batch = WorkbookBatch.of([(f.source, f.sheets or {}) for f in fetched])
+    dates = [_own_date(b, ref, period) if own_dates else ref for b in batch.books]
+    if all(d == ref for d in dates):
+        return _judge_readable(fetched, batch, ref, targets, period)
+    out: list[SchoolResult | None] = [None] * len(fetched)
+    for day in sorted(set(dates)):
+        idx = [i for i, d in enumerate(dates) if d == day]
+        part = [fetched[i] for i in idx]
+        sub = WorkbookBatch.of([(f.source, f.sheets or {}) for f in part])
+        for i, result in zip(idx, _judge_readable(part, sub, day, targets, period), strict=True):
+            out[i] = result
+    return [r for r in out if r is not None]
+
+
+def _own_date(book: Any, ref: date, period: str | None) -> date:
+    """The form's «Дата, на которую даны сведения» when it falls within the period."""
+    own = book.school.get("reference_date")
+    end = period_end(period) if period else None
+    if isinstance(own, date) and end is not None and (own.year, own.month) == (end.year,
+                                                                                end.month):
+        return own
+    return ref
+
+
+def _judge_readable(fetched: list[Fetched], batch: WorkbookBatch, ref: date,
+                    targets: dict[str, Any] | None, period: str | None) -> list[SchoolResult]:
     reports = validate_batch(batch, ref)
     values = batch_indicators(batch, ref, targets)
     facts = Facts(batch, ref)

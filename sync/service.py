@@ -212,23 +212,25 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
 
     folder = [(i, e) for i, e in enumerate(entries) if not is_google_source(e.source)]
     online = [(i, e) for i, e in enumerate(entries) if is_google_source(e.source)]
+    # a date given to the run is for every school; otherwise each form's own date counts
+    own = opts.reference_date is None
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
     chunks = _chunks(folder, workers)
     if workers > 1 and len(folder) >= PARALLEL_MIN_SCHOOLS:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(_fetch_and_judge, [e for _, e in chunk], source_dir, ref,
-                                   targets, opts.period): chunk for chunk in chunks}
+                                   targets, opts.period, own): chunk for chunk in chunks}
             for future in as_completed(futures):
                 done(futures[future], future.result())
     else:
         for chunk in chunks:
             done(chunk, _fetch_and_judge([e for _, e in chunk], source_dir, ref, targets,
-                                         opts.period))
+                                         opts.period, own))
     if online:
         client = client if client is not None else _google_client(opts)
         # the bar moves as each spreadsheet arrives: fetching, not judging, takes the time
         fetched = list(fetch_all([e for _, e in online], source_dir, client, progress))
-        done(online, judge_batch(fetched, ref, targets, opts.period), moved=True)
+        done(online, judge_batch(fetched, ref, targets, opts.period, own_dates=own), moved=True)
     return [results[i] for i in range(len(entries))]
 
 
@@ -241,10 +243,12 @@ def _chunks(items: list, workers: int) -> list[list]:
 
 
 def _fetch_and_judge(entries: list[SchoolEntry], source_dir: Path, ref: date,
-                     targets: dict[str, Any], period: str) -> list[SchoolResult]:
+                     targets: dict[str, Any], period: str,
+                     own_dates: bool) -> list[SchoolResult]:
     """A batch of folder schools, start to finish (runs in a worker process)."""
     source = FolderSource(source_dir)
-    return judge_batch([source.fetch(e) for e in entries], ref, targets, period)
+    return judge_batch([source.fetch(e) for e in entries], ref, targets, period,
+                       own_dates=own_dates)
 
 
 def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:

@@ -154,7 +154,7 @@ snapshots = Table(
     Column("municipality", String, nullable=False),
     Column("period", String, nullable=False),
     Column("school_code", String, nullable=False),
-    Column("kind", String, nullable=False),  # 'pair' | 'mentor' | 'mentee' ('participant' before roles)
+    Column("kind", String, nullable=False),  # pair, mentor, mentee (participant: before roles)
     Column("item_id", String, nullable=False),
     PrimaryKeyConstraint("municipality", "period", "school_code", "kind", "item_id",
                          name="pk_snapshots"),

@@ -158,3 +158,30 @@ def test_a_resync_rereads_only_changed_files_and_equals_a_full_sync(tmp_path) ->
     assert "не перечитывались" not in full.stdout
     assert again.returncode == full.returncode
     assert _values(tmp_path / "свод.xlsx") == _values(tmp_path / "полный.xlsx")
+
+
+def test_a_sync_judges_each_book_at_its_own_date_within_the_period(tmp_path) -> None:
+    """«Дата, на которую даны сведения» counts when it lies in the period: a pair that starts
+    after it needs no agreement yet; a date outside the period, or a date given to the run,
+    gives way to the period's end."""
+    def book(code: str, own: date | None) -> Path:
+        data = clean_school()
+        data["school"].update(code=code, reference_date=own)
+        data["pairs"][2].update(start_date=date(2026, 11, 20), agreement_date=None)
+        return write_school_workbook(tmp_path / f"{code}.xlsx", data)
+
+    paths = [book("ОО-901", date(2026, 11, 10)), book("ОО-902", None),
+             book("ОО-903", date(2026, 10, 10))]
+    registry = tmp_path / "registry.csv"
+    registry.write_text("код ОО;наименование;тип;источник\n" + "".join(
+        f"{p.stem};{p.stem};ОО;{p.name}\n" for p in paths), encoding="utf-8")
+    source = FolderSource(tmp_path)
+    fetched = [source.fetch(e) for e in read_registry(registry)]
+
+    def agreements(results) -> list[bool]:
+        return [any(f.code == "PAIR-009" for f in r.report.findings) for r in results]
+
+    own = judge_batch(fetched, REF, None, "2026-11", own_dates=True)
+    assert agreements(own) == [False, True, True]
+    assert own[0].report.reference_date == date(2026, 11, 10)
+    assert agreements(judge_batch(fetched, REF, None, "2026-11")) == [True, True, True]
