@@ -55,6 +55,8 @@ class SchoolResult:
     municipality: str = ""
     #: This school's rows of the municipal tables: participants, pairs, roadmap.
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: The result as the store keeps it for a re-sync, made where it was judged (a worker).
+    stored: bytes | None = field(default=None, repr=False)
 
     @property
     def code(self) -> str:

@@ -3,8 +3,9 @@ that changed (incremental re-sync).
 
 A result is kept under the file's SHA-256 and the *engine version*: everything besides the
 file that decides the result (program and template versions, the rule codes, the targets,
-the reference date and the period). The payload is a small zip of JSON and Parquet: plain
-data, never pickled objects, since a regional database is shared by many municipal centres.
+the reference date and the period). The payload is a small zip of JSON and Arrow IPC
+streams: plain data, never pickled objects, since a regional database is shared by many
+municipal centres.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from importlib import metadata
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
 
 from addin.indicators import IndicatorValue
 from addin.report import Report
@@ -27,7 +30,7 @@ from sync.sources import Fetched
 from workbook_templates import contract as C
 
 #: Bump when the payload changes: results kept by an older format are judged again.
-FORMAT = 2
+FORMAT = 3
 
 
 def engine_version(reference_date: date, period: str, targets: dict[str, Any]) -> str:
@@ -66,7 +69,7 @@ def dump(result: SchoolResult) -> bytes:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("meta.json", json.dumps(meta, ensure_ascii=False))
         for name, frame in result.tables.items():
-            zf.writestr(f"{name}.parquet", _parquet(frame))
+            zf.writestr(f"{name}.arrow", _arrow(frame))
     return buf.getvalue()
 
 
@@ -74,8 +77,7 @@ def load(payload: bytes, fetched: Fetched) -> SchoolResult:
     """A judged school back from the store, for the registry entry of this run."""
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         meta = json.loads(zf.read("meta.json"))
-        tables = {name: _objects(pd.read_parquet(io.BytesIO(zf.read(f"{name}.parquet"))))
-                  for name in meta["tables"]}
+        tables = {name: _frame(zf.read(f"{name}.arrow")) for name in meta["tables"]}
     stored = meta["fetched"]
     fetched.fetched_at = datetime.fromisoformat(stored["fetched_at"])
     fetched.sha256 = stored["sha256"]
@@ -98,22 +100,29 @@ def _report(data: dict[str, Any] | None) -> Report | None:
                   school_name=data["school_name"], version=data["version"])
 
 
-def _objects(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as Python objects with None, as the judge makes them."""
+def _arrow(frame: pd.DataFrame) -> bytes:
+    """A table as an Arrow IPC stream (zstd); a column of mixed Python objects (a number typed
+    into a text column) is kept as text."""
+    columns = {}
     for c in frame.columns:
-        if frame[c].dtype != object and pd.api.types.is_string_dtype(frame[c]):
-            frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
-    return frame
-
-
-def _parquet(frame: pd.DataFrame) -> bytes:
-    # mixed Python objects (a number typed into a text column) are kept as text
-    safe = frame.copy()
-    for c in safe.columns:
-        if safe[c].dtype == object:
-            safe[c] = safe[c].map(lambda v: v if v is None or isinstance(v, str | bool)
-                                  else (None if pd.isna(v) else str(v)))
+        try:
+            columns[c] = pa.array(frame[c], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            columns[c] = pa.array(frame[c].map(
+                lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)))
+    table = pa.table(columns)
     buf = io.BytesIO()
-    safe.to_parquet(buf, index=False)
+    options = ipc.IpcWriteOptions(compression="zstd")
+    with ipc.new_stream(buf, table.schema, options=options) as writer:
+        writer.write_table(table)
     return buf.getvalue()
 
+
+def _frame(data: bytes) -> pd.DataFrame:
+    """A table back; text columns as Python objects with None, as the judge makes them."""
+    with ipc.open_stream(data) as reader:
+        table = reader.read_all()
+    return pd.DataFrame({
+        name: (pd.Series(col.to_numpy(), dtype=object) if pa.types.is_string(col.type)
+               else col.to_pandas())
+        for name, col in zip(table.column_names, table.columns, strict=True)})

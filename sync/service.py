@@ -159,7 +159,7 @@ def _to_keep(judged: Iterable[SchoolResult], version: str,
     for r in judged:
         cache_key = _cache_key(r.entry, r.fetched, drive)
         if cache_key is not None:
-            rows.append((r.code, cache_key, version, result_cache.dump(r)))
+            rows.append((r.code, cache_key, version, r.stored or result_cache.dump(r)))
     return rows
 
 
@@ -245,10 +245,15 @@ def _chunks(items: list, workers: int) -> list[list]:
 def _fetch_and_judge(entries: list[SchoolEntry], source_dir: Path, ref: date,
                      targets: dict[str, Any], period: str,
                      own_dates: bool) -> list[SchoolResult]:
-    """A batch of folder schools, start to finish (runs in a worker process)."""
+    """A batch of folder schools, start to finish (runs in a worker process), each result
+    also as the store keeps it (serializing is work the cores share too)."""
     source = FolderSource(source_dir)
-    return judge_batch([source.fetch(e) for e in entries], ref, targets, period,
-                       own_dates=own_dates)
+    results = judge_batch([source.fetch(e) for e in entries], ref, targets, period,
+                          own_dates=own_dates)
+    for r in results:
+        if r.fetched.sha256:
+            r.stored = result_cache.dump(r)
+    return results
 
 
 def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:
