@@ -35,7 +35,7 @@ from addin.errors import (
     WorkbookNotFoundError,
     WorkbookTooLargeError,
 )
-from addin.raw import CELL_DATETIME, Column, Group, RawSheet, assemble, gather
+from addin.raw import CELL_DATETIME, Column, Group, RawSheet, Values, assemble, gather
 from workbook_templates import contract as C
 
 #: Column holding the Excel row number of each record in every table.
@@ -51,7 +51,6 @@ _MIN_YEAR, _MAX_YEAR = 1800, 2200
 _DMY = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*(?:г\.?)?\s*$")
 _NUMERIC_TEXT = r"^\d+(?:\.\d+)?$"
 
-Values = list[list[Any]]
 
 
 def normalize_header(text: Any) -> str:
