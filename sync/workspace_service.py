@@ -63,6 +63,7 @@ class FolderSyncService:
         opts = SyncOptions(registry=request.registry, period=request.period, out=request.master,
                            source_dir=request.source_dir, targets=request.targets)
         try:
+            request.master.parent.mkdir(parents=True, exist_ok=True)
             result = run_sync(opts, progress=None, checked=checked)
         except Exception as exc:  # noqa: BLE001 (every failure becomes a Russian message)
             raise SyncFailed("Сбор не выполнен, сводная книга не изменена: "

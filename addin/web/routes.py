@@ -86,7 +86,8 @@ XLSX_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadshee
               ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'self'; script-src 'self'; "
-                                "img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+                                "connect-src 'self'; img-src 'self' data:; form-action 'self'; "
+                                "base-uri 'none'; "
                                 "frame-ancestors 'none'"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

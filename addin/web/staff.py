@@ -57,6 +57,7 @@ def add_routes(router: APIRouter, page: Page) -> None:
     """Register the staff's routes on the page's router."""
     ws: Workspace | None = page.workspace
     runner = JobRunner(ws) if ws is not None else None
+    page.env.filters["short_when"] = _local
 
     def staff_only(request: Request) -> tuple[Session | None, Response | None]:
         """The staff session, or the answer to give instead (login, 403, not enabled)."""
