@@ -47,6 +47,7 @@ STAFF_LOGIN, STAFF_SECRET = "metodist1", "staff-secret-001"
 OTHER_STAFF, OTHER_STAFF_SECRET = "metodist2", "staff-secret-002"
 SCHOOLS = {"ОО-001": "school-one-001", "ОО-002": "school-two-002", "ОО-004": "school-four-004"}
 PERIOD = "2026-11"
+FETCHED_AT = re.compile(r"\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d")
 ROW_RE = re.compile(r'data-code="([^"]+)" data-status="([^"]+)" data-errors="([^"]*)"')
 #: Every staff route with a sample path: GET and POST (POSTs carry a valid CSRF token).
 STAFF_GETS = ["/staff", "/staff/board.xlsx", "/staff/school/ОО-001",
@@ -125,9 +126,9 @@ def sheet_values(path: Path) -> dict[str, list[tuple]]:
     out = {}
     for ws in book.worksheets:
         rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
-        if ws.title == "Журнал сбора" and rows:
-            drop = [i for i, h in enumerate(rows[0]) if h and "время" in str(h).lower()]
-            rows = [tuple(v for i, v in enumerate(r) if i not in drop) for r in rows]
+        if ws.title == "Журнал сбора":  # when each file was read
+            rows = [tuple("время" if isinstance(v, str) and FETCHED_AT.fullmatch(v) else v
+                          for v in r) for r in rows]
         out[ws.title] = rows
     return out
 
