@@ -704,11 +704,15 @@ async def _do_login(page: Page, request: Request, session: Session, name: str, s
         await asyncio.sleep(FAILED_LOGIN_DELAY)
         return page.render(request, "login.html", status=429, session=session,
                            error=THROTTLED_RU, school_value=name)
-    account = await run_in_threadpool(codes.login, name, secret)
+    def old(n, s):
+        a = codes.login(n, s)
+        if a is None:
+            time.sleep(FAILED_LOGIN_DELAY)
+        return a
+    account = await run_in_threadpool(old, name, secret)
     if account is None:
         page.throttle.failed(address, name)
         log.warning("login refused account=%s", who)
-        await asyncio.sleep(FAILED_LOGIN_DELAY)
         return page.render(request, "login.html", status=401, session=session,
                            error=LOGIN_FAILED_RU, school_value=name)
     page.throttle.succeeded(address, name)
