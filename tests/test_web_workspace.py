@@ -294,8 +294,6 @@ def test_return_resubmit_sync_and_feedback_in_the_browser(site, browser, muni, t
     page.wait_for_selector("#board")
     assert page.get_attribute("tr[data-code='ОО-001']", "data-status") == "сдано"
     assert page.get_attribute("tr[data-code='ОО-005']", "data-status") == "не сдано"
-    if os.environ.get("NASTAVNIK_UPDATE_SCREENSHOT") == "1":
-        page.screenshot(path=str(DOCS_BOARD), full_page=True)
 
     # Staff return ОО-001 with a comment.
     comment = "Уточните куратора на листе «Сведения об ОО» и сдайте снова."
@@ -357,6 +355,8 @@ def test_return_resubmit_sync_and_feedback_in_the_browser(site, browser, muni, t
 
     # Statuses after the sync, and the school's feedback.
     page.goto(f"{server.url}/staff")
+    if os.environ.get("NASTAVNIK_UPDATE_SCREENSHOT") == "1":  # docs/img/board.png
+        page.screenshot(path=str(DOCS_BOARD), full_page=True)
     rows = board_rows(page.content())
     for s in muni.schools:
         if s.clean:
