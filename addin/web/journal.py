@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, period TEXT NOT NULL, actor TEXT NOT NULL,
     started_at TEXT NOT NULL, finished_at TEXT, state TEXT NOT NULL, pid INTEGER NOT NULL,
-    message TEXT NOT NULL DEFAULT '', master TEXT NOT NULL DEFAULT '',
+    boot TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '',
+    master TEXT NOT NULL DEFAULT '',
     form TEXT NOT NULL DEFAULT '', accepted INTEGER, total INTEGER, seconds REAL);
 CREATE TABLE IF NOT EXISTS feedback (
     job INTEGER NOT NULL, school TEXT NOT NULL, sha256 TEXT, status TEXT NOT NULL,
@@ -50,7 +52,9 @@ CREATE TABLE IF NOT EXISTS feedback (
     PRIMARY KEY (job, school));
 """
 
-SUBMITTED, RETURNED, SYNCED = "submitted", "returned", "synced"
+SUBMITTED, RETURNED, SYNCED, REGISTRY = "submitted", "returned", "synced", "registry"
+#: This server process (a restarted server in a container may get the same pid again).
+BOOT = secrets.token_hex(8)
 RUNNING, DONE, FAILED = "running", "done", "failed"
 INTERRUPTED_RU = ("Сбор прерван: сервер был остановлен или перезапущен во время сбора. Сводная "
                   "книга осталась прежней. Запустите сбор снова.")
@@ -98,6 +102,7 @@ class Job:
     finished_at: str | None
     state: str
     pid: int
+    boot: str
     message: str
     master: str
     form: str
@@ -179,6 +184,17 @@ class Journal:
         return sorted({r[0] for r in rows if r[0]}, reverse=True)
 
     # -- file hashes and check summaries
+    def all_files(self) -> dict[str, tuple[int, int, str]]:
+        """Every remembered file: path -> (size, mtime_ns, sha256), for one board in one read."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT path, size, mtime_ns, sha256 FROM files").fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def all_checks(self) -> dict[str, Check]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM checks").fetchall()
+        return {r["sha256"]: Check(**dict(r)) for r in rows}
+
     def file_sha(self, path: str, size: int, mtime_ns: int) -> str | None:
         with self._connect() as conn:
             row = conn.execute("SELECT sha256 FROM files WHERE path=? AND size=? AND mtime_ns=?",
@@ -211,8 +227,8 @@ class Journal:
             if row is not None and (row["state"] == RUNNING or row["id"] != after):
                 return int(row["id"]), False
             cur = conn.execute(
-                "INSERT INTO jobs (period, actor, started_at, state, pid) VALUES (?,?,?,?,?)",
-                (period, actor, now_iso(), RUNNING, os.getpid()))
+                "INSERT INTO jobs (period, actor, started_at, state, pid, boot) "
+                "VALUES (?,?,?,?,?,?)", (period, actor, now_iso(), RUNNING, os.getpid(), BOOT))
             return int(cur.lastrowid), True
 
     def finish_job(self, job_id: int, *, state: str, message: str = "", master: str = "",
@@ -254,10 +270,13 @@ class Journal:
         return int(row[0] or 0)
 
     def fail_orphaned_jobs(self) -> int:
-        """Jobs left «running» by a process that no longer exists become failed."""
+        """Jobs left «running» by a server that no longer runs become failed (another live
+        server process on the same folder keeps its job)."""
         failed = 0
         for job in self.jobs(limit=20):
-            if job.state == RUNNING and job.pid != os.getpid() and not _alive(job.pid):
+            if job.state != RUNNING or job.boot == BOOT:
+                continue
+            if job.pid == os.getpid() or not _alive(job.pid):
                 self.finish_job(job.id, state=FAILED, message=INTERRUPTED_RU)
                 failed += 1
         return failed

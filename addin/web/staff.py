@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile
 
 from addin.web.access import Session
 from addin.web.jobs import JobRunner
-from addin.web.journal import RUNNING
+from addin.web.journal import REGISTRY, RUNNING
 from addin.web.workspace import (
     FILTERS,
     BoardRow,
@@ -185,8 +185,9 @@ def add_routes(router: APIRouter, page: Page) -> None:
             entries = await run_in_threadpool(ws.registry)
         except RegistryProblem as exc:
             problem = exc.message_ru
+        uploads = [e for e in ws.journal.events("") if e.kind == REGISTRY][-10:]
         return render(request, "staff_registry.html", session, status=status, entries=entries,
-                      problem=problem, path=ws.registry_path(), **ctx)
+                      problem=problem, path=ws.registry_path(), uploads=uploads[::-1], **ctx)
 
     @router.post("/staff/registry")
     async def upload_registry(request: Request) -> Response:

@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from addin.web import collect
-from addin.web.journal import RETURNED, SUBMITTED, SYNCED, Check, Event, Journal, now_iso
+from addin.web.journal import (
+    REGISTRY,
+    RETURNED,
+    SUBMITTED,
+    SYNCED,
+    Check,
+    Event,
+    Journal,
+    now_iso,
+)
 
 if TYPE_CHECKING:
     from addin.report import Report
@@ -260,6 +269,8 @@ class Workspace:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         log.info("registry uploaded staff=%s schools=%d", staff, len(rows))
+        self.journal.add_event(period=self.default_period(), school="", kind=REGISTRY,
+                               actor=staff, comment=f"реестр {suffix}: организаций {len(rows)}")
         return len(rows)
 
     def default_period(self) -> str:
@@ -274,9 +285,15 @@ class Workspace:
 
     # -- files and their checks
     def school_file(self, code: str, entry: RegistryRow | None) -> Path | None:
-        """Where the sync reads this school: the registry's path, else schools/<code>.*"""
+        """Where the sync reads this school: the registry's path, else schools/<code>.*
+        (never a file outside the collection folder, whatever the registry says)."""
         if entry is not None and _is_folder_source(entry.source):
-            return self.collect_dir / entry.source
+            path = self.collect_dir / entry.source
+            try:
+                path.resolve().relative_to(self.collect_dir.resolve())
+            except ValueError:
+                return None
+            return path
         if entry is not None:
             return None  # a Google spreadsheet: nothing in the folder
         for suffix in collect.SUFFIXES:
@@ -285,10 +302,15 @@ class Workspace:
                 return path
         return None
 
-    def sha_of(self, path: Path) -> str:
+    def sha_of(self, path: Path, files: dict[str, tuple[int, int, str]] | None = None) -> str:
+        """SHA-256 of a file, remembered by (path, size, modification time)."""
         st = path.stat()
         rel = path.as_posix()
-        known = self.journal.file_sha(rel, st.st_size, st.st_mtime_ns)
+        if files is not None:
+            size, mtime, digest = files.get(rel, (-1, -1, ""))
+            known = digest if (size, mtime) == (st.st_size, st.st_mtime_ns) else None
+        else:
+            known = self.journal.file_sha(rel, st.st_size, st.st_mtime_ns)
         if known:
             return known
         with path.open("rb") as fh:
@@ -330,18 +352,18 @@ class Workspace:
         for e in events:
             by_school.setdefault(e.school, []).append(e)
         rows = []
-        left = [budget]
+        memo = _Memo(budget, self.journal.all_files(), self.journal.all_checks())
         for entry in entries:
             rows.append(self._row(entry.code, entry, period, by_school.get(entry.code, []),
-                                  left))
+                                  memo))
         return rows
 
     def row(self, code: str, period: str) -> BoardRow:
         entry = next((e for e in self.registry() if e.code == code), None)
-        return self._row(code, entry, period, self.journal.events(code), [10])
+        return self._row(code, entry, period, self.journal.events(code), _Memo(10))
 
     def _row(self, code: str, entry: RegistryRow | None, period: str, events: list[Event],
-             budget: list[int]) -> BoardRow:
+             memo: _Memo) -> BoardRow:
         row = BoardRow(code, entry.name if entry else "", entry.org_type if entry else "")
         path = self.school_file(code, entry)
         deadline = deadline_of(period, self.deadline_day)
@@ -349,10 +371,10 @@ class Workspace:
             row.note = "таблица Google: читается при сборе свода"
         if path is not None and path.is_file():
             row.file = _relative(path, self.collect_dir)
-            sha = self.sha_of(path)
-            check = self.journal.check(sha)
-            if check is None and budget[0] > 0:
-                budget[0] -= 1
+            sha = self.sha_of(path, memo.files)
+            check = memo.checks.get(sha) if memo.checks is not None else self.journal.check(sha)
+            if check is None and memo.budget > 0:
+                memo.budget -= 1
                 check, _ = self.check_file(path, sha)
             if check is None:
                 row.checked = False
@@ -438,6 +460,15 @@ class Workspace:
                         "current": bool(fb.sha256) and fb.sha256 == row.sha256}
         return {"period": period, "row": row, "feedback": feedback,
                 "deadline": deadline_of(period, self.deadline_day)}
+
+
+@dataclass
+class _Memo:
+    """One board's budget of checks and the journal's files and checks read at once."""
+
+    budget: int
+    files: dict[str, tuple[int, int, str]] | None = None
+    checks: dict[str, Check] | None = None
 
 
 def _is_folder_source(source: str) -> bool:
