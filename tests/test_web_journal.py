@@ -50,3 +50,18 @@ def test_a_step_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
         j.finish_job(job, state=J.DONE, verdicts=[good, bad])  # type: ignore[list-item]
     assert j.job(job).state == J.RUNNING  # nothing of the failed step was kept
     assert j.events() == []
+
+
+def test_a_journal_of_an_older_server_gets_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    with sqlite3.connect(path) as conn:  # the jobs table as first released (no «boot»)
+        conn.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, period TEXT NOT "
+                     "NULL, actor TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, "
+                     "state TEXT NOT NULL, pid INTEGER NOT NULL, message TEXT NOT NULL DEFAULT "
+                     "'', master TEXT NOT NULL DEFAULT '', form TEXT NOT NULL DEFAULT '', "
+                     "accepted INTEGER, total INTEGER, seconds REAL)")
+        conn.execute("INSERT INTO jobs (period, actor, started_at, state, pid) "
+                     "VALUES ('2026-10', 'metodist1', '2026-10-25T10:00:00+03:00', 'done', 1)")
+    j = J.Journal(path)
+    assert [job.id for job in j.jobs()] == [1]
+    assert j.start_job("2026-11", "metodist1", after=1) == (2, True)

@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS feedback (
     PRIMARY KEY (job, school));
 """
 
+#: Columns added after a table was first released: (table, column, declaration). A journal
+#: made by an older server gets them on open.
+ADDED_COLUMNS = (("jobs", "boot", "TEXT NOT NULL DEFAULT ''"),)
+
 SUBMITTED, RETURNED, SYNCED, REGISTRY = "submitted", "returned", "synced", "registry"
 #: This server process (a restarted server in a container may get the same pid again).
 BOOT = secrets.token_hex(8)
@@ -131,6 +135,10 @@ class Journal:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            for table, column, declaration in ADDED_COLUMNS:
+                have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         os.chmod(self.path, 0o640)
 
     @contextmanager
