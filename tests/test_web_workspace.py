@@ -365,8 +365,13 @@ def test_return_resubmit_sync_and_feedback_in_the_browser(site, browser, muni, t
             assert rows[s.code][0] == "не сдано"
         elif s.submission != "ok" or rows[s.code][1] not in ("", "0"):
             assert rows[s.code][0] == "на доработке", s.code
+    page.set_viewport_size({"width": 390, "height": 800})  # the board on a phone: no sideways
+    page.goto(f"{server.url}/staff")                          # scrolling, rows as cards
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.locator("tr[data-code='ОО-001'] td[data-label='Статус']").is_visible()
     school.goto(f"{server.url}/")
     assert school.get_attribute("#my-status", "data-status") == "принято"
+    assert school.evaluate("document.documentElement.scrollWidth") <= 390
     assert school.inner_text("#my-sync-status") == "принят"
     # Another school cannot see ОО-001's submission, nor any staff page.
     other = school_ctx.new_page()
