@@ -7,9 +7,10 @@ the period is not recorded either, and the previous master stays as it was.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,11 +20,20 @@ from typing import Any
 import pandas as pd
 
 from addin.indicators import load_targets
-from sync.consolidate import Consolidation, SchoolResult, combine, judge, reference_date_of
+from sync import result_cache
+from sync.consolidate import (
+    Consolidation,
+    SchoolResult,
+    combine,
+    judge_batch,
+    reference_date_of,
+)
 from sync.figures import federal_figures
 from sync.master import master_lock, write_master
 from sync.pseudonym import load_or_create_key
+from sync.result_cache import engine_version
 from sync.sources import (
+    Fetched,
     FolderSource,
     GoogleSheetsSource,
     SchoolEntry,
@@ -31,8 +41,12 @@ from sync.sources import (
     fetch_all,
     is_google_source,
     read_registry,
+    registry_municipality,
+    spreadsheet_id,
 )
 from sync.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,6 +63,8 @@ class SyncOptions:
     google_key: Path | None = None
     google_endpoint: str | None = None
     reference_date: date | None = None
+    #: The municipality's code in the history (e.g. ОКТМО); else the registry's column.
+    municipality_code: str | None = None
 
 
 @dataclass
@@ -58,6 +74,8 @@ class SyncResult:
     store_url: str
     run_id: int
     seconds: float
+    #: Schools whose results were taken from the store: their files had not changed.
+    reused: int = 0
 
 
 def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = None,
@@ -73,19 +91,85 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
     out = opts.out.resolve()
     ref = reference_date_of(opts.period, opts.reference_date)
     with master_lock(out):
-        schools = _judge_all(entries, opts, ref, targets, progress, checked)
-        store = Store.for_master(out, opts.db_url)
+        muni = opts.municipality_code or registry_municipality(entries)
+        store = Store.for_master(out, opts.db_url, muni)
+        version = engine_version(ref, opts.period, targets)
+        cached = store.cached_results(muni, opts.period)
+        google = (_google_client(opts) if any(is_google_source(e.source) for e in entries)
+                  else None)
+        drive = google.modified_times() if google is not None else {}
+        kept = _unchanged(entries, opts, cached, version, drive)
+        for result in kept.values():
+            if progress is not None:
+                progress(result.entry)
+            if checked is not None:
+                checked(result)
+        fresh = [(i, e) for i, e in enumerate(entries) if i not in kept]
+        judged = dict(zip((i for i, _ in fresh),
+                          _judge_all([e for _, e in fresh], opts, ref, targets, progress,
+                                     checked, google), strict=True))
+        schools = [kept[i] if i in kept else judged[i] for i in range(len(entries))]
         cons = combine(schools, opts.period, ref, targets=targets,
                        previous=store.previous_snapshots(opts.period))
         figures = federal_figures(cons.participants, cons.pairs,
                                   {e.code: e.org_type for e in entries})
         history = _history_with(store.history(), cons)
-        key = load_or_create_key(out.with_suffix(".pseudonym.key")) if opts.pseudonymize else None
+        secret = (load_or_create_key(out.with_suffix(".pseudonym.key")) if opts.pseudonymize
+                  else None)
         with store.transaction() as conn:
             run_id = store.save_period(cons, figures, run_started=run_started,
                                        registry=str(opts.registry), conn=conn)
-            write_master(cons, out, history=history, figures=figures, pseudonymize_key=key)
-    return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started)
+            store.save_results(muni, opts.period, _to_keep(judged.values(), version, drive),
+                               conn=conn)
+            write_master(cons, out, history=history, figures=figures, pseudonymize_key=secret)
+    return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started,
+                      reused=len(kept))
+
+
+def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
+               cached: dict[str, tuple[str, str, bytes]], version: str,
+               drive: dict[str, str]) -> dict[int, SchoolResult]:
+    """Schools whose file is the one judged in an earlier run of this period, under the same
+    engine version: their stored results, by registry position. A file is known by its
+    SHA-256 (a read of its bytes, not a parse), a spreadsheet by Drive's modifiedTime."""
+    source = FolderSource(opts.source_dir if opts.source_dir is not None
+                          else opts.registry.parent)
+    kept = {}
+    for i, entry in enumerate(entries):
+        stored = cached.get(entry.code)
+        if stored is None or stored[1] != version:
+            continue
+        if is_google_source(entry.source):
+            fetched = Fetched(entry, None, None, origin=entry.source, sha256=None,
+                              fetched_at=datetime.now(UTC), source=entry.source)
+        else:
+            fetched = source.unread(entry)
+        if _cache_key(entry, fetched, drive) == stored[0]:
+            try:
+                kept[i] = result_cache.load(stored[2], fetched)
+            except Exception as exc:  # noqa: BLE001 (a damaged record: judge the file again)
+                log.warning("stored result of %s unusable (%s)", entry.code, type(exc).__name__)
+    return kept
+
+
+def _to_keep(judged: Iterable[SchoolResult], version: str,
+             drive: dict[str, str]) -> list[tuple[str, str, str, bytes]]:
+    """(code, cache key, engine version, payload) of the schools judged in this run."""
+    rows = []
+    for r in judged:
+        cache_key = _cache_key(r.entry, r.fetched, drive)
+        if cache_key is not None:
+            rows.append((r.code, cache_key, version, result_cache.dump(r)))
+    return rows
+
+
+def _cache_key(entry: SchoolEntry, fetched: Fetched, drive: dict[str, str]) -> str | None:
+    """What identifies the judged content: the file's SHA-256, or the spreadsheet's
+    modifiedTime in Drive (None when unknown: the result is not kept)."""
+    if not is_google_source(entry.source):
+        return fetched.sha256
+    moment = drive.get(spreadsheet_id(entry.source))
+    return f"drive:{moment}" if moment else None
 
 
 def _where(store: Store) -> str:
@@ -97,59 +181,70 @@ def _where(store: Store) -> str:
 
 #: Below this many folder schools, worker processes cost more than they save.
 PARALLEL_MIN_SCHOOLS = 8
+MAX_WORKERS = 8
+#: Schools judged as one batch: large enough that pandas' cost per operation vanishes,
+#: small enough to bound a worker's memory and to move the progress bar.
+BATCH_SCHOOLS = 100
 
 
 def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
                targets: dict[str, Any], progress: Callable[[SchoolEntry], Any] | None,
-               checked: Callable[[Any], Any] | None) -> list[SchoolResult]:
+               checked: Callable[[Any], Any] | None,
+               client: GoogleSheetsSource | None = None) -> list[SchoolResult]:
     """Fetch and judge every school, in registry order.
 
-    Folder schools are read and checked in worker processes (one per core): reading and the
-    rules are CPU-bound, and each school is independent. Google schools are read one by one
-    in this process, which paces requests for the API quota.
+    Folder schools are read and judged in batches, in worker processes (one per core):
+    reading is CPU-bound and batches are independent. Google schools are read one by one
+    in this process (with `client`, made here when None), which paces requests for the API
+    quota, then judged as one batch.
     """
     source_dir = opts.source_dir if opts.source_dir is not None else opts.registry.parent
     results: dict[int, SchoolResult] = {}
 
-    def done(i: int, result: SchoolResult) -> None:
-        results[i] = result
-        if checked is not None:
-            checked(result)
+    def done(indexed: list[tuple[int, SchoolEntry]], judged: list[SchoolResult],
+             moved: bool = False) -> None:
+        for (i, entry), result in zip(indexed, judged, strict=True):
+            if progress is not None and not moved:
+                progress(entry)
+            results[i] = result
+            if checked is not None:
+                checked(result)
 
     folder = [(i, e) for i, e in enumerate(entries) if not is_google_source(e.source)]
-    google = [(i, e) for i, e in enumerate(entries) if is_google_source(e.source)]
+    online = [(i, e) for i, e in enumerate(entries) if is_google_source(e.source)]
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    chunks = _chunks(folder, workers)
     if workers > 1 and len(folder) >= PARALLEL_MIN_SCHOOLS:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_fetch_and_judge, e, source_dir, ref, targets,
-                                   opts.period): (i, e)
-                       for i, e in folder}
+            futures = {pool.submit(_fetch_and_judge, [e for _, e in chunk], source_dir, ref,
+                                   targets, opts.period): chunk for chunk in chunks}
             for future in as_completed(futures):
-                i, entry = futures[future]
-                if progress is not None:
-                    progress(entry)
-                done(i, future.result())
+                done(futures[future], future.result())
     else:
-        for i, entry in folder:
-            if progress is not None:
-                progress(entry)
-            done(i, _fetch_and_judge(entry, source_dir, ref, targets, opts.period))
-    if google:
-        client = _google_client(opts)
-        for (i, _), fetched in zip(google, fetch_all([e for _, e in google], source_dir, client,
-                                                      progress), strict=True):
-            done(i, judge(fetched, ref, targets, opts.period).release())
+        for chunk in chunks:
+            done(chunk, _fetch_and_judge([e for _, e in chunk], source_dir, ref, targets,
+                                         opts.period))
+    if online:
+        client = client if client is not None else _google_client(opts)
+        # the bar moves as each spreadsheet arrives: fetching, not judging, takes the time
+        fetched = list(fetch_all([e for _, e in online], source_dir, client, progress))
+        done(online, judge_batch(fetched, ref, targets, opts.period), moved=True)
     return [results[i] for i in range(len(entries))]
 
 
-MAX_WORKERS = 8
+def _chunks(items: list, workers: int) -> list[list]:
+    """Batches of at most BATCH_SCHOOLS, at least two per worker so the cores stay busy."""
+    if not items:
+        return []
+    size = max(1, min(BATCH_SCHOOLS, -(-len(items) // (2 * workers))))
+    return [items[k:k + size] for k in range(0, len(items), size)]
 
 
-def _fetch_and_judge(entry: SchoolEntry, source_dir: Path, ref: date,
-                     targets: dict[str, Any], period: str) -> SchoolResult:
-    """One folder school, start to finish (runs in a worker process)."""
-    fetched = FolderSource(source_dir).fetch(entry)
-    return judge(fetched, ref, targets, period).release()
+def _fetch_and_judge(entries: list[SchoolEntry], source_dir: Path, ref: date,
+                     targets: dict[str, Any], period: str) -> list[SchoolResult]:
+    """A batch of folder schools, start to finish (runs in a worker process)."""
+    source = FolderSource(source_dir)
+    return judge_batch([source.fetch(e) for e in entries], ref, targets, period)
 
 
 def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from datetime import time as dtime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,7 +44,8 @@ EPOCH = datetime(1899, 12, 30)
 TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 #: Hosts a well-behaved client may reach (through the loopback adapter, or the fake directly).
 ALLOWED_HOSTS = frozenset({"sheets.googleapis.com", "oauth2.googleapis.com",
-                           "iamcredentials.googleapis.com"})
+                           "iamcredentials.googleapis.com",
+                           "www.googleapis.com"})  # Drive v3 files.list
 
 _ERRORS = {
     400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
@@ -85,10 +86,12 @@ class _Failure:
 
 @dataclass
 class Book:
-    """One fake spreadsheet: title and (sheet title, rows of Python cell values, hidden)."""
+    """One fake spreadsheet: title, (sheet title, rows of Python cell values, hidden), and
+    Drive's modifiedTime (RFC 3339, changed by every `add` of the spreadsheet)."""
 
     title: str
     sheets: list[tuple[str, list[list[Any]], bool]] = field(default_factory=list)
+    modified: str = ""
 
 
 # ------------------------------------------------------------------------------- rendering
@@ -189,6 +192,7 @@ class FakeSheets:
         self._failures: dict[str, list[_Failure]] = {}
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
+        self._clock = 0  # Drive's clock, milliseconds
         self._thread: threading.Thread | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
@@ -221,7 +225,7 @@ class FakeSheets:
         date/datetime/time, None)."""
         items = sheets.items() if isinstance(sheets, Mapping) else sheets
         hidden = set(hidden)
-        book = Book(title or spreadsheet_id)
+        book = Book(title or spreadsheet_id, modified=self._next_time())
         for name, rows in items:
             book.sheets.append((name, [list(r) for r in rows], name in hidden))
         with self._lock:
@@ -240,6 +244,13 @@ class FakeSheets:
                 hidden.append(ws.title)
         wb.close()
         self.add(spreadsheet_id, sheets, title=title or Path(path).stem, hidden=hidden)
+
+    def _next_time(self) -> str:
+        """A modifiedTime later than any before (Drive's clock, in whole milliseconds)."""
+        with self._lock:
+            self._clock = max(self._clock + 1, int(time.time() * 1000))
+            moment = datetime.fromtimestamp(self._clock / 1000, tz=UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self._clock % 1000:03d}Z"
 
     def remove(self, spreadsheet_id: str) -> None:
         with self._lock:
@@ -336,6 +347,19 @@ class FakeSheets:
             return header[len("Bearer "):] in self.tokens
 
     # -- API ------------------------------------------------------------------------------
+    def _drive_list(self, query: dict[str, list[str]]) -> dict:
+        """Drive v3 files.list of the spreadsheets: id and modifiedTime, paged by pageSize."""
+        size = int(query.get("pageSize", ["100"])[0])
+        start = int(query.get("pageToken", ["0"])[0])
+        with self._lock:
+            ids = sorted(self.books)
+            files = [{"id": sid, "modifiedTime": self.books[sid].modified}
+                     for sid in ids[start:start + size]]
+        out: dict[str, Any] = {"files": files}
+        if start + size < len(ids):
+            out["nextPageToken"] = str(start + size)
+        return out
+
     def _metadata(self, sid: str, book: Book) -> dict:
         sheets = []
         for index, (name, rows, hidden) in enumerate(book.sheets):
@@ -381,6 +405,10 @@ class FakeSheets:
             return status, payload, {}
         if method == "GET" and path.endswith("/allowedLocations"):
             return 200, {"locations": [], "encodedLocations": "0x0"}, {}
+        if method == "GET" and path == "/drive/v3/files":
+            if not self._authorized(headers.get("Authorization")):
+                return _error(401, headers={"WWW-Authenticate": "Bearer"})
+            return 200, self._drive_list(query), {}
         if method != "GET" or not path.startswith("/v4/spreadsheets/"):
             return _error(404, f"fake: no route for {method} {path}")
         if not self._authorized(headers.get("Authorization")):
@@ -436,6 +464,8 @@ def _kind(method: str, path: str) -> tuple[str, str | None]:
         return "token", None
     if path.endswith("/allowedLocations"):
         return "allowedLocations", None
+    if path == "/drive/v3/files":
+        return "driveList", None
     if path.startswith("/v4/spreadsheets/"):
         sid, _, tail = path[len("/v4/spreadsheets/"):].partition("/")
         sid = unquote(sid)

@@ -56,14 +56,33 @@ def runs(tmp_path_factory):
                      "--out", tmp / "google.xlsx", "--google-key", key_file,
                      "--google-endpoint", fake.url)
         batch_gets = len(fake.calls("batchGet"))
+        # the month goes on: one school edits its spreadsheet, the centre syncs again
+        fake.reset_log()
+        fake.add_from_xlsx(sid_for(served[2].code), root / "schools" / f"{served[2].code}.xlsx",
+                           title=served[2].name)
+        again = run("sync", "--registry", registry, "--period", "2026-11",
+                    "--out", tmp / "google.xlsx", "--google-key", key_file,
+                    "--google-endpoint", fake.url)
+        resync = {"reread": {c.spreadsheet_id for c in fake.calls("batchGet")},
+                  "listings": len(fake.calls("driveList")), "run": again}
         assert not fake.foreign_hosts()
     folder = run("sync", "--registry", folder_registry, "--period", "2026-11",
                  "--out", tmp / "folder.xlsx")
-    return google, folder, tmp, served, batch_gets
+    return google, folder, tmp, served, batch_gets, resync
+
+
+def test_a_resync_fetches_only_the_spreadsheet_that_changed(runs):
+    """Drive's modifiedTime (one files.list) tells which spreadsheets changed since the last
+    run of the period: only that one is fetched again, sparing the Sheets quota."""
+    google, _, _, served, _, resync = runs
+    assert resync["listings"] >= 1
+    assert resync["reread"] == {sid_for(served[2].code)}
+    assert resync["run"].returncode == google.returncode
+    assert f"(не перечитывались): {len(served) - 1} из {len(served)}" in resync["run"].stdout
 
 
 def test_google_run_survives_429_and_500(runs):
-    google, _, tmp, served, batch_gets = runs
+    google, _, tmp, served, batch_gets, _ = runs
     assert google.returncode in (0, 1), google.stdout + google.stderr
     log = {r["Код ОО"]: r for r in _sheet(tmp / "google.xlsx", M.SHEET_LOG)}
     assert log[served[0].code]["Попыток"] == 2
@@ -75,7 +94,7 @@ def test_google_run_survives_429_and_500(runs):
 @pytest.mark.parametrize("sheet", [M.SHEET_SUMMARY, M.SHEET_PARTICIPANTS, M.SHEET_PAIRS,
                                    M.SHEET_ROADMAP, M.SHEET_FINDINGS])
 def test_master_equals_folder_run(runs, sheet):
-    google, folder, tmp, _, _ = runs
+    google, folder, tmp, _, _, _ = runs
     assert folder.returncode == google.returncode
 
     def rows(name):
@@ -86,7 +105,7 @@ def test_master_equals_folder_run(runs, sheet):
 
 
 def test_figures_equal(runs):
-    _, _, tmp, _, _ = runs
+    _, _, tmp, _, _, _ = runs
 
     def figures(name):
         ws = load_workbook(tmp / name, read_only=True)[M.SHEET_FIGURES]
