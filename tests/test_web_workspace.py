@@ -390,6 +390,16 @@ def test_return_resubmit_sync_and_feedback_in_the_browser(site, browser, muni, t
     school_ctx.close()
     log = server.log()
     assert "Петрова" not in log and comment not in log and "Traceback" not in log
+    # The journal: codes, logins, sums and the comment; no names or birth dates.
+    journal = b"".join(p.read_bytes() for p in (collect / "workspace").glob("journal.sqlite*"))
+    assert comment.encode() in journal and STAFF_LOGIN.encode() in journal
+    people = [s.data["school"]["curator"] for s in muni.schools] + ["Петрова"] + [
+        m["full_name"] for s in muni.schools for m in s.data["mentees"][:5]]
+    assert not [p for p in people if str(p).encode() in journal]
+    births = {m["birth_date"].strftime(f) for s in muni.schools for m in s.data["mentees"][:5]
+              if m["birth_date"] for f in ("%d.%m.%Y", "%Y-%m-%d")}
+    assert births
+    assert not [b for b in births if b.encode() in journal]
 
 
 def test_double_press_starts_one_job(site) -> None:
