@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -49,6 +50,14 @@ class ServerConfig:
     access_file: Path | None = None
     #: Municipality's targets file (TOML) instead of the defaults.
     targets_path: Path | None = None
+    #: Registry of schools for the staff's board and «Собрать свод» (staff may upload another).
+    registry_path: Path | None = None
+    #: The period the board opens on (ГГГГ-ММ); by default the latest one in the journal.
+    period: str | None = None
+    #: Day of the month the period's workbooks are due (the board counts days to it).
+    deadline_day: int = 25
+    #: The master workbook «Собрать свод» writes (default <collect>/workspace/свод.xlsx).
+    master_path: Path | None = None
 
     @property
     def loopback(self) -> bool:
@@ -66,6 +75,11 @@ class ServerConfig:
                 "--access-file, или запустите на 127.0.0.1 для работы на своём компьютере.")
         if self.access_file is not None and not self.access_file.is_file():
             raise ServerConfigError(f"Файл кодов доступа не найден: {self.access_file}")
+        if self.registry_path is not None and not self.registry_path.is_file():
+            raise ServerConfigError(f"Файл реестра ОО не найден: {self.registry_path}")
+        if self.registry_path is not None and self.collect_dir is None:
+            raise ServerConfigError("Реестр ОО нужен для работы с папкой сбора: укажите также "
+                                    "--collect-dir.")
 
 
 def app_version() -> str:
@@ -138,8 +152,40 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(config: ServerConfig | None = None) -> FastAPI:
-    """The app: health, the remote-button API under /xlwings, the page at /."""
+class CatchErrors:
+    """ASGI middleware: an unexpected exception becomes the Russian 500 page and ONE log line
+    (method, route, error class). Starlette's own handler would re-raise it for the server to
+    print a traceback, whose frames and message may quote cell values."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001 (ASGI app)
+        self.app = app
+
+    async def __call__(self, scope, receive, send):  # noqa: ANN001, ANN204
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message):  # noqa: ANN001, ANN202
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001
+            route = getattr(scope.get("route"), "path", None) or "?"
+            log.error("500 %s %s: %s", scope.get("method"), route, type(exc).__name__)
+            if not started:
+                response = russian_error(Request(scope), 500, SERVER_ERROR_RU)
+                await response(scope, receive, send)
+
+
+def create_app(config: ServerConfig | None = None, workspace_service: Any = None) -> FastAPI:
+    """The app: health, the remote-button API under /xlwings, the page at /, the municipal
+    staff's pages under /staff. `workspace_service` is the sync the staff pages run
+    (addin.web.workspace.SyncService, injected by `nastavnik serve`: addin never imports sync).
+    """
     config = config or ServerConfig()
     app = FastAPI(title="nastavnik", version=app_version(), docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -155,33 +201,28 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         log.info("400 %s %s", request.method, request.url.path)
         return russian_error(request, 400, BAD_REQUEST_RU.format(what=where or "формат"))
 
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, exc: Exception) -> Response:
-        # The type only: exception texts may quote cell values.
-        log.error("500 %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return russian_error(request, 500, SERVER_ERROR_RU)
-
-    _include_front_ends(app, config)
+    _include_front_ends(app, config, workspace_service)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(CatchErrors)  # outermost of ours: sees every route's exception
     return app
 
 
-def _include_front_ends(app: FastAPI, config: ServerConfig) -> None:
+def _include_front_ends(app: FastAPI, config: ServerConfig, workspace_service: Any) -> None:
     from addin import remote
     from addin.web import routes as web
 
     app.include_router(remote.make_router(config), prefix="/xlwings")
-    app.include_router(web.make_router(config))
+    app.include_router(web.make_router(config, workspace_service))
 
 
-def run(config: ServerConfig) -> None:
+def run(config: ServerConfig, workspace_service: Any = None) -> None:
     """Check the configuration and serve until interrupted."""
     import uvicorn
 
     config.check()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="info",
-                access_log=True)
+    uvicorn.run(create_app(config, workspace_service), host=config.host, port=config.port,
+                log_level="info", access_log=True)
 
 
 def static_dir() -> Path:

@@ -313,13 +313,25 @@ def checks_cmd(out: Path | None) -> None:
               help="Файл целевых значений муниципалитета (TOML).")
 @click.option("--max-upload-mb", default=25, show_default=True, type=click.IntRange(1, 500),
               help="Предельный размер книги или запроса, МБ.")
+@click.option("--registry", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Реестр организаций (CSV или xlsx) для доски сдачи и «Собрать свод»; "
+                   "сотрудник может загрузить другой на странице.")
+@click.option("--period", default=None, callback=lambda c, p, v: _period(c, p, v) if v else v,
+              help="Период ГГГГ-ММ, который доска показывает по умолчанию.")
+@click.option("--deadline-day", default=25, show_default=True, type=click.IntRange(1, 31),
+              help="Число месяца, до которого сдаются книги периода.")
+@click.option("--master", "master_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Сводная книга, которую пишет «Собрать свод» (по умолчанию "
+                   "<папка сбора>/workspace/свод.xlsx).")
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
-              max_upload_mb: int) -> None:
-    """Запустить сервер: страница проверки и сдачи книг, API кнопок «Проверить».
+              max_upload_mb: int, registry: Path | None, period: str | None,
+              deadline_day: int, master_path: Path | None) -> None:
+    """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
+    (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
-    Пример: nastavnik serve --collect-dir сдача --token-file токен.txt
+    Пример: nastavnik serve --collect-dir сдача --access-file коды.txt --registry реестр.csv
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -330,16 +342,20 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
         token = token_file.read_text(encoding="utf-8").strip() or None
         if token is None:
             raise click.ClickException(f"Файл токена {token_file} пуст.")
+    from sync.workspace_service import FolderSyncService
+
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
                           access_file=access_file, targets_path=targets,
-                          max_body_bytes=max_upload_mb * 1024 * 1024)
+                          max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
+                          period=period, deadline_day=deadline_day, master_path=master_path)
     try:
         config.check()
     except ServerConfigError as exc:
         err_console.print(f"[bold red]Сервер не запущен:[/] {exc}")
         sys.exit(EXIT_UNREADABLE)
     console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
-    run(config)
+    # The staff pages run the sync through this object: addin/ never imports sync/.
+    run(config, FolderSyncService())
 
 
 @serve_cmd.command("add-school-code")
@@ -364,6 +380,35 @@ def add_school_code_cmd(access_file: Path, school_code: str, secret: str | None)
     console.print(f"Код доступа для {school_code} записан в {access_file}.")
     if secret is None:
         console.print(f"Код (сообщите школе, он больше не будет показан): [bold]{shown}[/]")
+
+
+@serve_cmd.command("add-staff")
+@click.option("--access-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл кодов доступа (создаётся, если его нет).")
+@click.option("--login", required=True,
+              help="Логин сотрудника муниципального центра, например metodist1 (не ФИО: логин "
+                   "попадает в журнал).")
+@click.option("--code", "secret", default=None,
+              help="Код доступа; если не указан, будет создан случайный и показан один раз.")
+def add_staff_cmd(access_file: Path, login: str, secret: str | None) -> None:
+    """Добавить сотрудника муниципального центра или заменить его код доступа.
+
+    Сотрудник видит доску сдачи всех организаций реестра, возвращает книги на доработку и
+    запускает «Собрать свод». Замена кода завершает открытые сеансы сотрудника.
+
+    Пример: nastavnik serve add-staff --access-file коды.txt --login metodist1
+    """
+    from addin.web.access import AccessFileError, add_staff
+
+    try:
+        shown = add_staff(access_file, login, secret)
+    except AccessFileError as exc:
+        raise click.ClickException(exc.message_ru) from None
+    except OSError as exc:
+        raise click.ClickException(f"Не удалось записать {access_file}: {exc.strerror}") from None
+    console.print(f"Учётная запись сотрудника {login} записана в {access_file}.")
+    if secret is None:
+        console.print(f"Код (сообщите сотруднику, он больше не будет показан): [bold]{shown}[/]")
 
 
 PERIOD_RE = r"^\d{4}-(0[1-9]|1[0-2])$"

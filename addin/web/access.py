@@ -1,14 +1,18 @@
-"""Who may use the page: school access codes, session cookies, CSRF tokens, login throttling.
+"""Who may use the page: accounts (schools and municipal staff), session cookies, CSRF tokens,
+login throttling.
 
-Access file: one line per school, ``<school code>:<scrypt params>:<salt hex>:<hash hex>``, for
-example ``ОО-001:n=16384,r=8,p=1:9f…:4a…``. Blank lines and lines starting with ``#`` are
-ignored. The hash is ``hashlib.scrypt(access code, salt, n, r, p, dklen=32)``; the access code
-itself is never stored. The file is written atomically with mode 0600 and re-read by a running
-server when it changes.
+Access file: one line per account. A school: ``<school code>:<scrypt params>:<salt hex>:<hash
+hex>``, for example ``ОО-001:n=16384,r=8,p=1:9f…:4a…``; a member of the municipal staff:
+``staff:<login>:<scrypt params>:<salt hex>:<hash hex>``. Blank lines and lines starting with
+``#`` are ignored. The hash is ``hashlib.scrypt(access code, salt, n, r, p, dklen=32)``; the
+access code itself is never stored. The file is written atomically with mode 0600 and re-read
+by a running server when it changes. A login and a school code never coincide.
 
-Sessions need no server state: the cookie carries a random session id, the school code (empty
-for an anonymous visitor) and an expiry, signed with HMAC-SHA256 under a key made at process
-start (a restart logs everyone out). The CSRF token of a session is an HMAC of its id.
+Sessions need no server state: the cookie carries a random session id, the account (empty for
+an anonymous visitor), a stamp of the account's current hash and an expiry, signed with
+HMAC-SHA256 under a key made at process start (a restart logs everyone out). A session whose
+stamp no longer matches the access file (the code was replaced or the account removed) is
+void. The CSRF token of a session is an HMAC of its id.
 """
 
 from __future__ import annotations
@@ -74,28 +78,63 @@ def hash_code(secret: str, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R,
                           maxmem=256 * 1024 * 1024, dklen=HASH_BYTES)
 
 
+STAFF_PREFIX = "staff"
+SCHOOL, STAFF = "school", "staff"
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who logged in: a school (by its code) or a member of the municipal staff (by login)."""
+
+    role: str  # SCHOOL or STAFF
+    name: str
+
+
 def add_school_code(access_file: str | Path, school_code: str, secret: str | None = None) -> str:
     """Add or replace the access code of one school; return the code to tell the school.
 
     A random code is made when ``secret`` is None. The file is rewritten atomically (temporary
-    file + rename) with mode 0600; other schools' lines are kept as they are.
+    file + rename) with mode 0600; other accounts' lines are kept as they are. Replacing a code
+    ends the school's open sessions.
     """
-    path = Path(access_file)
     code = (school_code or "").strip()
     if not valid_school_code(code):
         raise AccessFileError(
             f"Код ОО «{school_code}» не подходит: допустимы буквы, цифры, дефис, точка и "
             "подчёркивание (например, ОО-001), не длиннее 64 знаков.")
+    return _add_account(Path(access_file), Account(SCHOOL, code), secret)
+
+
+def add_staff(access_file: str | Path, login: str, secret: str | None = None) -> str:
+    """Add or replace a municipal staff account (same hashing as the schools' codes)."""
+    name = (login or "").strip()
+    if not valid_school_code(name) or name.lower() == STAFF_PREFIX:
+        raise AccessFileError(
+            f"Логин «{login}» не подходит: допустимы латинские и русские буквы, цифры, дефис, "
+            "точка и подчёркивание, не длиннее 64 знаков (например, metodist1). Не используйте "
+            "ФИО: логин попадает в журнал.")
+    return _add_account(Path(access_file), Account(STAFF, name), secret)
+
+
+def _add_account(path: Path, account: Account, secret: str | None) -> str:
     shown = generate_code() if secret is None else secret.strip()
     if len(_normalize_secret(shown)) < 6:
         raise AccessFileError("Код доступа слишком короткий: нужно не меньше 6 знаков.")
     salt = secrets.token_bytes(SALT_BYTES)
-    line = f"{code}:{SCRYPT_PARAMS}:{salt.hex()}:{hash_code(shown, salt).hex()}"
+    prefix = account.name if account.role == SCHOOL else f"{STAFF_PREFIX}:{account.name}"
+    line = f"{prefix}:{SCRYPT_PARAMS}:{salt.hex()}:{hash_code(shown, salt).hex()}"
     lines: list[str] = []
     if path.exists():
         for old in path.read_text(encoding="utf-8").splitlines():
-            if old.split(":", 1)[0].strip() != code:
-                lines.append(old)
+            other = _account_of_line(old)
+            if other is not None and other.name.casefold() == account.name.casefold():
+                if other.role != account.role:
+                    what = "организации" if other.role == SCHOOL else "сотрудника"
+                    raise AccessFileError(
+                        f"«{account.name}» уже используется как код {what}: логины "
+                        "сотрудников и коды ОО не должны совпадать.")
+                continue
+            lines.append(old)
     lines.append(line)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
@@ -112,6 +151,15 @@ def add_school_code(access_file: str | Path, school_code: str, secret: str | Non
     return shown
 
 
+def _account_of_line(line: str) -> Account | None:
+    parts = line.strip().split(":")
+    if len(parts) == 5 and parts[0].strip() == STAFF_PREFIX:
+        return Account(STAFF, parts[1].strip())
+    if len(parts) == 4 and not line.lstrip().startswith("#"):
+        return Account(SCHOOL, parts[0].strip())
+    return None
+
+
 @dataclass(frozen=True)
 class _Entry:
     n: int
@@ -120,6 +168,11 @@ class _Entry:
     salt: bytes
     digest: bytes
 
+    @property
+    def stamp(self) -> str:
+        """A short fingerprint of this hash: changes whenever the code is replaced."""
+        return hashlib.sha256(self.salt + self.digest).hexdigest()[:16]
+
 
 class AccessCodes:
     """The access file as read by the server (re-read when its modification time changes)."""
@@ -127,23 +180,23 @@ class AccessCodes:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._stamp: tuple[float, int] | None = None
-        self._entries: dict[str, _Entry] = {}
+        self._stamp: tuple[float, int, int] | None = None
+        self._entries: dict[Account, _Entry] = {}
         self._dummy = _Entry(SCRYPT_N, SCRYPT_R, SCRYPT_P, secrets.token_bytes(SALT_BYTES),
                              secrets.token_bytes(HASH_BYTES))
 
-    def _load(self) -> dict[str, _Entry]:
+    def _load(self) -> dict[Account, _Entry]:
         with self._lock:
             try:
                 st = self.path.stat()
             except OSError:
-                log.warning("access file missing; no school can log in")
+                log.warning("access file missing; no one can log in")
                 self._entries, self._stamp = {}, None
                 return self._entries
-            stamp = (st.st_mtime, st.st_size)
+            stamp = (st.st_mtime, st.st_size, st.st_ino)
             if stamp == self._stamp:
                 return self._entries
-            entries: dict[str, _Entry] = {}
+            entries: dict[Account, _Entry] = {}
             text = self.path.read_text(encoding="utf-8", errors="replace")
             for number, line in enumerate(text.splitlines(), 1):
                 line = line.strip()
@@ -155,27 +208,56 @@ class AccessCodes:
                     continue
                 entries[entry[0]] = entry[1]
             self._entries, self._stamp = entries, stamp
-            log.info("access file read: %d schools", len(entries))
+            log.info("access file read: %d schools, %d staff",
+                     sum(a.role == SCHOOL for a in entries), sum(a.role == STAFF for a in entries))
             return entries
 
     def schools(self) -> list[str]:
-        return sorted(self._load())
+        return sorted(a.name for a in self._load() if a.role == SCHOOL)
 
-    def verify(self, school_code: str, secret: str) -> bool:
-        """Constant work whether or not the school exists (no enumeration by timing)."""
+    def staff(self) -> list[str]:
+        return sorted(a.name for a in self._load() if a.role == STAFF)
+
+    def known(self, name: str) -> bool:
+        name = (name or "").strip()
+        return any(a.name == name for a in self._load())
+
+    def stamp(self, account: Account) -> str | None:
+        """The current fingerprint of an account, None when it no longer exists."""
+        entry = self._load().get(account)
+        return entry.stamp if entry is not None else None
+
+    def login(self, name: str, secret: str) -> Account | None:
+        """The account behind a school code or a staff login and its code, if they match.
+
+        Constant work whether or not the account exists (no enumeration by timing).
+        """
         entries = self._load()
-        entry = entries.get((school_code or "").strip())
-        e = entry or self._dummy
+        name = (name or "").strip()
+        account = next((a for a in (Account(SCHOOL, name), Account(STAFF, name))
+                        if a in entries), None)
+        e = entries[account] if account is not None else self._dummy
         try:
             digest = hash_code(secret or "", e.salt, e.n, e.r, e.p)
         except (ValueError, MemoryError):
-            return False
-        return hmac.compare_digest(digest, e.digest) and entry is not None
+            return None
+        if hmac.compare_digest(digest, e.digest) and account is not None:
+            return account
+        return None
+
+    def verify(self, school_code: str, secret: str) -> bool:
+        """Whether this is a school's code (kept for the remote and older callers)."""
+        account = self.login(school_code, secret)
+        return account is not None and account.role == SCHOOL
 
 
-def _parse_line(line: str) -> tuple[str, _Entry] | None:
+def _parse_line(line: str) -> tuple[Account, _Entry] | None:
     parts = line.split(":")
-    if len(parts) != 4:
+    if len(parts) == 5 and parts[0].strip() == STAFF_PREFIX:
+        role, parts = STAFF, parts[1:]
+    elif len(parts) == 4:
+        role = SCHOOL
+    else:
         return None
     code, params, salt_hex, hash_hex = (p.strip() for p in parts)
     m = _PARAMS_RE.match(params)
@@ -188,15 +270,25 @@ def _parse_line(line: str) -> tuple[str, _Entry] | None:
     n, r, p = (int(x) for x in m.groups())
     if n < 2 or n & (n - 1) or n > 2**20 or not 1 <= r <= 32 or not 1 <= p <= 16 or not digest:
         return None
-    return code, _Entry(n, r, p, salt, digest)
+    return Account(role, code), _Entry(n, r, p, salt, digest)
 
 
 # -- sessions ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Session:
     sid: str
-    school: str  # "" for an anonymous visitor
+    school: str  # "" for an anonymous visitor or a member of staff
     expires: int
+    staff: str = ""  # the staff login, "" otherwise
+    stamp: str = ""  # fingerprint of the account's hash when the session was opened
+
+    @property
+    def account(self) -> Account | None:
+        if self.staff:
+            return Account(STAFF, self.staff)
+        if self.school:
+            return Account(SCHOOL, self.school)
+        return None
 
 
 class Sessions:
@@ -209,10 +301,12 @@ class Sessions:
     def _mac(self, payload: str) -> str:
         return hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).hexdigest()
 
-    def issue(self, school: str = "") -> tuple[str, Session]:
+    def issue(self, school: str = "", *, staff: str = "", stamp: str = "") -> tuple[str, Session]:
         """A new session (always a new id: no session fixation across a login)."""
-        session = Session(secrets.token_urlsafe(16), school, int(time.time()) + self.lifetime)
-        encoded = base64.urlsafe_b64encode(school.encode("utf-8")).decode("ascii").rstrip("=")
+        session = Session(secrets.token_urlsafe(16), "" if staff else school,
+                          int(time.time()) + self.lifetime, staff, stamp)
+        who = "\x1f".join((session.school, session.staff, stamp))
+        encoded = base64.urlsafe_b64encode(who.encode("utf-8")).decode("ascii").rstrip("=")
         payload = f"{session.sid}.{encoded}.{session.expires}"
         return f"{payload}.{self._mac(payload)}", session
 
@@ -227,13 +321,14 @@ class Sessions:
             payload = f"{sid}.{encoded}.{expires}"
             if not hmac.compare_digest(mac, self._mac(payload)):
                 return None
-            school = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+            who = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+            school, staff, stamp = who.split("\x1f")
             until = int(expires)
         except (ValueError, UnicodeError):
             return None
         if until < time.time():
             return None
-        return Session(sid, school, until)
+        return Session(sid, school, until, staff, stamp)
 
     def csrf(self, session: Session) -> str:
         return self._mac(f"csrf|{session.sid}")

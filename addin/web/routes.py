@@ -12,14 +12,18 @@ Routes (all HTML in Russian, rendered on the server from the package's templates
     GET  /login, POST /login, POST /logout
     GET  /static/<name>            style.css, app.js
 
+The municipal staff's routes (/staff/...) live in staff.py and share the `Page` made here.
+
 A result lives in its own private folder (mode 0700) for at most RESULT_TTL seconds: the checked
 file (needed for the submission and the annotated copy; deleted at once when unreadable), the
 JSON report and, once asked for, the annotated copy. Expired results are purged lazily at every
-request. A result is bound to the session that made it.
+request. A result is bound to the session that made it; each session keeps at most
+RESULTS_PER_SESSION results (its oldest go first), so one visitor cannot push out the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import ipaddress
 import json
@@ -28,6 +32,7 @@ import os
 import re
 import secrets
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
@@ -54,6 +59,7 @@ from addin.web import collect
 from addin.web.access import (
     FAILED_LOGIN_DELAY,
     SESSION_COOKIE,
+    STAFF,
     AccessCodes,
     LoginThrottle,
     Session,
@@ -69,7 +75,10 @@ log = logging.getLogger("nastavnik.web")
 
 RESULT_TTL = 15 * 60
 ROOT_PREFIX = "nastavnik-web-"
-MAX_RESULTS = 200
+#: Results one session may hold; beyond it the session's own oldest result is removed.
+RESULTS_PER_SESSION = 20
+#: A bound on all results together (disk), far above what real use reaches.
+MAX_RESULTS = 2000
 MAX_SHOWN_FINDINGS = 3000
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC_FILES = {"style.css": "text/css; charset=utf-8",
@@ -78,7 +87,8 @@ XLSX_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadshee
               ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'self'; script-src 'self'; "
-                                "img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+                                "connect-src 'self'; img-src 'self' data:; form-action 'self'; "
+                                "base-uri 'none'; "
                                 "frame-ancestors 'none'"),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -134,8 +144,9 @@ class Entry:
 class ResultStore:
     """Results by unguessable token; each expires RESULT_TTL seconds after the check."""
 
-    def __init__(self, ttl: float = RESULT_TTL, limit: int = MAX_RESULTS) -> None:
-        self.ttl, self.limit = ttl, limit
+    def __init__(self, ttl: float = RESULT_TTL, limit: int = MAX_RESULTS,
+                 per_session: int = RESULTS_PER_SESSION) -> None:
+        self.ttl, self.limit, self.per_session = ttl, limit, per_session
         _remove_orphans()
         self.root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))  # mode 0700
         self._entries: OrderedDict[str, Entry] = OrderedDict()
@@ -187,8 +198,14 @@ class ResultStore:
         now = time.time()
         doomed: list[Entry] = []
         with self._lock:
-            for token, entry in list(self._entries.items()):
-                if now - entry.created > self.ttl or len(self._entries) > self.limit:
+            held: dict[str, int] = {}
+            for entry in self._entries.values():
+                held[entry.sid] = held.get(entry.sid, 0) + 1
+            for token, entry in list(self._entries.items()):  # oldest first
+                expired = now - entry.created > self.ttl
+                if expired or held[entry.sid] > self.per_session or \
+                        len(self._entries) > self.limit:
+                    held[entry.sid] -= 1
                     doomed.append(entry)
                     del self._entries[token]
                     if entry.submit_token:
@@ -236,7 +253,10 @@ class Page:
                                autoescape=select_autoescape(["html"]), trim_blocks=True,
                                lstrip_blocks=True)
         self.env.filters["num"] = _num
+        self.env.filters["when"] = _when
         self._targets: dict | None = None
+        #: The municipal workspace (board, journal, sync jobs); set by make_router.
+        self.workspace: Any = None
 
     @property
     def open_mode(self) -> bool:
@@ -251,7 +271,14 @@ class Page:
 
     # -- sessions
     def session(self, request: Request) -> Session | None:
-        return self.sessions.read(request.cookies.get(SESSION_COOKIE))
+        """The visitor's session; a logged-in one only while its account's code is unchanged."""
+        session = self.sessions.read(request.cookies.get(SESSION_COOKIE))
+        if session is None or session.account is None:
+            return session
+        stamp = self.codes.stamp(session.account) if self.codes is not None else None
+        if stamp is None or not secrets.compare_digest(stamp, session.stamp):
+            return None  # code replaced or account removed: the session is over
+        return session
 
     def set_cookie(self, request: Request, response: Response, value: str) -> None:
         response.set_cookie(SESSION_COOKIE, value, max_age=self.sessions.lifetime, path="/",
@@ -267,7 +294,8 @@ class Page:
         if session is None:
             new_cookie, session = self.sessions.issue("")
         ctx = {"csrf": self.sessions.csrf(session), "school": session.school,
-               "open_mode": self.open_mode, "collect": self.config.collect_dir is not None,
+               "staff": session.staff, "open_mode": self.open_mode,
+               "collect": self.config.collect_dir is not None,
                "max_mb": self.config.max_body_bytes // (1024 * 1024), **context}
         html = self.env.get_template(name).render(**ctx)
         response = HTMLResponse(html, status_code=status, headers=_headers(no_store=True))
@@ -314,7 +342,7 @@ class Page:
                                 HOST_RU.format(port=self.config.port))
         if need_login and not self.open_mode:
             session = self.session(request)
-            if session is None or not session.school:
+            if session is None or session.account is None:
                 return RedirectResponse("/login", status_code=303, headers=_headers())
         return None
 
@@ -388,6 +416,9 @@ class Page:
             return ("Книгу с ошибками сдать нельзя: исправьте ошибки, сохраните книгу и "
                     "проверьте снова.")
         code = report.school_code
+        if session.staff:
+            return ("Вы вошли как сотрудник муниципального центра: сдаёт книгу сама "
+                    "организация под своим кодом. Проверять книги здесь можно.")
         if not code:
             return "На листе «Сведения об ОО» не указан код ОО — без него книгу не сдать."
         if not valid_school_code(code):
@@ -421,9 +452,19 @@ class Page:
 
 
 # -- the router --------------------------------------------------------------------------------
-def make_router(config: ServerConfig) -> APIRouter:
-    """The page's routes for one server configuration."""
+def make_router(config: ServerConfig, service: Any = None) -> APIRouter:
+    """The page's routes for one server configuration, with the municipal staff's routes
+    (staff.py) when there is a collection folder; `service` is the injected sync
+    (addin.web.workspace.SyncService), None where the server runs without it."""
+    from addin.web import staff
+    from addin.web.workspace import Workspace
+
     page = Page(config)
+    if config.collect_dir is not None:
+        try:
+            page.workspace = Workspace(config, service)
+        except (OSError, sqlite3.Error) as exc:  # the check page still works without it
+            log.error("municipal workspace disabled: %s", type(exc).__name__)
 
     @asynccontextmanager
     async def lifespan(app):  # noqa: ANN001, ANN202
@@ -433,12 +474,15 @@ def make_router(config: ServerConfig) -> APIRouter:
     router = APIRouter(lifespan=lifespan)
 
     @router.get("/", response_class=HTMLResponse)
-    def index(request: Request) -> Response:
+    async def index(request: Request) -> Response:
         if (stop := page.guard(request)) is not None:
             return stop
         got = page.session(request)
         page.store.purge()
-        return page.render(request, "index.html", session=got)
+        mine = None
+        if got is not None and got.school and page.workspace is not None:
+            mine = await run_in_threadpool(page.workspace.school_view, got.school)
+        return page.render(request, "index.html", session=got, mine=mine)
 
     @router.post("/check")
     async def check(request: Request) -> Response:
@@ -554,8 +598,9 @@ def make_router(config: ServerConfig) -> APIRouter:
         if (stop := page.guard(request, need_login=False)) is not None:
             return stop
         got = page.session(request)
-        if page.open_mode or (got is not None and got.school):
-            return RedirectResponse("/", status_code=303, headers=_headers())
+        if page.open_mode or (got is not None and got.account is not None):
+            target = "/staff" if got is not None and got.staff else "/"
+            return RedirectResponse(target, status_code=303, headers=_headers())
         return page.render(request, "login.html", session=got)
 
     @router.post("/login")
@@ -568,10 +613,10 @@ def make_router(config: ServerConfig) -> APIRouter:
         form = await page.posted_form(request, got)
         if isinstance(form, Response):
             return form
-        school = _text(form.get("school")).strip()[:64]
+        name = _text(form.get("school")).strip()[:64]
         secret = _text(form.get("code"))[:200]
         address = request.client.host if request.client else "?"
-        return await run_in_threadpool(_do_login, page, request, got, school, secret, address)
+        return await _do_login(page, request, got, name, secret, address)
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
@@ -599,6 +644,7 @@ def make_router(config: ServerConfig) -> APIRouter:
                         headers={"Cache-Control": "max-age=3600",
                                  "X-Content-Type-Options": "nosniff"})
 
+    staff.add_routes(router, page)
     return router
 
 
@@ -644,30 +690,45 @@ def _do_submit(page: Page, request: Request, session: Session, submit_token: str
     entry.receipt = rc
     log.info("submit school=%s period=%s sha256=%s size=%d", rc.school_code, rc.period,
              rc.sha256, rc.size)
+    if page.workspace is not None:
+        try:
+            page.workspace.submitted(rc, report)
+        except (OSError, sqlite3.Error) as exc:  # the file is stored; the board re-checks it
+            log.error("journal not written for a submission: %s", type(exc).__name__)
     return RedirectResponse(f"/result/{entry.token}/receipt", status_code=303,
                             headers=_headers())
 
 
-def _do_login(page: Page, request: Request, session: Session, school: str, secret: str,
-              address: str) -> Response:
-    assert page.codes is not None
-    known = school in page.codes.schools()
-    who = school if known else "неизвестный код"
-    if page.throttle.blocked(address, school):
-        log.warning("login throttled school=%s", who)
-        time.sleep(FAILED_LOGIN_DELAY)
+async def _do_login(page: Page, request: Request, session: Session, name: str, secret: str,
+                    address: str) -> Response:
+    """Check the code in a worker thread (scrypt), but wait out a failure in the event loop:
+    a sleeping refusal holds no thread-pool worker, so guessing cannot starve the page."""
+    codes = page.codes
+    assert codes is not None
+    who = name if codes.known(name) else "неизвестный код"
+    if page.throttle.blocked(address, name):
+        log.warning("login throttled account=%s", who)
+        await asyncio.sleep(FAILED_LOGIN_DELAY)
         return page.render(request, "login.html", status=429, session=session,
-                           error=THROTTLED_RU, school_value=school)
-    if not page.codes.verify(school, secret):
-        page.throttle.failed(address, school)
-        log.warning("login refused school=%s", who)
-        time.sleep(FAILED_LOGIN_DELAY)
+                           error=THROTTLED_RU, school_value=name)
+    account = await run_in_threadpool(codes.login, name, secret)
+    if account is None:
+        page.throttle.failed(address, name)
+        log.warning("login refused account=%s", who)
+        await asyncio.sleep(FAILED_LOGIN_DELAY)
         return page.render(request, "login.html", status=401, session=session,
-                           error=LOGIN_FAILED_RU, school_value=school)
-    page.throttle.succeeded(address, school)
-    log.info("login school=%s", school)
-    value, _ = page.sessions.issue(school)
-    response = RedirectResponse("/", status_code=303, headers=_headers())
+                           error=LOGIN_FAILED_RU, school_value=name)
+    page.throttle.succeeded(address, name)
+    stamp = codes.stamp(account) or ""
+    if account.role == STAFF:
+        log.info("login staff=%s", account.name)
+        value, _ = page.sessions.issue(staff=account.name, stamp=stamp)
+        target = "/staff"
+    else:
+        log.info("login school=%s", account.name)
+        value, _ = page.sessions.issue(account.name, stamp=stamp)
+        target = "/"
+    response = RedirectResponse(target, status_code=303, headers=_headers())
     page.set_cookie(request, response, value)
     return response
 

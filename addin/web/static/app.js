@@ -31,4 +31,20 @@
       b.disabled = false; b.textContent = b.dataset.text;
     });
   });
+  var job = document.getElementById("job");  // «Собрать свод»: progress of a running job
+  if (job && job.dataset.state === "running" && window.fetch) {
+    var bar = document.getElementById("job-progress");
+    var text = document.getElementById("job-text");
+    var poll = function () {
+      fetch("/staff/sync/" + job.dataset.job + "/progress", {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (p) {
+          if (p.total) { bar.max = p.total; bar.value = p.done; }
+          text.textContent = "Проверено книг: " + p.done + " из " + (p.total || "?");
+          if (p.state !== "running") { window.location.reload(); } else { setTimeout(poll, 1000); }
+        })
+        .catch(function () { setTimeout(poll, 3000); });
+    };
+    setTimeout(poll, 500);
+  }
 })();

@@ -1,0 +1,483 @@
+"""The municipal centre's workspace behind the staff pages: the registry, the period board,
+returns for revision, the schools' own view of their status, and the interface to the sync.
+
+The web layer may not import ``sync/`` (import-linter). The sync therefore comes in from
+outside: ``nastavnik serve`` (sync/cli.py) builds a ``SyncService`` (sync/workspace_service.py)
+and hands it to the app. This module defines that interface and the plain data it returns.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from addin.web import collect
+from addin.web.journal import (
+    REGISTRY,
+    RETURNED,
+    SUBMITTED,
+    SYNCED,
+    Check,
+    Event,
+    Journal,
+    now_iso,
+)
+
+if TYPE_CHECKING:
+    from addin.report import Report
+    from addin.server import ServerConfig
+
+log = logging.getLogger("nastavnik.web")
+
+WORKSPACE_DIR = "workspace"
+REGISTRY_SUFFIXES = (".csv", ".xlsx")
+DEFAULT_DEADLINE_DAY = 25
+#: Files checked synchronously per board request; the rest wait for the next refresh.
+CHECKS_PER_REQUEST = 40
+_PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+# The five statuses of a school's report in a period (the board and the school's page).
+NOT_SUBMITTED = "не сдано"
+SUBMITTED_RU = "сдано"
+RETURNED_RU = "на доработке"
+ACCEPTED_RU = "принято"
+ACCEPTED_WARN_RU = "принято с предупреждениями"
+STATUS_CLASS = {NOT_SUBMITTED: "unread", SUBMITTED_RU: "info", RETURNED_RU: "bad",
+                ACCEPTED_RU: "ok", ACCEPTED_WARN_RU: "warn"}
+
+
+# -- the interface the sync implements ------------------------------------------------------
+@dataclass(frozen=True)
+class RegistryRow:
+    """One school of the registry."""
+
+    code: str
+    name: str
+    org_type: str
+    #: A path relative to the collection folder, or a Google spreadsheet ID or URL.
+    source: str
+
+
+class RegistryProblem(Exception):
+    """The registry cannot be used (Russian message)."""
+
+    def __init__(self, message_ru: str) -> None:
+        super().__init__(message_ru)
+        self.message_ru = message_ru
+
+
+class SyncFailed(Exception):
+    """The sync did not finish; the master is unchanged (Russian message)."""
+
+    def __init__(self, message_ru: str) -> None:
+        super().__init__(message_ru)
+        self.message_ru = message_ru
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What «Собрать свод» asks: the same as `nastavnik sync --registry --period --out
+    --source-dir [--targets]`, plus where to write the federal form."""
+
+    registry: Path
+    period: str
+    source_dir: Path
+    master: Path
+    form: Path
+    targets: Path | None = None
+
+
+@dataclass
+class SchoolVerdict:
+    """The sync's verdict on one school, as the school may see it."""
+
+    code: str
+    status: str  # the sync's status: принят, принят с предупреждениями, отклонён, …
+    reason: str
+    accepted: bool
+    sha256: str | None
+    #: Cross-school and cross-period findings about this school, worded without any other
+    #: school's data: dicts with code, severity, message.
+    notes: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class SyncOutcome:
+    municipality: str
+    master: Path
+    form: Path | None
+    verdicts: list[SchoolVerdict]
+    seconds: float
+
+
+class SyncService(Protocol):
+    """The municipal sync as the web layer sees it (implemented in sync/workspace_service.py)."""
+
+    def read_registry(self, path: Path) -> list[RegistryRow]:
+        """The registry's rows; RegistryProblem with a Russian message when unusable."""
+        ...
+
+    def run_sync(self, request: SyncRequest,
+                 progress: Callable[[int, int, str], None]) -> SyncOutcome:
+        """One run; progress(done, total, school code); SyncFailed when it did not finish."""
+        ...
+
+
+# -- the board ------------------------------------------------------------------------------
+@dataclass
+class BoardRow:
+    """One school in one period, as the board and the school's own page show it."""
+
+    code: str
+    name: str
+    org_type: str
+    status: str = NOT_SUBMITTED
+    file: str = ""
+    submitted_at: str = ""
+    sha256: str = ""
+    errors: int | None = None
+    warnings: int | None = None
+    file_error: str = ""
+    comment: str = ""
+    comment_by: str = ""
+    comment_at: str = ""
+    note: str = ""
+    deadline_text: str = ""
+    overdue: bool = False
+    checked: bool = True
+
+    @property
+    def status_class(self) -> str:
+        return STATUS_CLASS.get(self.status, "info")
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors) or bool(self.file_error)
+
+
+FILTERS = {"missing": "не сдано", "errors": "с ошибками", "returned": "на доработке"}
+
+
+def keep(row: BoardRow, flt: str) -> bool:
+    if flt == "missing":
+        return row.status == NOT_SUBMITTED
+    if flt == "errors":
+        return row.has_errors
+    if flt == "returned":
+        return row.status == RETURNED_RU
+    return True
+
+
+def valid_period(text: str) -> bool:
+    return bool(_PERIOD_RE.match(text or ""))
+
+
+def deadline_of(period: str, day: int) -> date:
+    year, month = int(period[:4]), int(period[5:7])
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def _days(n: int) -> str:
+    return f"{n}\u00a0дн."
+
+
+class Workspace:
+    """State and actions of the staff pages over one collection folder."""
+
+    def __init__(self, config: ServerConfig, service: SyncService | None) -> None:
+        assert config.collect_dir is not None
+        self.config = config
+        self.service = service
+        self.collect_dir = Path(config.collect_dir)
+        self.root = self.collect_dir / WORKSPACE_DIR
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(self.root / "journal.sqlite")
+        failed = self.journal.fail_orphaned_jobs()
+        if failed:
+            log.warning("sync jobs interrupted by a restart marked failed: %d", failed)
+        self.deadline_day = getattr(config, "deadline_day", DEFAULT_DEADLINE_DAY)
+        self._registry_cache: tuple[tuple, list[RegistryRow]] | None = None
+        self._lock = threading.Lock()
+
+    # -- where things are
+    @property
+    def master_path(self) -> Path:
+        configured = getattr(self.config, "master_path", None)
+        return Path(configured) if configured else self.root / "свод.xlsx"
+
+    def registry_path(self) -> Path | None:
+        for suffix in REGISTRY_SUFFIXES:
+            uploaded = self.root / f"registry{suffix}"
+            if uploaded.is_file():
+                return uploaded
+        configured = getattr(self.config, "registry_path", None)
+        return Path(configured) if configured else None
+
+    def registry(self) -> list[RegistryRow]:
+        """The registry's schools ([] when there is none); RegistryProblem when unusable."""
+        path = self.registry_path()
+        if path is None:
+            return []
+        if self.service is None:
+            raise RegistryProblem("Сервер запущен без службы сбора: реестр прочитать нельзя.")
+        try:
+            st = path.stat()
+        except OSError:
+            raise RegistryProblem(f"Файл реестра ОО не найден: {path.name}") from None
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if self._registry_cache is not None and self._registry_cache[0] == key:
+                return self._registry_cache[1]
+        rows = self.service.read_registry(path)
+        with self._lock:
+            self._registry_cache = (key, rows)
+        return rows
+
+    def upload_registry(self, filename: str, payload: bytes, staff: str) -> int:
+        """Check an uploaded registry with the sync's own reader; keep it only if it reads."""
+        if self.service is None:
+            raise RegistryProblem("Сервер запущен без службы сбора: реестр прочитать нельзя.")
+        suffix = Path(filename).suffix.lower()
+        if suffix not in REGISTRY_SUFFIXES:
+            raise RegistryProblem(f"Реестр нужен в формате .csv или .xlsx, а выбран файл "
+                                  f"«{suffix or 'без расширения'}».")
+        if not payload:
+            raise RegistryProblem("Файл реестра пустой (0 байт).")
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-registry-", suffix=suffix, dir=self.root)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            rows = self.service.read_registry(Path(tmp))
+            os.chmod(tmp, 0o640)
+            os.replace(tmp, self.root / f"registry{suffix}")
+            for other in REGISTRY_SUFFIXES:
+                if other != suffix:
+                    (self.root / f"registry{other}").unlink(missing_ok=True)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        log.info("registry uploaded staff=%s schools=%d", staff, len(rows))
+        self.journal.add_event(period=self.default_period(), school="", kind=REGISTRY,
+                               actor=staff, comment=f"реестр {suffix}: организаций {len(rows)}")
+        return len(rows)
+
+    def default_period(self) -> str:
+        configured = getattr(self.config, "period", None)
+        if configured:
+            return configured
+        known = self.journal.periods()
+        return known[0] if known else date.today().strftime("%Y-%m")
+
+    def periods(self) -> list[str]:
+        return sorted({self.default_period(), *self.journal.periods()}, reverse=True)
+
+    # -- files and their checks
+    def school_file(self, code: str, entry: RegistryRow | None) -> Path | None:
+        """Where the sync reads this school: the registry's path, else schools/<code>.*
+        (never a file outside the collection folder, whatever the registry says)."""
+        if entry is not None and _is_folder_source(entry.source):
+            path = self.collect_dir / entry.source
+            try:
+                path.resolve().relative_to(self.collect_dir.resolve())
+            except ValueError:
+                return None
+            return path
+        if entry is not None:
+            return None  # a Google spreadsheet: nothing in the folder
+        for suffix in collect.SUFFIXES:
+            path = self.collect_dir / "schools" / f"{code}{suffix}"
+            if path.is_file():
+                return path
+        return None
+
+    def sha_of(self, path: Path, files: dict[str, tuple[int, int, str]] | None = None) -> str:
+        """SHA-256 of a file, remembered by (path, size, modification time)."""
+        st = path.stat()
+        rel = path.as_posix()
+        if files is not None:
+            size, mtime, digest = files.get(rel, (-1, -1, ""))
+            known = digest if (size, mtime) == (st.st_size, st.st_mtime_ns) else None
+        else:
+            known = self.journal.file_sha(rel, st.st_size, st.st_mtime_ns)
+        if known:
+            return known
+        with path.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        self.journal.remember_file(rel, st.st_size, st.st_mtime_ns, digest)
+        return digest
+
+    def check_file(self, path: Path, sha256: str) -> tuple[Check, Report | None]:
+        """The same check as the page's (rules, date from the book); its summary is kept."""
+        from addin.errors import WorkbookError
+        from addin.model import SchoolWorkbook
+        from addin.validate import validate_workbook
+
+        report = None
+        try:
+            wb = SchoolWorkbook.from_path(path)
+            report = validate_workbook(wb)
+            check = Check(sha256, report.school_code, str(wb.school.get("period") or ""),
+                          report.status, report.errors, report.warnings,
+                          report.counts["совет"], "", now_iso())
+        except WorkbookError as exc:
+            check = Check(sha256, "", "", "файл не читается", 0, 0, 0,
+                          exc.message_ru if hasattr(exc, "message_ru") else str(exc)[:300],
+                          now_iso())
+        except Exception as exc:  # noqa: BLE001 (a bug in one file must not break the board)
+            log.error("board check failed: %s", type(exc).__name__)
+            check = Check(sha256, "", "", "файл не читается", 0, 0, 0,
+                          "Файл не удалось проверить из-за внутренней ошибки программы.",
+                          now_iso())
+        self.journal.remember_check(check)
+        return check, report
+
+    # -- statuses
+    def board(self, period: str, *, budget: int = CHECKS_PER_REQUEST) -> list[BoardRow]:
+        """Every registry school with its status in `period` (see docs/web.md)."""
+        entries = self.registry()
+        events = self.journal.events()
+        by_school: dict[str, list[Event]] = {}
+        for e in events:
+            by_school.setdefault(e.school, []).append(e)
+        rows = []
+        memo = _Memo(budget, self.journal.all_files(), self.journal.all_checks())
+        for entry in entries:
+            rows.append(self._row(entry.code, entry, period, by_school.get(entry.code, []),
+                                  memo))
+        return rows
+
+    def row(self, code: str, period: str) -> BoardRow:
+        entry = next((e for e in self.registry() if e.code == code), None)
+        return self._row(code, entry, period, self.journal.events(code), _Memo(10))
+
+    def _row(self, code: str, entry: RegistryRow | None, period: str, events: list[Event],
+             memo: _Memo) -> BoardRow:
+        row = BoardRow(code, entry.name if entry else "", entry.org_type if entry else "")
+        path = self.school_file(code, entry)
+        deadline = deadline_of(period, self.deadline_day)
+        if entry is not None and path is None:
+            row.note = "таблица Google: читается при сборе свода"
+        if path is not None and path.is_file():
+            row.file = _relative(path, self.collect_dir)
+            sha = self.sha_of(path, memo.files)
+            check = memo.checks.get(sha) if memo.checks is not None else self.journal.check(sha)
+            if check is None and memo.budget > 0:
+                memo.budget -= 1
+                check, _ = self.check_file(path, sha)
+            if check is None:
+                row.checked = False
+                row.note = "книга ещё не проверена — обновите страницу"
+            elif check.period and check.period != period:
+                row.note = f"текущая книга — за период {check.period}"
+                sha = ""
+            if sha:
+                self._fill_submission(row, path, sha, check, events)
+        self._fill_deadline(row, deadline)
+        return row
+
+    def _fill_submission(self, row: BoardRow, path: Path, sha: str, check: Check | None,
+                         events: list[Event]) -> None:
+        row.sha256 = sha
+        row.status = SUBMITTED_RU
+        if check is not None:
+            row.errors, row.warnings, row.file_error = check.errors, check.warnings, \
+                check.file_error
+        mine = [e for e in events if e.sha256 == sha]
+        sent = [e for e in mine if e.kind == SUBMITTED]
+        if sent:
+            row.submitted_at = sent[-1].at
+        else:  # put into the folder by hand: its time is the file's
+            row.submitted_at = datetime.fromtimestamp(path.stat().st_mtime).astimezone() \
+                .isoformat(timespec="seconds")
+        last = next((e for e in reversed(mine) if e.kind in (SUBMITTED, RETURNED, SYNCED)),
+                    None)
+        if last is None or last.kind == SUBMITTED:
+            return
+        if last.kind == RETURNED or (last.kind == SYNCED and last.comment):
+            row.status = RETURNED_RU
+            row.comment, row.comment_by, row.comment_at = last.comment, last.actor, last.at
+        elif last.kind == SYNCED:
+            row.status = ACCEPTED_WARN_RU if "предупрежд" in last.status else ACCEPTED_RU
+
+    def _fill_deadline(self, row: BoardRow, deadline: date) -> None:
+        today = date.today()
+        if row.status in (NOT_SUBMITTED, RETURNED_RU):
+            left = (deadline - today).days
+            row.overdue = left < 0
+            row.deadline_text = (f"осталось {_days(left)}" if left >= 0
+                                 else f"просрочено на {_days(-left)}")
+        elif row.submitted_at:
+            late = (date.fromisoformat(row.submitted_at[:10]) - deadline).days
+            row.deadline_text = "в срок" if late <= 0 else f"с опозданием {_days(late)}"
+
+    # -- steps
+    def submitted(self, receipt: collect.Receipt, report: Report) -> None:
+        """A school submitted through the page: record the step and the check's summary."""
+        self.journal.add_event(period=receipt.period, school=receipt.school_code,
+                               kind=SUBMITTED, actor=receipt.school_code,
+                               sha256=receipt.sha256, status=report.status,
+                               errors=report.errors, warnings=report.warnings)
+        self.journal.remember_check(Check(receipt.sha256, receipt.school_code, receipt.period,
+                                          report.status, report.errors, report.warnings,
+                                          report.counts["совет"], "", now_iso()))
+
+    def return_for_revision(self, code: str, period: str, comment: str, staff: str) -> BoardRow:
+        """Staff send the school's current file back with a comment."""
+        row = self.row(code, period)
+        if not row.sha256:
+            raise RegistryProblem("Возвращать нечего: организация не сдала книгу за этот период.")
+        self.journal.add_event(period=period, school=code, kind=RETURNED, actor=staff,
+                               sha256=row.sha256, comment=comment)
+        log.info("returned school=%s period=%s staff=%s", code, period, staff)
+        return self.row(code, period)
+
+    def school_view(self, code: str) -> dict[str, Any] | None:
+        """What a logged-in school sees about its report and the municipality's verdict."""
+        try:
+            period = self.default_period()
+            row = self.row(code, period)
+        except RegistryProblem:
+            return None
+        latest = self.journal.feedback(code)
+        feedback = None
+        if latest is not None:
+            job, fb = latest
+            feedback = {"job": job.id, "period": job.period, "at": job.finished_at or "",
+                        "status": fb.status, "reason": fb.reason, "notes": fb.notes,
+                        "accepted": fb.accepted,
+                        "current": bool(fb.sha256) and fb.sha256 == row.sha256}
+        return {"period": period, "row": row, "feedback": feedback,
+                "deadline": deadline_of(period, self.deadline_day)}
+
+
+@dataclass
+class _Memo:
+    """One board's budget of checks and the journal's files and checks read at once."""
+
+    budget: int
+    files: dict[str, tuple[int, int, str]] | None = None
+    checks: dict[str, Check] | None = None
+
+
+def _is_folder_source(source: str) -> bool:
+    text = (source or "").strip()
+    return Path(text).suffix.lower() in collect.SUFFIXES and "://" not in text
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
