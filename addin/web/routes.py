@@ -430,7 +430,7 @@ class Page:
         return ""
 
     def annotated_copy(self, entry: Entry) -> Path | None:
-        """The annotated copy, written on first request (openpyxl is slow on big books)."""
+        """The annotated copy, written on first request (most visitors never ask for it)."""
         from addin.annotate import write_annotated
         from addin.indicators import IndicatorValue
 
@@ -560,15 +560,20 @@ def make_router(config: ServerConfig, service: Any = None) -> APIRouter:
         got, entry = page.own_result(request, token)
         if entry is None:
             return page.message(request, 404, "Копия не найдена", EXPIRED_RU)
+        from addin.annotate import AnnotatedCopyError
+
+        reason = ("Для этого файла копию с замечаниями сделать не удалось. Замечания — на "
+                  "странице результата и в отчёте JSON.")
         try:
             out = page.annotated_copy(entry)
+        except AnnotatedCopyError as exc:  # a Russian reason the curator can act on
+            out = None
+            reason = f"{exc.message_ru} Замечания — на странице результата и в отчёте JSON."
         except Exception as exc:  # noqa: BLE001
             log.error("annotated copy failed: %s", type(exc).__name__)
             out = None
         if out is None:
-            return page.message(request, 404, "Копии с замечаниями нет",
-                                "Для этого файла копию с замечаниями сделать не удалось. "
-                                "Замечания — на странице результата и в отчёте JSON.")
+            return page.message(request, 404, "Копии с замечаниями нет", reason)
         return FileResponse(out, media_type=XLSX_TYPES[entry.suffix],
                             headers=_attachment(f"{_stem(entry)}-проверка{entry.suffix}"))
 
