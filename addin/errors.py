@@ -6,6 +6,10 @@ into a status (sync), an exit code 2 (CLI) or a Russian page (server); never a t
 
 from __future__ import annotations
 
+import logging
+
+log = logging.getLogger(__name__)
+
 
 class WorkbookError(Exception):
     """A school workbook cannot be read."""
@@ -70,3 +74,25 @@ class WorkbookTooLargeError(WorkbookError):
 
     code = "file-too-large"
     status_ru = "файл слишком большой"
+
+
+CORRUPT_RU = ("Файл повреждён: его содержимое не удаётся прочитать (возможно, он загружен или "
+              "скопирован не до конца). Откройте книгу в Excel или LibreOffice, сохраните "
+              "заново и повторите.")
+TOO_BIG_TO_READ_RU = ("Книга слишком велика, чтобы её прочитать: удалите лишние строки и "
+                      "столбцы, сохраните книгу и повторите.")
+
+
+def corrupt(exc: BaseException, source: str = "") -> WorkbookError:
+    """The typed error for any failure while reading a file (zip, XML, calamine, openpyxl).
+
+    A WorkbookError stays as it is; running out of memory means the file is too large; any
+    other exception means the file cannot be read: «файл повреждён». Only the exception's
+    class is logged, never its text (it may quote cell values).
+    """
+    if isinstance(exc, WorkbookError):
+        return exc
+    log.info("unreadable file: %s", type(exc).__name__)
+    if isinstance(exc, MemoryError):
+        return WorkbookTooLargeError(TOO_BIG_TO_READ_RU, source=source)
+    return CorruptWorkbookError(CORRUPT_RU, source=source)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,13 +26,16 @@ import pandas as pd
 
 from addin.errors import (
     CorruptWorkbookError,
-    NotAWorkbookError,
     NotOurWorkbookError,
     PasswordProtectedError,
     UnknownVersionError,
     WorkbookError,
-    WorkbookNotFoundError,
-    WorkbookTooLargeError,
+)
+from addin.file_guard import (  # noqa: F401 (the guard's limits are part of the model's API)
+    MAX_COLUMNS,
+    MAX_ROWS,
+    MAX_UNPACKED_BYTES,
+    check_file,
 )
 from addin.raw import CELL_DATETIME, Column, Group, RawSheet, Values, assemble, gather
 from workbook_templates import contract as C
@@ -564,91 +566,6 @@ def _read_version(rows: Values | None, source: str) -> str:
 
 
 # -- file checks and the calamine reader ----------------------------------------------------
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
-
-
-def check_file(path: Path) -> None:
-    """Raise a typed WorkbookError unless the file looks like a readable spreadsheet."""
-    name = path.name
-    if not path.is_file():
-        raise WorkbookNotFoundError(f"Файл не найден: {path}", source=name)
-    with path.open("rb") as fh:
-        head = fh.read(8)
-    if head.startswith(_OLE_MAGIC):
-        if _ENCRYPTED_MARK in path.read_bytes():
-            raise PasswordProtectedError(
-                "Файл защищён паролем. Снимите пароль (Файл → Сведения → Защита книги) и "
-                "сохраните книгу заново.", source=name)
-        raise NotAWorkbookError(
-            "Это файл старого формата Excel 97–2003 (.xls). Сохраните его как «Книга Excel "
-            "(.xlsx)» и проверьте снова.", source=name)
-    if not head.startswith(b"PK"):
-        raise NotAWorkbookError(
-            "Файл не является книгой Excel или LibreOffice. Нужен файл .xlsx, .xlsm или .ods.",
-            source=name)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise CorruptWorkbookError(
-            "Файл повреждён (возможно, загружен не до конца). Сохраните книгу заново и "
-            "повторите.", source=name) from exc
-    if "xl/workbook.xml" not in names and "content.xml" not in names:
-        kind = "документ Word" if "word/document.xml" in names else "не книга Excel"
-        raise NotAWorkbookError(
-            f"Это {kind}, а не книга Excel или LibreOffice. Нужен файл .xlsx, .xlsm или .ods "
-            "со стандартными листами.", source=name)
-    _check_size(path)
-
-
-#: Limits that keep one file from exhausting memory: the reader allocates the whole grid up
-#: to the farthest cell, so one cell at XFD1048576 would ask for hundreds of gigabytes.
-MAX_UNPACKED_BYTES = 400 * 1024 * 1024
-MAX_ROWS = 99_999
-MAX_COLUMNS = 100  # column CV; the widest sheet of the contract has 13
-_FAR_ROW = re.compile(rb'<row r="\d{6,}"|<c r="[A-Z]+\d{6,}"')
-_WIDE_CELL = re.compile(rb'<c r="([A-Z]{2,3})\d')
-TOO_LARGE_RU = ("В книге слишком много строк или столбцов (заполнена ячейка далеко за пределами "
-                "таблицы, или файл больше {mb} МБ в распакованном виде). Удалите лишние строки и "
-                "столбцы, сохраните книгу и повторите.")
-
-
-def _check_size(path: Path) -> None:
-    """Refuse files whose grid or unpacked size is far beyond any school's workbook."""
-    too_large = WorkbookTooLargeError(TOO_LARGE_RU.format(mb=MAX_UNPACKED_BYTES >> 20),
-                                      source=path.name)
-    with zipfile.ZipFile(path) as zf:
-        if sum(i.file_size for i in zf.infolist()) > MAX_UNPACKED_BYTES:
-            raise too_large
-        for info in zf.infolist():
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                with zf.open(info) as fh:
-                    if _too_far(fh):
-                        raise too_large
-
-
-def _too_far(stream: Any) -> bool:
-    """Whether a worksheet XML has a row past MAX_ROWS or a column past MAX_COLUMNS."""
-    tail = b""
-    while chunk := stream.read(4 * 1024 * 1024):
-        text = tail + chunk
-        if _FAR_ROW.search(text):
-            return True
-        for letters in _WIDE_CELL.findall(text):
-            if _column_number(letters) > MAX_COLUMNS:
-                return True
-        tail = text[-32:]
-    return False
-
-
-def _column_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
-
-
 def read_raw(path: Path) -> dict[str, RawSheet]:
     """The sheets of the contract in a file, read with fastexcel (calamine -> Arrow).
 

@@ -14,6 +14,23 @@ STATUS_OK = "принято"
 STATUS_WARNINGS = "принято с предупреждениями"
 STATUS_ERRORS = "есть ошибки"
 STATUS_UNREADABLE = "файл не читается"
+#: Characters of a cell value shown to a person (the JSON report keeps values whole).
+SHOWN_CHARS = 200
+#: Characters of a message shown to a person (a message may quote a long value).
+SHOWN_MESSAGE_CHARS = 600
+_CONTROL = {**{c: "\ufffd" for c in range(32)}, 9: " ", 10: " ", 13: " ", 127: "\ufffd"}
+
+
+def shorten(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """A value as a person is shown it: at most `limit` characters, a cut one ending in «…»,
+    control characters made visible. Only the shown part is touched, so a 40,000-character
+    cell costs no more than a short one."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        text = text[:limit - 1].rstrip() + "…"
+    return text.translate(_CONTROL)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from addin.errors import WorkbookError
+from addin.errors import corrupt
 from addin.model import SchoolWorkbook, WorkbookBatch
 from addin.report import Report
 from addin.rules import RULES, Context, Finding
@@ -36,9 +36,15 @@ def validate_workbook(wb: SchoolWorkbook, reference_date: date | None = None) ->
 
 
 def validate_path(path: str | Path, reference_date: date | None = None) -> Report:
-    """Read and validate a file; an unreadable file gives a Report with `file_error` set."""
+    """Read and validate a file; an unreadable file gives a Report with `file_error` set.
+
+    Any failure while reading (a typed WorkbookError, or a zip, XML or reader exception) is
+    that file_error: «файл повреждён» unless the guard said more precisely what is wrong.
+    """
+    source = Path(path).name
     try:
         wb = SchoolWorkbook.from_path(path)
-    except WorkbookError as exc:
-        return Report(source=Path(path).name, reference_date=reference_date, file_error=exc)
+    except Exception as exc:  # noqa: BLE001 (every reading failure is the file's status)
+        return Report(source=source, reference_date=reference_date,
+                      file_error=corrupt(exc, source))
     return validate_workbook(wb, reference_date)

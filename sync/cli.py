@@ -12,10 +12,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from addin.errors import WorkbookError
-from addin.report import Report
+from addin.errors import WorkbookError, corrupt
+from addin.report import SHOWN_MESSAGE_CHARS, Report, shorten
 from addin.rules.base import Severity
 from sync import cli_ru
 
@@ -136,7 +137,17 @@ def _annotate(file: Path, out: Path, report: Report) -> None:
         raise click.ClickException(exc.message_ru) from None
     except OSError as exc:
         raise click.ClickException(f"Не удалось записать {out}: {exc.strerror}") from None
+    except Exception as exc:  # noqa: BLE001 (the copy could not read what the check could)
+        _unreadable_copy(file, exc)
     err_console.print(f"Копия с замечаниями: {out}")
+
+
+def _unreadable_copy(file: Path, exc: Exception) -> None:
+    """The annotated copy failed while reading the workbook: «файл повреждён», exit 2."""
+    error = corrupt(exc, file.name)
+    err_console.print(f"[bold red]Копия с замечаниями не записана — {error.status_ru}:[/] "
+                      f"{escape(error.message_ru)}")
+    sys.exit(EXIT_UNREADABLE)
 
 
 def _exit_code(report: Report) -> int:
@@ -148,13 +159,13 @@ def _exit_code(report: Report) -> int:
 def print_report(report: Report) -> None:
     """The human report: a status line, then one table row per finding."""
     if report.file_error is not None:
-        console.print(f"[bold red]{report.source}: {report.status}[/] — "
-                      f"{report.file_error.message_ru}")
+        console.print(f"[bold red]{escape(report.source)}: {report.status}[/] — "
+                      f"{escape(report.file_error.message_ru)}")
         return
     c = report.counts
     colour = "red" if report.errors else "yellow" if report.warnings else "green"
-    title = f"{report.school_code} {report.school_name}".strip() or report.source
-    console.print(f"[bold]{title}[/] ({report.source}), дата проверки "
+    title = shorten(f"{report.school_code} {report.school_name}".strip() or report.source)
+    console.print(f"[bold]{escape(title)}[/] ({escape(report.source)}), дата проверки "
                   f"{report.reference_date:%d.%m.%Y}")
     console.print(f"[bold {colour}]{report.status}[/]: ошибок {c['ошибка']}, "
                   f"предупреждений {c['предупреждение']}, советов {c['совет']}")
@@ -163,9 +174,11 @@ def print_report(report: Report) -> None:
     table = Table(show_lines=False, expand=True)
     for header in ("Важность", "Код", "Лист", "Строка", "Столбец", "Значение", "Описание"):
         table.add_column(header, overflow="fold")
-    for f in report.findings:
-        table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity.value}[/]", f.code, f.sheet,
-                      str(f.row or ""), f.column or "", f.value or "", f.message_ru)
+    for f in report.findings:  # cell text shortened and never read as markup
+        table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity.value}[/]", f.code,
+                      escape(shorten(f.sheet)), str(f.row or ""), escape(shorten(f.column)),
+                      escape(shorten(f.value)),
+                      escape(shorten(f.message_ru, SHOWN_MESSAGE_CHARS)))
     console.print(table)
 
 
@@ -521,7 +534,9 @@ def _print_sync_summary(result) -> None:  # noqa: ANN001
                "не представлен": "dim"}
     for s in cons.schools:
         style = colours.get(s.status.value, "red")
-        table.add_row(s.code, s.entry.name, f"[{style}]{s.status.value}[/]", s.reason)
+        table.add_row(escape(s.code), escape(shorten(s.entry.name)),
+                      f"[{style}]{s.status.value}[/]",
+                      escape(shorten(s.reason, SHOWN_MESSAGE_CHARS)))
     console.print(table)
     accepted = len(cons.accepted)
     console.print(f"Принято {accepted} из {len(cons.schools)}; межшкольных замечаний: "
@@ -688,3 +703,10 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("Прервано пользователем.")
         sys.exit(130)
+    except MemoryError:
+        err_console.print("Не хватило памяти: файл слишком велик для обработки.")
+        sys.exit(EXIT_UNREADABLE)
+    except Exception as exc:  # noqa: BLE001 (the last net: a Russian line, no traceback)
+        err_console.print(f"Внутренняя ошибка программы ({type(exc).__name__}). Сообщите "
+                          "разработчикам, какой командой и с каким файлом это случилось.")
+        sys.exit(EXIT_UNREADABLE)

@@ -1,0 +1,274 @@
+"""The guard every workbook file passes before a reader touches it.
+
+A reader (python-calamine, openpyxl) allocates the whole grid up to the farthest filled cell and
+trusts the zip: one cell at XFD1048576, an .ods row repeated a million times or one flipped byte
+would cost gigabytes or end in a zip/XML exception. `check_file` reads every member of the zip
+once (so a bad checksum is found here), streams each worksheet to find cells past the contract's
+limits, and raises a typed `WorkbookError` with a Russian message naming the sheet and the cell.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+from xml.parsers import expat
+
+from addin.errors import (
+    NotAWorkbookError,
+    PasswordProtectedError,
+    WorkbookNotFoundError,
+    WorkbookTooLargeError,
+    corrupt,
+)
+
+#: Limits that keep one file from exhausting memory (see the module docstring).
+MAX_UNPACKED_BYTES = 400 * 1024 * 1024
+MAX_ROWS = 99_999
+MAX_COLUMNS = 100  # column CV; the widest sheet of the contract has 13
+#: Filled cells an .ods may spell out through repetition (a row of 13 cells repeated 20,000
+#: times is 260,000; the reader keeps every repeated cell in memory).
+MAX_REPEATED_CELLS = 2_000_000
+
+TOO_LARGE_RU = ("В книге слишком много строк или столбцов (заполнена ячейка далеко за пределами "
+                "таблицы, или файл больше {mb} МБ в распакованном виде). Удалите лишние строки и "
+                "столбцы, сохраните книгу и повторите.")
+FAR_CELL_RU = ("В книге слишком много строк или столбцов: заполнена ячейка далеко за пределами "
+               "таблицы — {where}. Книга школы заканчивается строкой {rows} и столбцом CV. "
+               "Очистите эту ячейку (выделите лишние строки и столбцы и удалите их), сохраните "
+               "книгу и повторите.")
+REPEATED_RU = ("В книге слишком много заполненных строк: {where} повторена {times} раз (так "
+               "бывает, если значение протянули до конца столбца). Удалите лишние строки, "
+               "сохраните книгу и повторите.")
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
+_CHUNK = 1024 * 1024
+#: Exceptions a damaged zip or XML raises while it is read.
+_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+                ValueError, NotImplementedError, RuntimeError, KeyError, expat.ExpatError)
+
+
+def check_file(path: Path) -> None:
+    """Raise a typed WorkbookError unless the file is a sound spreadsheet within the limits."""
+    name = path.name
+    if not path.is_file():
+        raise WorkbookNotFoundError(f"Файл не найден: {path}", source=name)
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(_OLE_MAGIC):
+        if _ENCRYPTED_MARK in path.read_bytes():
+            raise PasswordProtectedError(
+                "Файл защищён паролем. Снимите пароль (Файл → Сведения → Защита книги) и "
+                "сохраните книгу заново.", source=name)
+        raise NotAWorkbookError(
+            "Это файл старого формата Excel 97–2003 (.xls). Сохраните его как «Книга Excel "
+            "(.xlsx)» и проверьте снова.", source=name)
+    if not head.startswith(b"PK"):
+        raise NotAWorkbookError(
+            "Файл не является книгой Excel или LibreOffice. Нужен файл .xlsx, .xlsm или .ods.",
+            source=name)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            _check_kind(zf, name)
+            _check_members(zf, name)
+    except _READ_ERRORS as exc:
+        raise corrupt(exc, name) from exc
+
+
+def _check_kind(zf: zipfile.ZipFile, name: str) -> None:
+    names = set(zf.namelist())
+    if "xl/workbook.xml" not in names and "content.xml" not in names:
+        kind = "документ Word" if "word/document.xml" in names else "не книга Excel"
+        raise NotAWorkbookError(
+            f"Это {kind}, а не книга Excel или LibreOffice. Нужен файл .xlsx, .xlsm или .ods "
+            "со стандартными листами.", source=name)
+
+
+def _check_members(zf: zipfile.ZipFile, name: str) -> None:
+    """Read every member once: the zip checks each CRC; worksheets are scanned on the way."""
+    infos = zf.infolist()
+    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise WorkbookTooLargeError(TOO_LARGE_RU.format(mb=MAX_UNPACKED_BYTES >> 20),
+                                    source=name)
+    for info in infos:
+        if info.is_dir():
+            continue
+        with zf.open(info) as fh:
+            member = info.filename
+            if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+                far = _far_cell(fh)
+                if far is not None:
+                    raise WorkbookTooLargeError(FAR_CELL_RU.format(
+                        where=_where(_xlsx_sheet_name(zf, member), far), rows=MAX_ROWS + 1),
+                        source=name)
+            elif member == "content.xml":
+                _check_ods(fh, name)
+            _drain(fh)
+
+
+def _drain(fh: IO[bytes]) -> None:
+    """Read to the end (the zip checks the CRC at the end of a member)."""
+    while fh.read(_CHUNK):
+        pass
+
+
+def _where(sheet: str | None, cell: str) -> str:
+    what = f"ячейка {cell}" if cell[0].isalpha() else f"строка {cell}"
+    return f"лист «{sheet}», {what}" if sheet else what
+
+
+# -- .xlsx: cells past the limits --------------------------------------------------------------
+#: Cells and rows of a worksheet; a row number of 6+ digits or a column of 2+ letters may be
+#: far (AA..CV are allowed, checked after), so only chunks holding such a reference are parsed.
+_CELL = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?(row|c)\b[^>]*?\br="([A-Z]*)(\d+)"')
+_FAR_HINT = re.compile(rb'r="(?:[A-Z]{2,}\d|[A-Z]*\d{6})')
+
+
+def _far_cell(stream: IO[bytes]) -> str | None:
+    """The first cell (e.g. «XFD1048576») of a worksheet XML past the limits, else the first
+    such row («1048576»), else None. Reads in chunks, so a huge sheet costs no memory."""
+    tail, far_row = b"", None
+    while chunk := stream.read(4 * _CHUNK):
+        text = tail + chunk
+        if _FAR_HINT.search(text):  # fast path: nothing far in most chunks
+            for m in _CELL.finditer(text):
+                kind, letters, digits = m.groups()
+                if int(digits) > MAX_ROWS or _column_number(letters) > MAX_COLUMNS:
+                    if kind == b"c":
+                        return (letters + digits).decode("ascii")
+                    far_row = far_row or digits.decode("ascii")
+        tail = text[-256:]
+    return far_row
+
+
+def _column_number(letters: bytes | str) -> int:
+    n = 0
+    for ch in letters.encode("ascii") if isinstance(letters, str) else letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _column_letters(number: int) -> str:
+    out = ""
+    while number > 0:
+        number, rem = divmod(number - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _xlsx_sheet_name(zf: zipfile.ZipFile, member: str) -> str | None:
+    """The name a user sees of worksheet `member` (xl/workbook.xml through its rels)."""
+    from defusedxml import ElementTree as ET
+
+    try:
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        target_of = {r.get("Id"): (r.get("Target") or "").lstrip("/") for r in rels}
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
+    except Exception:  # noqa: BLE001 (the name is a courtesy; the cell is still named)
+        return None
+    wanted = member.removeprefix("xl/")
+    for el in book.iter():
+        if el.tag.endswith("}sheet") or el.tag == "sheet":
+            rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+            target = target_of.get(rid, "")
+            if target in (wanted, member):
+                return el.get("name")
+    return None
+
+
+# -- .ods: repeated rows and columns -----------------------------------------------------------
+_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_CALCEXT_NS = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+_T = _TABLE_NS + " "
+_VALUE_TYPES = (_OFFICE_NS + " value-type", _CALCEXT_NS + " value-type")
+
+
+class _OdsScan:
+    """Walks content.xml with expat (no tree kept) and counts rows and columns the way a
+    reader expands them. Only filled cells (with a value type) count: LibreOffice writes a
+    million repeated EMPTY rows at the end of every sheet, which readers skip."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sheet = ""
+        self.row = 0  # rows before the current one (1-based number of the last row read)
+        self.col = 0
+        self.repeat = 1
+        self.filled_cols = 0
+        self.last_filled_col = 0
+        self.repeated_cells = 0
+        self.depth_in_cell = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if not tag.startswith(_T):
+            return
+        local = tag[len(_T):]
+        if local == "table":
+            self.sheet, self.row = attrs.get(_T + "name", ""), 0
+        elif local == "table-row":
+            self.repeat = _count(attrs.get(_T + "number-rows-repeated"))
+            self.col, self.filled_cols, self.last_filled_col = 0, 0, 0
+        elif local in ("table-cell", "covered-table-cell"):
+            times = _count(attrs.get(_T + "number-columns-repeated"))
+            first = self.col + 1
+            self.col += times
+            if any(k in attrs for k in _VALUE_TYPES):
+                self.filled_cols += times
+                self.last_filled_col = self.col
+                if self.col > MAX_COLUMNS:
+                    self.refuse_far(_column_letters(max(first, MAX_COLUMNS + 1)), self.row + 1)
+
+    def end(self, tag: str) -> None:
+        if tag != _T + "table-row":
+            return
+        first = self.row + 1
+        self.row += self.repeat
+        if not self.filled_cols:
+            return
+        self.repeated_cells += self.filled_cols * self.repeat
+        if self.repeat > 1 and (self.row > MAX_ROWS
+                                or self.repeated_cells > MAX_REPEATED_CELLS):
+            raise WorkbookTooLargeError(REPEATED_RU.format(
+                where=f"на листе «{self.sheet}» строка {first}", times=self.repeat),
+                source=self.source)
+        if self.row > MAX_ROWS:
+            self.refuse_far(_column_letters(self.last_filled_col), self.row)
+
+    def refuse_far(self, letters: str, row: int) -> None:
+        raise WorkbookTooLargeError(FAR_CELL_RU.format(
+            where=_where(self.sheet, f"{letters}{row}"), rows=MAX_ROWS + 1), source=self.source)
+
+
+def _count(text: str | None) -> int:
+    if not text:
+        return 1
+    try:
+        return max(1, int(text))
+    except ValueError:
+        return 1
+
+
+def _no_entities(*_: object) -> None:
+    raise expat.ExpatError("entity declarations are not allowed")
+
+
+def _check_ods(stream: IO[bytes], source: str) -> None:
+    """Refuse an .ods whose rows or columns, as repeated, reach past the limits."""
+    scan = _OdsScan(source)
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = scan.start
+    parser.EndElementHandler = scan.end
+    parser.EntityDeclHandler = _no_entities
+    for chunk in _chunks(stream):
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(_CHUNK):
+        yield chunk
