@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from addin.errors import WorkbookError, corrupt
-from addin.report import SHOWN_MESSAGE_CHARS, Report, shorten
+from addin.report import SHOWN_FINDINGS, SHOWN_MESSAGE_CHARS, Report, shorten
 from addin.rules.base import Severity
 from sync import cli_ru
 
@@ -174,12 +174,15 @@ def print_report(report: Report) -> None:
     table = Table(show_lines=False, expand=True)
     for header in ("Важность", "Код", "Лист", "Строка", "Столбец", "Значение", "Описание"):
         table.add_column(header, overflow="fold")
-    for f in report.findings:  # cell text shortened and never read as markup
+    for f in report.findings[:SHOWN_FINDINGS]:  # cell text shortened, never read as markup
         table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity.value}[/]", f.code,
                       escape(shorten(f.sheet)), str(f.row or ""), escape(shorten(f.column)),
                       escape(shorten(f.value)),
                       escape(shorten(f.message_ru, SHOWN_MESSAGE_CHARS)))
     console.print(table)
+    if len(report.findings) > SHOWN_FINDINGS:
+        console.print(f"Показаны первые {SHOWN_FINDINGS} замечаний из {len(report.findings)}; "
+                      "все — в отчёте --format json и в копии --annotate.")
 
 
 @cli.command("indicators")

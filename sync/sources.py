@@ -43,7 +43,7 @@ from google.auth import exceptions as auth_exceptions
 from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 
-from addin.errors import WorkbookError, WorkbookNotFoundError
+from addin.errors import WorkbookError, WorkbookNotFoundError, corrupt
 from addin.model import RawSheet, SchoolWorkbook, check_sheets, load_sheets, normalize_header
 from workbook_templates import contract as C
 from workbook_templates.contract import REGISTRY_HEADER, dictionary_values
@@ -319,10 +319,8 @@ class FolderSource:
                 with path.open("rb") as fh:
                     digest = hashlib.file_digest(fh, "sha256").hexdigest()
             sheets = load_sheets(path)
-        except WorkbookError as exc:
-            error = exc
-        except Exception as exc:  # one bad school never stops the run
-            error = _unexpected(exc, path.name)
+        except Exception as exc:  # noqa: BLE001 (one bad school never stops the run)
+            error = corrupt(exc, path.name)  # a reading failure: «файл повреждён»
         return Fetched(entry, sheets, error, origin=str(path), sha256=digest,
                        fetched_at=_now(), source=path.name)
 

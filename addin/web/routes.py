@@ -53,8 +53,16 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
-from addin.errors import NotAWorkbookError, WorkbookError
-from addin.report import STATUS_ERRORS, STATUS_OK, STATUS_UNREADABLE, STATUS_WARNINGS, Report
+from addin.errors import NotAWorkbookError, WorkbookError, corrupt
+from addin.report import (
+    SHOWN_MESSAGE_CHARS,
+    STATUS_ERRORS,
+    STATUS_OK,
+    STATUS_UNREADABLE,
+    STATUS_WARNINGS,
+    Report,
+    shorten,
+)
 from addin.web import collect
 from addin.web.access import (
     FAILED_LOGIN_DELAY,
@@ -254,6 +262,8 @@ class Page:
                                lstrip_blocks=True)
         self.env.filters["num"] = _num
         self.env.filters["when"] = _when
+        self.env.filters["short"] = shorten  # cell text on a page: 200 characters and «…»
+        self.env.globals["message_chars"] = SHOWN_MESSAGE_CHARS
         self._targets: dict | None = None
         #: The municipal workspace (board, journal, sync jobs); set by make_router.
         self.workspace: Any = None
@@ -365,12 +375,17 @@ class Page:
                                 "одном из этих форматов и проверьте снова."))
         else:
             try:
-                wb = SchoolWorkbook.from_path(path)
+                try:
+                    wb = SchoolWorkbook.from_path(path)
+                except Exception as exc:  # noqa: BLE001 (any reading failure: the file's status)
+                    raise corrupt(exc) from exc
                 report = validate_workbook(wb, reference_date)
             except WorkbookError as exc:
+                wb = None
                 report = Report(source=entry.display_name, reference_date=reference_date,
                                 file_error=exc)
             except Exception as exc:  # noqa: BLE001 (a bug must not show a traceback)
+                wb = None
                 log.error("check failed: %s", type(exc).__name__)
                 report = Report(source=entry.display_name, reference_date=reference_date,
                                 file_error=WorkbookError(INTERNAL_RU))
@@ -675,7 +690,7 @@ def _do_submit(page: Page, request: Request, session: Session, submit_token: str
         try:
             wb = SchoolWorkbook.from_path(entry.checked)
             report = validate_workbook(wb)
-        except WorkbookError:
+        except Exception:  # noqa: BLE001 (read once already; any failure now: not submitted)
             return page.message(request, 422, "Сдача невозможна",
                                 "Файл не читается — сдать его нельзя.")
         blocked = page.submit_blocked(report, session)
