@@ -37,13 +37,14 @@ TOO_LARGE_RU = ("В книге слишком много строк или ст�
                 "таблицы, или файл больше {mb} МБ в распакованном виде). Удалите лишние строки и "
                 "столбцы, сохраните книгу и повторите.")
 FAR_CELL_RU = ("В книге слишком много строк или столбцов: заполнена ячейка далеко за пределами "
-               "таблицы — {where}. Книга школы заканчивается строкой {rows} и столбцом CV. "
-               "Очистите эту ячейку (выделите лишние строки и столбцы и удалите их), сохраните "
-               "книгу и повторите.")
+               "таблицы — {where}. Строки книги школы — не дальше {rows}-й, столбцы — не "
+               "дальше CV. Очистите эту ячейку (выделите лишние строки и столбцы и удалите их), "
+               "сохраните книгу и повторите.")
 REPEATED_RU = ("В книге слишком много заполненных строк: {where} повторена {times} раз (так "
                "бывает, если значение протянули до конца столбца). Удалите лишние строки, "
                "сохраните книгу и повторите.")
 
+_ROWS_RU = f"{MAX_ROWS:,}".replace(",", "\u00a0")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 _CHUNK = 1024 * 1024
@@ -103,7 +104,7 @@ def _check_members(zf: zipfile.ZipFile, name: str) -> None:
                 far = _far_cell(fh)
                 if far is not None:
                     raise WorkbookTooLargeError(FAR_CELL_RU.format(
-                        where=_where(_xlsx_sheet_name(zf, member), far), rows=MAX_ROWS + 1),
+                        where=_where(_xlsx_sheet_name(zf, member), far), rows=_ROWS_RU),
                         source=name)
             elif member == "content.xml":
                 _check_ods(fh, name)
@@ -241,7 +242,7 @@ class _OdsScan:
 
     def refuse_far(self, letters: str, row: int) -> None:
         raise WorkbookTooLargeError(FAR_CELL_RU.format(
-            where=_where(self.sheet, f"{letters}{row}"), rows=MAX_ROWS + 1), source=self.source)
+            where=_where(self.sheet, f"{letters}{row}"), rows=_ROWS_RU), source=self.source)
 
 
 def _count(text: str | None) -> int:

@@ -17,7 +17,7 @@ STATUS_UNREADABLE = "файл не читается"
 #: Characters of a cell value shown to a person (the JSON report keeps values whole).
 SHOWN_CHARS = 200
 #: Findings listed in a text report; the rest are counted (all are in JSON and the copy).
-SHOWN_FINDINGS = 1000
+SHOWN_FINDINGS = 300
 #: Characters of a message shown to a person (a message may quote a long value).
 SHOWN_MESSAGE_CHARS = 600
 _CONTROL = {**{c: "\ufffd" for c in range(32)}, 9: " ", 10: " ", 13: " ", 127: "\ufffd"}
