@@ -74,19 +74,27 @@ def check_file(path: Path) -> None:
             source=name)
     try:
         with zipfile.ZipFile(path) as zf:
-            _check_kind(zf, name)
+            _check_kind(zf, name, path.suffix.lower())
             _check_members(zf, name)
     except _READ_ERRORS as exc:
         raise corrupt(exc, name) from exc
 
 
-def _check_kind(zf: zipfile.ZipFile, name: str) -> None:
+def _check_kind(zf: zipfile.ZipFile, name: str, suffix: str) -> None:
     names = set(zf.namelist())
     if "xl/workbook.xml" not in names and "content.xml" not in names:
         kind = "документ Word" if "word/document.xml" in names else "не книга Excel"
         raise NotAWorkbookError(
             f"Это {kind}, а не книга Excel или LibreOffice. Нужен файл .xlsx, .xlsm или .ods "
             "со стандартными листами.", source=name)
+    # the reader picks its format by the extension: say so instead of «повреждён»
+    is_ods = "xl/workbook.xml" not in names
+    if is_ods != (suffix == ".ods") and suffix in (".xlsx", ".xlsm", ".ods"):
+        real = ".ods (LibreOffice)" if is_ods else ".xlsx (Excel)"
+        raise NotAWorkbookError(
+            f"Это книга {real}, но у файла расширение {suffix}. Переименуйте файл, указав "
+            f"расширение {real.split()[0]}, или сохраните книгу в нужном формате и повторите.",
+            source=name)
 
 
 def _check_members(zf: zipfile.ZipFile, name: str) -> None:

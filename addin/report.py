@@ -19,7 +19,7 @@ SHOWN_CHARS = 200
 #: Findings listed in a text report; the rest are counted (all are in JSON and the copy).
 SHOWN_FINDINGS = 300
 #: Characters of a message shown to a person (a message may quote a long value).
-SHOWN_MESSAGE_CHARS = 600
+SHOWN_MESSAGE_CHARS = 400
 _CONTROL = {**{c: "\ufffd" for c in range(32)}, 9: " ", 10: " ", 13: " ", 127: "\ufffd"}
 
 

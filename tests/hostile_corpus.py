@@ -267,7 +267,7 @@ def _flipped(add: _Adder, base: bytes) -> None:
             payload[start + int(info.compress_size * where)] ^= 0x01
             member = info.filename.replace("/", "_")
             add.bytes(f"flip-{member}-{j}.xlsx", bytes(payload), "flipped", ANY)
-    for info in infos[:8]:  # the CRC in the central directory
+    for info in infos:  # the CRC in the central directory
         payload = bytearray(base)
         at = _central_entry(base, info.filename)
         if at < 0:
@@ -315,9 +315,9 @@ def _other_formats(add: _Adder, base: bytes, values: Values) -> None:
     }
     for kind, payload in formats.items():
         add.bytes(f"format-{kind}.xlsx", payload, "format", UNREADABLE)
-    # real workbooks under the wrong extension are read by content
-    add.bytes("format-ods-as.xlsx", ods_bytes(values), "format", READABLE)
-    add.bytes("format-xlsx-as.ods", base, "format", READABLE)
+    # a real workbook under another format's extension: told to rename it
+    add.bytes("format-ods-as.xlsx", ods_bytes(values), "format", UNREADABLE, ("расширение",))
+    add.bytes("format-xlsx-as.ods", base, "format", UNREADABLE, ("расширение",))
     add.bytes("format-xlsx-as.xlsm", base, "format", READABLE)
 
 
