@@ -108,14 +108,14 @@ def _check_members(zf: zipfile.ZipFile, name: str) -> None:
             continue
         with zf.open(info) as fh:
             member = info.filename
-            if member.startswith("xl/worksheets/") and member.endswith(".xml"):
+            if member == "content.xml":
+                _check_ods(fh, name)
+            elif member.lower().endswith(".xml"):  # any part may be a sheet (rels decide)
                 far = _far_cell(fh)
                 if far is not None:
                     raise WorkbookTooLargeError(FAR_CELL_RU.format(
                         where=_where(_xlsx_sheet_name(zf, member), far), rows=_ROWS_RU),
                         source=name)
-            elif member == "content.xml":
-                _check_ods(fh, name)
             _drain(fh)
 
 

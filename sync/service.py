@@ -12,13 +12,14 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from addin.errors import WorkbookError
 from addin.indicators import load_targets
 from sync import result_cache
 from sync.consolidate import (
@@ -230,7 +231,8 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
         client = client if client is not None else _google_client(opts)
         # the bar moves as each spreadsheet arrives: fetching, not judging, takes the time
         fetched = list(fetch_all([e for _, e in online], source_dir, client, progress))
-        done(online, judge_batch(fetched, ref, targets, opts.period, own_dates=own), moved=True)
+        done(online, _judge_safely(fetched, ref, targets, opts.period, own_dates=own),
+             moved=True)
     return [results[i] for i in range(len(entries))]
 
 
@@ -248,12 +250,32 @@ def _fetch_and_judge(entries: list[SchoolEntry], source_dir: Path, ref: date,
     """A batch of folder schools, start to finish (runs in a worker process), each result
     also as the store keeps it (serializing is work the cores share too)."""
     source = FolderSource(source_dir)
-    results = judge_batch([source.fetch(e) for e in entries], ref, targets, period,
-                          own_dates=own_dates)
+    results = _judge_safely([source.fetch(e) for e in entries], ref, targets, period,
+                            own_dates=own_dates)
     for r in results:
         if r.fetched.sha256:
             r.stored = result_cache.dump(r)
     return results
+
+
+CHECK_FAILED_RU = ("Книгу не удалось проверить из-за внутренней ошибки программы ({name}). "
+                   "Сообщите разработчикам; остальные ОО обработаны.")
+
+
+def _judge_safely(fetched: list[Fetched], ref: date, targets: dict[str, Any], period: str,
+                  own_dates: bool) -> list[SchoolResult]:
+    """judge_batch(); if it fails on some school's odd content, the schools are judged one by
+    one and the failing one gets a status: one bad school never stops the run."""
+    try:
+        return judge_batch(fetched, ref, targets, period, own_dates=own_dates)
+    except Exception as exc:  # noqa: BLE001
+        if len(fetched) > 1:
+            return [r for f in fetched
+                    for r in _judge_safely([f], ref, targets, period, own_dates)]
+        error = WorkbookError(CHECK_FAILED_RU.format(name=type(exc).__name__),
+                              source=fetched[0].source)
+        return judge_batch([replace(fetched[0], sheets=None, error=error)], ref, targets,
+                           period, own_dates=own_dates)
 
 
 def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:
