@@ -13,6 +13,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from xml.parsers import expat
@@ -29,6 +30,10 @@ from addin.errors import (
 MAX_UNPACKED_BYTES = 400 * 1024 * 1024
 MAX_ROWS = 99_999
 MAX_COLUMNS = 100  # column CV; the widest sheet of the contract has 13
+#: Cells of all sheets' grids together (rows x columns up to the farthest cell): one sheet
+#: reaching both limits, and room for the others. A school of 20,000 rows of 13 columns has
+#: 260,000; a reader spends about 50 bytes on each.
+MAX_GRID_CELLS = 12_000_000
 #: Filled cells an .ods may spell out through repetition (a row of 13 cells repeated 20,000
 #: times is 260,000; the reader keeps every repeated cell in memory).
 MAX_REPEATED_CELLS = 2_000_000
@@ -40,11 +45,15 @@ FAR_CELL_RU = ("В книге слишком много строк или сто
                "таблицы — {where}. Строки книги школы — не дальше {rows}-й, столбцы — не "
                "дальше CV. Очистите эту ячейку (выделите лишние строки и столбцы и удалите их), "
                "сохраните книгу и повторите.")
+GRID_RU = ("В книге слишком много строк или столбцов: вместе листы занимают больше {cells} "
+           "ячеек; дальше всего заполнены: {where}. Удалите лишние строки и столбцы, "
+           "сохраните книгу и повторите.")
 REPEATED_RU = ("В книге слишком много заполненных строк: {where} повторена {times} раз (так "
                "бывает, если значение протянули до конца столбца). Удалите лишние строки, "
                "сохраните книгу и повторите.")
 
 _ROWS_RU = f"{MAX_ROWS:,}".replace(",", "\u00a0")
+_CELLS_RU = f"{MAX_GRID_CELLS:,}".replace(",", "\u00a0")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 _CHUNK = 1024 * 1024
@@ -98,11 +107,12 @@ def _check_kind(zf: zipfile.ZipFile, name: str, suffix: str) -> None:
 
 
 def _check_members(zf: zipfile.ZipFile, name: str) -> None:
-    """Read every member once: the zip checks each CRC; worksheets are scanned on the way."""
+    """Read every member once: the zip checks each CRC; sheets are scanned on the way."""
     infos = zf.infolist()
     if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
         raise WorkbookTooLargeError(TOO_LARGE_RU.format(mb=MAX_UNPACKED_BYTES >> 20),
                                     source=name)
+    grid, widest = 0, ("", _Extent())
     for info in infos:
         if info.is_dir():
             continue
@@ -111,12 +121,18 @@ def _check_members(zf: zipfile.ZipFile, name: str) -> None:
             if member == "content.xml":
                 _check_ods(fh, name)
             elif member.lower().endswith(".xml"):  # any part may be a sheet (rels decide)
-                far = _far_cell(fh)
-                if far is not None:
+                extent = _scan_sheet(fh)
+                if extent.far is not None:
                     raise WorkbookTooLargeError(FAR_CELL_RU.format(
-                        where=_where(_xlsx_sheet_name(zf, member), far), rows=_ROWS_RU),
-                        source=name)
+                        where=_where(_xlsx_sheet_name(zf, member), extent.far),
+                        rows=_ROWS_RU), source=name)
+                grid += extent.cells
+                widest = max(widest, (member, extent), key=lambda m: m[1].cells)
             _drain(fh)
+    if grid > MAX_GRID_CELLS:
+        member, extent = widest
+        raise WorkbookTooLargeError(GRID_RU.format(cells=_CELLS_RU, where=_where(
+            _xlsx_sheet_name(zf, member), extent.corner)), source=name)
 
 
 def _drain(fh: IO[bytes]) -> None:
@@ -135,23 +151,52 @@ def _where(sheet: str | None, cell: str) -> str:
 #: far (AA..CV are allowed, checked after), so only chunks holding such a reference are parsed.
 _CELL = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?(row|c)\b[^>]*?\br="([A-Z]*)(\d+)"')
 _FAR_HINT = re.compile(rb'r="(?:[A-Z]{2,}\d|[A-Z]*\d{6})')
+_ROW = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?row\b[^>]*?\br="(\d+)"')
 
 
-def _far_cell(stream: IO[bytes]) -> str | None:
-    """The first cell (e.g. «XFD1048576») of a worksheet XML past the limits, else the first
-    such row («1048576»), else None. Reads in chunks, so a huge sheet costs no memory."""
-    tail, far_row = b"", None
+@dataclass
+class _Extent:
+    """How far a sheet's cells reach: the grid a reader allocates for it."""
+
+    rows: int = 0
+    cols: int = 0
+    #: The first cell (e.g. «XFD1048576») past the limits, else such a row («1048576»).
+    far: str | None = None
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def corner(self) -> str:
+        return f"{_column_letters(self.cols)}{self.rows}"
+
+
+def _scan_sheet(stream: IO[bytes]) -> _Extent:
+    """The extent of a worksheet XML, read in chunks (a huge sheet costs no memory).
+
+    Rows are counted from every row tag; columns are parsed only in chunks that hold a
+    two-letter column or a 6-digit row, otherwise taken as at most Z (26): precise enough
+    for the grid budget, and cheap on the path every check takes."""
+    ext, tail = _Extent(), b""
     while chunk := stream.read(4 * _CHUNK):
         text = tail + chunk
-        if _FAR_HINT.search(text):  # fast path: nothing far in most chunks
+        for m in _ROW.finditer(text):
+            ext.rows = max(ext.rows, int(m.group(1)))
+        if _FAR_HINT.search(text):
             for m in _CELL.finditer(text):
                 kind, letters, digits = m.groups()
-                if int(digits) > MAX_ROWS or _column_number(letters) > MAX_COLUMNS:
-                    if kind == b"c":
-                        return (letters + digits).decode("ascii")
-                    far_row = far_row or digits.decode("ascii")
+                row, col = int(digits), _column_number(letters)
+                ext.rows, ext.cols = max(ext.rows, row), max(ext.cols, col)
+                if row > MAX_ROWS or col > MAX_COLUMNS:
+                    if kind == b"c":  # a cell names the place best: done
+                        ext.far = (letters + digits).decode("ascii")
+                        return ext
+                    ext.far = ext.far or digits.decode("ascii")
+        elif b"<c " in text or b":c " in text:
+            ext.cols = max(ext.cols, 26)
         tail = text[-256:]
-    return far_row
+    return ext
 
 
 def _column_number(letters: bytes | str) -> int:
@@ -211,7 +256,9 @@ class _OdsScan:
         self.filled_cols = 0
         self.last_filled_col = 0
         self.repeated_cells = 0
-        self.depth_in_cell = 0
+        self.last_row = 0  # last filled row of the sheet
+        self.max_col = 0  # farthest filled column of the sheet
+        self.grid = 0  # cells of the grids of the sheets before this one
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         if not tag.startswith(_T):
@@ -219,6 +266,7 @@ class _OdsScan:
         local = tag[len(_T):]
         if local == "table":
             self.sheet, self.row = attrs.get(_T + "name", ""), 0
+            self.last_row = self.max_col = 0
         elif local == "table-row":
             self.repeat = _count(attrs.get(_T + "number-rows-repeated"))
             self.col, self.filled_cols, self.last_filled_col = 0, 0, 0
@@ -233,6 +281,8 @@ class _OdsScan:
                     self.refuse_far(_column_letters(max(first, MAX_COLUMNS + 1)), self.row + 1)
 
     def end(self, tag: str) -> None:
+        if tag == _T + "table":
+            self.grid += self.last_row * self.max_col
         if tag != _T + "table-row":
             return
         first = self.row + 1
@@ -247,6 +297,11 @@ class _OdsScan:
                 source=self.source)
         if self.row > MAX_ROWS:
             self.refuse_far(_column_letters(self.last_filled_col), self.row)
+        self.last_row, self.max_col = self.row, max(self.max_col, self.last_filled_col)
+        if self.grid + self.last_row * self.max_col > MAX_GRID_CELLS:
+            raise WorkbookTooLargeError(GRID_RU.format(cells=_CELLS_RU, where=_where(
+                self.sheet, f"{_column_letters(self.max_col)}{self.last_row}")),
+                source=self.source)
 
     def refuse_far(self, letters: str, row: int) -> None:
         raise WorkbookTooLargeError(FAR_CELL_RU.format(

@@ -408,6 +408,9 @@ def _far(add: _Adder, values: Values) -> None:
              cells={C.INSTRUCTIONS.name: {"XFD1048576": 1}})
     add.xlsx("far-at-the-limit.xlsx", values, "far", READABLE, cells={C.MENTORS.name:
                                                                        {"CV99999": "x"}})
+    # each sheet within the limits, all of them together far past what a reader can hold
+    add.xlsx("far-limit-every-sheet.xlsx", values, "far", UNREADABLE, ("ячейка CV99999",),
+             cells={s.name: {"CV99999": "x"} for s in C.DATA_SHEETS})
 
 
 def _ods(add: _Adder, values: Values) -> None:
@@ -435,9 +438,10 @@ def _ods(add: _Adder, values: Values) -> None:
                "</table:table-cell></table:table-row>")
     add.bytes("ods-far-column.ods", ods_bytes(values, tails={mentors: far_col}),
               "ods-repeated", UNREADABLE, (f"«{mentors}»",))
-    every = {(s, 1): ' table:number-rows-repeated="1000000"' for s in values}
-    add.bytes("ods-every-sheet-repeated.ods", ods_bytes(values, row_attrs=every),
-              "ods-repeated", UNREADABLE)
+    for times in (1_000_000, 90_000):
+        every = {(s, 1): f' table:number-rows-repeated="{times}"' for s in values}
+        add.bytes(f"ods-every-sheet-repeated-{times}.ods", ods_bytes(values, row_attrs=every),
+                  "ods-repeated", UNREADABLE, ("повторена",))
     clean = ods_bytes(values)
     for k, share in enumerate((0.1, 0.5, 0.9)):
         add.bytes(f"ods-truncated-{k}.ods", clean[:int(len(clean) * share)], "ods",
