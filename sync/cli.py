@@ -203,10 +203,13 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
     from addin.model import SchoolWorkbook
 
     try:
-        wb = SchoolWorkbook.from_path(file)
+        try:
+            wb = SchoolWorkbook.from_path(file)
+        except Exception as exc:  # noqa: BLE001 (any reading failure: «файл повреждён»)
+            raise corrupt(exc, file.name) from exc
         goals = load_targets(targets)
     except WorkbookError as exc:
-        err_console.print(f"[bold red]{exc.status_ru}[/]: {exc}")
+        err_console.print(f"[bold red]{exc.status_ru}[/]: {escape(str(exc))}")
         sys.exit(EXIT_UNREADABLE)
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"Не удалось прочитать файл целей {targets}: {exc}") from None
@@ -214,7 +217,8 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
     if fmt == "json":
         click.echo(json.dumps([v.to_dict() for v in values], ensure_ascii=False, indent=2))
     else:
-        table = Table(title=f"Показатели: {wb.school_code} {wb.school.get('name') or ''}")
+        who = shorten(f"{wb.school_code} {wb.school.get('name') or ''}")
+        table = Table(title=f"Показатели: {escape(who)}")
         for header in ("Показатель", "Числитель", "Знаменатель", "Значение, %", "Цель, %",
                        "Достигнуто"):
             table.add_column(header)
