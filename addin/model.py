@@ -574,8 +574,10 @@ def read_raw(path: Path) -> dict[str, RawSheet]:
     """
     import fastexcel
 
-    # fastexcel warns for every column of mixed types: they are normal here
-    logging.getLogger("fastexcel").setLevel(logging.ERROR)
+    # fastexcel warns for every column of mixed types: they are normal here; calamine warns
+    # in English about odd content (capped .ods repeats, unknown parts) a user cannot act on
+    for logger in ("fastexcel", "calamine"):
+        logging.getLogger(logger).setLevel(logging.ERROR)
     wanted = {normalize_header(s.name): s for s in (*C.DATA_SHEETS, C.INSTRUCTIONS)}
     try:
         reader = fastexcel.read_excel(str(path))
