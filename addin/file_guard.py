@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-from xml.parsers import expat
 
 from addin.errors import (
     NotAWorkbookError,
@@ -59,7 +58,7 @@ _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 _CHUNK = 1024 * 1024
 #: Exceptions a damaged zip or XML raises while it is read.
 _READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
-                ValueError, NotImplementedError, RuntimeError, KeyError, expat.ExpatError)
+                ValueError, NotImplementedError, RuntimeError, KeyError)
 
 
 def check_file(path: Path) -> None:
@@ -234,103 +233,110 @@ def _xlsx_sheet_name(zf: zipfile.ZipFile, member: str) -> str | None:
     return None
 
 
-# -- .ods: repeated rows and columns -----------------------------------------------------------
-_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
-_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
-_CALCEXT_NS = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
-_T = _TABLE_NS + " "
-_VALUE_TYPES = (_OFFICE_NS + " value-type", _CALCEXT_NS + " value-type")
+# -- .ods: repeated rows and columns -------------------------------------------------------------
+_TABLE_NS = rb"urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_PREFIX = re.compile(rb'xmlns:([A-Za-z_][\w.-]*)="' + re.escape(_TABLE_NS) + rb'"')
+_NAME = re.compile(rb'\bname="([^"]*)"')
+_ROWS_REPEATED = re.compile(rb'number-rows-repeated="(\d+)"')
+_COLUMNS_REPEATED = re.compile(rb'number-columns-repeated="(\d+)"')
+_FILLED = b'value-type="'
 
 
 class _OdsScan:
-    """Walks content.xml with expat (no tree kept) and counts rows and columns the way a
-    reader expands them. Only filled cells (with a value type) count: LibreOffice writes a
-    million repeated EMPTY rows at the end of every sheet, which readers skip."""
+    """Counts the rows and columns of content.xml the way a reader expands them, one row at a
+    time with byte searches (a 20,000-row sheet costs a fraction of reading it). Only filled
+    cells (with a value type) count: LibreOffice writes a million repeated EMPTY rows and
+    16,000 empty columns at the end of every sheet, which readers skip."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, prefix: bytes) -> None:
         self.source = source
+        self.token = re.compile(rb"<(/?)" + re.escape(prefix) + rb":(table-row|table)"
+                                rb"(?=[\s/>])([^>]*)>")
+        self.row_end = b"</" + prefix + b":table-row>"
+        self.cell_tags = (b"<" + prefix + b":table-cell", b"<" + prefix + b":covered-table-cell")
         self.sheet = ""
-        self.row = 0  # rows before the current one (1-based number of the last row read)
-        self.col = 0
-        self.repeat = 1
-        self.filled_cols = 0
-        self.last_filled_col = 0
-        self.repeated_cells = 0
+        self.row = 0  # rows of the sheet so far
         self.last_row = 0  # last filled row of the sheet
         self.max_col = 0  # farthest filled column of the sheet
         self.grid = 0  # cells of the grids of the sheets before this one
+        self.repeated_cells = 0
 
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        if not tag.startswith(_T):
-            return
-        local = tag[len(_T):]
-        if local == "table":
-            self.sheet, self.row = attrs.get(_T + "name", ""), 0
-            self.last_row = self.max_col = 0
-        elif local == "table-row":
-            self.repeat = _count(attrs.get(_T + "number-rows-repeated"))
-            self.col, self.filled_cols, self.last_filled_col = 0, 0, 0
-        elif local in ("table-cell", "covered-table-cell"):
-            times = _count(attrs.get(_T + "number-columns-repeated"))
-            first = self.col + 1
-            self.col += times
-            if any(k in attrs for k in _VALUE_TYPES):
-                self.filled_cols += times
-                self.last_filled_col = self.col
-                if self.col > MAX_COLUMNS:
-                    self.refuse_far(_column_letters(max(first, MAX_COLUMNS + 1)), self.row + 1)
+    def feed(self, buf: bytes) -> int:
+        """Handle every complete row in `buf`; return where the unhandled rest starts."""
+        pos = 0
+        while m := self.token.search(buf, pos):
+            closing, kind, attrs = m.groups()
+            if kind == b"table":
+                if closing or attrs.endswith(b"/"):
+                    self.end_table()
+                if not closing:
+                    name = _NAME.search(attrs)
+                    self.sheet = name.group(1).decode("utf-8", "replace") if name else ""
+                    self.row = self.last_row = self.max_col = 0
+            elif not closing:
+                if attrs.endswith(b"/"):
+                    content, end = b"", m.end()
+                else:
+                    at = buf.find(self.row_end, m.end())
+                    if at < 0:
+                        return m.start()  # the row goes on in the next chunk
+                    content, end = buf[m.end():at], at + len(self.row_end)
+                repeat = _ROWS_REPEATED.search(attrs)
+                self.add_row(int(repeat.group(1)) if repeat else 1, self.filled_width(content))
+                pos = end
+                continue
+            pos = m.end()
+        return max(pos, len(buf) - 4096)
 
-    def end(self, tag: str) -> None:
-        if tag == _T + "table":
-            self.grid += self.last_row * self.max_col
-        if tag != _T + "table-row":
-            return
+    def filled_width(self, content: bytes) -> int:
+        """Columns up to the end of the row's last filled cell (0 for an empty row)."""
+        last = content.rfind(_FILLED)
+        if last < 0:
+            return 0
+        head = content[:content.find(b">", last) + 1]
+        width = head.count(self.cell_tags[0]) + head.count(self.cell_tags[1])
+        if b"columns-repeated" in head:
+            width += sum(max(int(n), 1) - 1 for n in _COLUMNS_REPEATED.findall(head))
+        return width
+
+    def add_row(self, repeat: int, width: int) -> None:
         first = self.row + 1
-        self.row += self.repeat
-        if not self.filled_cols:
+        self.row += max(repeat, 1)
+        if not width:
             return
-        self.repeated_cells += self.filled_cols * self.repeat
-        if self.repeat > 1 and (self.row > MAX_ROWS
-                                or self.repeated_cells > MAX_REPEATED_CELLS):
+        if width > MAX_COLUMNS:
+            self.refuse_far(_column_letters(width), first)
+        self.repeated_cells += width * repeat
+        if repeat > 1 and (self.row > MAX_ROWS or self.repeated_cells > MAX_REPEATED_CELLS):
             raise WorkbookTooLargeError(REPEATED_RU.format(
-                where=f"на листе «{self.sheet}» строка {first}", times=self.repeat),
+                where=f"на листе «{self.sheet}» строка {first}", times=repeat),
                 source=self.source)
         if self.row > MAX_ROWS:
-            self.refuse_far(_column_letters(self.last_filled_col), self.row)
-        self.last_row, self.max_col = self.row, max(self.max_col, self.last_filled_col)
+            self.refuse_far(_column_letters(width), self.row)
+        self.last_row, self.max_col = self.row, max(self.max_col, width)
         if self.grid + self.last_row * self.max_col > MAX_GRID_CELLS:
             raise WorkbookTooLargeError(GRID_RU.format(cells=_CELLS_RU, where=_where(
                 self.sheet, f"{_column_letters(self.max_col)}{self.last_row}")),
                 source=self.source)
+
+    def end_table(self) -> None:
+        self.grid += self.last_row * self.max_col
+        self.last_row = self.max_col = 0
 
     def refuse_far(self, letters: str, row: int) -> None:
         raise WorkbookTooLargeError(FAR_CELL_RU.format(
             where=_where(self.sheet, f"{letters}{row}"), rows=_ROWS_RU), source=self.source)
 
 
-def _count(text: str | None) -> int:
-    if not text:
-        return 1
-    try:
-        return max(1, int(text))
-    except ValueError:
-        return 1
-
-
-def _no_entities(*_: object) -> None:
-    raise expat.ExpatError("entity declarations are not allowed")
-
-
 def _check_ods(stream: IO[bytes], source: str) -> None:
     """Refuse an .ods whose rows or columns, as repeated, reach past the limits."""
-    scan = _OdsScan(source)
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = scan.start
-    parser.EndElementHandler = scan.end
-    parser.EntityDeclHandler = _no_entities
+    scan, buf = None, b""
     for chunk in _chunks(stream):
-        parser.Parse(chunk, False)
-    parser.Parse(b"", True)
+        buf += chunk
+        if scan is None:
+            prefix = _PREFIX.search(buf)
+            scan = _OdsScan(source, prefix.group(1) if prefix else b"table")
+        buf = buf[scan.feed(buf):]
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
