@@ -173,7 +173,7 @@ def _page_sample(corpus: list[Case]) -> list[Case]:
     seen: set[str] = set()
     sample = []
     for c in corpus:
-        if c.kind not in seen or c.kind in ("ods-repeated", "far", "crc"):
+        if c.kind not in seen or c.kind in ("ods-repeated", "far"):
             seen.add(c.kind)
             sample.append(c)
     return sample
