@@ -69,7 +69,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 
-from sync.consolidate import Consolidation, Snapshot, snapshot_of
+from sync.consolidate import Consolidation, Snapshot
 from sync.figures import COLUMNS as FIGURE_COLUMNS
 from sync.figures import ORG_TYPES, TOTAL
 
@@ -336,7 +336,7 @@ class Store:
                             (snapshots, _snapshot_rows(cons)),
                             (figures_table, _figure_rows(period, figures))):
             if rows:
-                conn.execute(insert(table), [{"municipality": muni, **r} for r in rows])
+                _insert_many(conn, table, [{"municipality": muni, **r} for r in rows])
         return int(run_id)
 
     # -- per-school results (incremental re-sync) ----------------------------------------
@@ -571,14 +571,43 @@ def _indicator_rows(cons: Consolidation) -> list[dict[str, Any]]:
 
 
 def _snapshot_rows(cons: Consolidation) -> list[dict[str, Any]]:
-    rows = []
-    for s in cons.schools:
-        snap = snapshot_of(s)
-        items = [("pair", i) for i in snap.open_pairs] + [
-            (_KIND_OF_ROLE[role], pid) for role, pid in snap.people]
-        rows.extend({"period": cons.period, "school_code": s.code, "kind": kind,
-                     "item_id": str(item)} for kind, item in sorted(items, key=str))
-    return rows
+    """What `snapshot_of` remembers of every school, built over all schools at once (a large
+    city has hundreds of thousands of participants)."""
+    people = [s.tables["participants"] for s in cons.schools if s.tables]
+    pairs = [s.tables["pairs"] for s in cons.schools if s.tables]
+    if not people:
+        return []
+    people = pd.concat(people, ignore_index=True)
+    people = people[people["person_id"].notna()]
+    pairs = pd.concat(pairs, ignore_index=True)
+    pairs = pairs[pairs["end_date"].isna() & pairs["pair_id"].notna()]
+    items = pd.concat([
+        pd.DataFrame({"school_code": pairs["school_code"], "kind": "pair",
+                      "item_id": pairs["pair_id"].astype(str)}),
+        pd.DataFrame({"school_code": people["school_code"],
+                      "kind": people["role"].map(_KIND_OF_ROLE),
+                      "item_id": people["person_id"].astype(str)})], ignore_index=True)
+    items = items.drop_duplicates().sort_values(["school_code", "kind", "item_id"])
+    return [{"period": cons.period, "school_code": code, "kind": kind, "item_id": item}
+            for code, kind, item in items.itertuples(index=False)]
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows through the driver's executemany: SQLAlchemy's per-row parameter
+    processing costs seconds for a city's hundreds of thousands of snapshot rows."""
+    style = conn.dialect.paramstyle
+    if style not in ("qmark", "format", "pyformat"):
+        conn.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if style == "qmark" else "%s"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join([mark] * len(columns))})")
+    types = {c.name: c.type for c in table.columns}
+    processors = [types[c].bind_processor(conn.dialect) for c in columns]
+    conn.exec_driver_sql(sql, [tuple(v if p is None else p(v) for v, p in zip(
+        (r[c] for c in columns), processors, strict=True)) for r in rows])
 
 
 #: Snapshot kinds of people by role (stores before roles were kept wrote «participant»).
