@@ -3,9 +3,10 @@ that changed (incremental re-sync).
 
 A result is kept under the file's SHA-256 and the *engine version*: everything besides the
 file that decides the result (program and template versions, the rule codes, the targets,
-the reference date and the period). The payload is a small zip of JSON and Arrow IPC
-streams: plain data, never pickled objects, since a regional database is shared by many
-municipal centres.
+the reference date and the period). A school's payload is compressed JSON; the table rows of
+all schools of the period are kept together in one row (PERIOD_TABLES), as Arrow IPC streams:
+plain data, never pickled objects, since a regional database is shared by many municipal
+centres.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from datetime import date, datetime
 from importlib import metadata
 from typing import Any
@@ -30,7 +32,7 @@ from sync.sources import Fetched
 from workbook_templates import contract as C
 
 #: Bump when the payload changes: results kept by an older format are judged again.
-FORMAT = 3
+FORMAT = 4
 
 
 def engine_version(reference_date: date, period: str, targets: dict[str, Any]) -> str:
@@ -46,12 +48,17 @@ def engine_version(reference_date: date, period: str, targets: dict[str, Any]) -
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
+#: The store row that keeps the tables of every school of the period (not a school code).
+PERIOD_TABLES = "*"
+
+
 def dump(result: SchoolResult) -> bytes:
-    """A judged school as bytes for the store."""
+    """A judged school as bytes for the store, without its table rows: those are kept for the
+    whole period at once (`dump_tables`), so a re-sync reads three tables, not thousands."""
     report = result.report
     meta = {
-        "status": result.status.value, "reason": result.reason, "counts": result.counts,
-        "municipality": result.municipality,
+        "format": FORMAT, "status": result.status.value, "reason": result.reason,
+        "counts": result.counts, "municipality": result.municipality,
         "indicators": [v.to_dict() for v in result.indicators],
         "report": None if report is None else {
             "source": report.source, "school_code": report.school_code,
@@ -65,19 +72,18 @@ def dump(result: SchoolResult) -> bytes:
                     "attempts": result.fetched.attempts},
         "tables": sorted(result.tables),
     }
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("meta.json", json.dumps(meta, ensure_ascii=False))
-        for name, frame in result.tables.items():
-            zf.writestr(f"{name}.arrow", _arrow(frame))
-    return buf.getvalue()
+    return zlib.compress(json.dumps(meta, ensure_ascii=False).encode(), 1)
 
 
-def load(payload: bytes, fetched: Fetched) -> SchoolResult:
-    """A judged school back from the store, for the registry entry of this run."""
-    with zipfile.ZipFile(io.BytesIO(payload)) as zf:
-        meta = json.loads(zf.read("meta.json"))
-        tables = {name: _frame(zf.read(f"{name}.arrow")) for name in meta["tables"]}
+def load(payload: bytes, fetched: Fetched,
+         tables: dict[str, pd.DataFrame] | None = None) -> SchoolResult:
+    """A judged school back from the store for this run's registry entry, with its rows.
+
+    Raises KeyError when `tables` lacks a table the school had (its rows were not kept).
+    """
+    meta = json.loads(zlib.decompress(payload))
+    tables = tables or {}
+    rows = {name: tables[name] for name in meta["tables"]}
     stored = meta["fetched"]
     fetched.fetched_at = datetime.fromisoformat(stored["fetched_at"])
     fetched.sha256 = stored["sha256"]
@@ -86,8 +92,38 @@ def load(payload: bytes, fetched: Fetched) -> SchoolResult:
         fetched.entry, SchoolStatus(meta["status"]), meta["reason"], fetched,
         _report(meta["report"]), [IndicatorValue(**v) for v in meta["indicators"]],
         meta["counts"], meta["municipality"])
-    result.tables = tables
+    result.tables = rows
     return result
+
+
+def dump_tables(results: list[SchoolResult]) -> bytes:
+    """The table rows of every school of the period (participants, pairs, roadmap)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:  # the streams are compressed
+        for name in TABLES:
+            frames = [r.tables[name].assign(**{CODE: r.code}) for r in results
+                      if name in r.tables]
+            if frames:
+                zf.writestr(f"{name}.arrow", _arrow(pd.concat(frames, ignore_index=True)))
+    return buf.getvalue()
+
+
+def load_tables(payload: bytes) -> dict[str, dict[str, pd.DataFrame]]:
+    """school code -> table name -> its rows, from `dump_tables`."""
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    with zipfile.ZipFile(io.BytesIO(payload)) as zf:
+        for name in TABLES:
+            if f"{name}.arrow" not in zf.namelist():
+                continue
+            frame = _frame(zf.read(f"{name}.arrow"))
+            for code, rows in frame.groupby(CODE, sort=False):
+                out.setdefault(str(code), {})[name] = rows.drop(columns=CODE).reset_index(
+                    drop=True)
+    return out
+
+
+TABLES = ("participants", "pairs", "roadmap")
+CODE = "__registry_code"
 
 
 def _report(data: dict[str, Any] | None) -> Report | None:

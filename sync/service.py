@@ -120,8 +120,8 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         with store.transaction() as conn:
             run_id = store.save_period(cons, figures, run_started=run_started,
                                        registry=str(opts.registry), conn=conn)
-            store.save_results(muni, opts.period, _to_keep(judged.values(), version, drive),
-                               conn=conn)
+            store.save_results(muni, opts.period,
+                               _to_keep(schools, judged.values(), version, drive), conn=conn)
             write_master(cons, out, history=history, figures=figures, pseudonymize_key=secret)
     return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started,
                       reused=len(kept))
@@ -133,6 +133,14 @@ def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
     """Schools whose file is the one judged in an earlier run of this period, under the same
     engine version: their stored results, by registry position. A file is known by its
     SHA-256 (a read of its bytes, not a parse), a spreadsheet by Drive's modifiedTime."""
+    period = cached.get(result_cache.PERIOD_TABLES)
+    if period is None or period[1] != version:
+        return {}
+    try:
+        tables = result_cache.load_tables(period[2])
+    except Exception as exc:  # noqa: BLE001 (damaged: judge every file again)
+        log.warning("stored tables unusable (%s)", type(exc).__name__)
+        return {}
     source = FolderSource(opts.source_dir if opts.source_dir is not None
                           else opts.registry.parent)
     kept = {}
@@ -147,16 +155,17 @@ def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
             fetched = source.unread(entry)
         if _cache_key(entry, fetched, drive) == stored[0]:
             try:
-                kept[i] = result_cache.load(stored[2], fetched)
+                kept[i] = result_cache.load(stored[2], fetched, tables.get(entry.code))
             except Exception as exc:  # noqa: BLE001 (a damaged record: judge the file again)
                 log.warning("stored result of %s unusable (%s)", entry.code, type(exc).__name__)
     return kept
 
 
-def _to_keep(judged: Iterable[SchoolResult], version: str,
+def _to_keep(schools: list[SchoolResult], judged: Iterable[SchoolResult], version: str,
              drive: dict[str, str]) -> list[tuple[str, str, str, bytes]]:
-    """(code, cache key, engine version, payload) of the schools judged in this run."""
-    rows = []
+    """(code, cache key, engine version, payload) of the schools judged in this run, and the
+    table rows of every school of the period."""
+    rows = [(result_cache.PERIOD_TABLES, version, version, result_cache.dump_tables(schools))]
     for r in judged:
         cache_key = _cache_key(r.entry, r.fetched, drive)
         if cache_key is not None:
