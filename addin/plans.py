@@ -2,9 +2,9 @@
 
 A pure function over the ``IndicatorValue`` list of ``compute_indicators`` (or of the municipal
 sums): every denominator is fixed (a count of the form or of the workbook), so the gap is the
-smallest whole number ``x`` for which ``(numerator + x) / denominator`` reaches the target as the
-indicators judge it (the same rounding to 0.1 %). Exact arithmetic with fractions, never a float
-guess; 0 when the target is met; no number when the denominator is zero or there is no target.
+smallest whole number ``x`` for which ``(numerator + x) / denominator`` reaches the target —
+exact arithmetic with fractions (ceil), never a float guess; 0 when the indicators call the
+target met; no number when the denominator is zero or there is no target.
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def gap_of(v: IndicatorValue) -> Gap | None:
                    text_ru=f"Не рассчитать: {why}.")
     if v.key in SCORES:
         return _score_gap(v, base)
-    missing = people_missing(v.numerator, v.denominator, target, _scale(v.key))
+    # the indicators compare the value rounded to 0.1 %: what they call met needs no one more
+    missing = 0 if v.met else people_missing(v.numerator, v.denominator, target, _scale(v.key))
     if missing == 0:
         return Gap(**base, missing=0, status=MET, text_ru=f"Цель {_pct(target)} достигнута.")
     room = v.denominator - v.numerator
@@ -100,20 +101,12 @@ def gap_of(v: IndicatorValue) -> Gap | None:
 
 def people_missing(numerator: float, denominator: float, target: float,
                    scale: float = 100.0) -> int:
-    """Smallest x >= 0 with round((numerator + x) / denominator * scale, 1) >= target.
-
-    The exact bound ceil(target * denominator / scale - numerator) comes from fractions; the
-    indicators round the value to 0.1, so the neighbours of that bound are tried with the same
-    expression the indicators use, and the smallest that passes is the answer.
-    """
+    """Smallest whole x >= 0 with (numerator + x) / denominator * scale >= target, exactly:
+    ceil(target * denominator / scale - numerator) in fractions, never a float guess."""
     if denominator <= 0:
         raise ValueError("denominator must be positive")
     exact = Fraction(str(target)) * Fraction(str(denominator)) / Fraction(str(scale))
-    bound = max(0, math.ceil(exact - Fraction(str(numerator))))
-    for x in range(max(0, bound - 2), bound + 3):
-        if round((numerator + x) / denominator * scale, 1) >= target:
-            return x
-    return bound  # unreachable for finite inputs; the exact bound is still right
+    return max(0, math.ceil(exact - Fraction(str(numerator))))
 
 
 def _score_gap(v: IndicatorValue, base: dict[str, Any]) -> Gap:

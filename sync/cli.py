@@ -193,19 +193,24 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"Не удалось прочитать файл целей {targets}: {exc}") from None
     values = compute_indicators(wb, reference_date, goals)
+    from addin.plans import gap_by_key
+
+    plan = gap_by_key(values)
     if fmt == "json":
-        click.echo(json.dumps([v.to_dict() for v in values], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([{**v.to_dict(), "gap": plan[v.key].to_dict()
+                                if v.key in plan else None} for v in values],
+                              ensure_ascii=False, indent=2))
     else:
         table = Table(title=f"Показатели: {wb.school_code} {wb.school.get('name') or ''}")
         for header in ("Показатель", "Числитель", "Знаменатель", "Значение, %", "Цель, %",
-                       "Достигнуто"):
+                       "Достигнуто", "До цели"):
             table.add_column(header)
         for v in values:
             met = "—" if v.met is None else ("[green]да[/]" if v.met else "[red]нет[/]")
             table.add_row(v.title, f"{v.numerator:g}", f"{v.denominator:g}",
                           "—" if v.value is None else f"{v.value:g}",
                           _target(v),
-                          met)
+                          met, _gap_cell(plan.get(v.key)))
         console.print(table)
         console.print("* цель по умолчанию (не утверждена муниципалитетом)")
     if out_copy is not None:
@@ -217,6 +222,14 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
         write_indicators_sheet(book, values)
         save_atomically(book, out_copy)
         err_console.print(f"Копия с показателями: {out_copy}")
+
+
+def _gap_cell(gap) -> str:  # noqa: ANN001
+    from addin.plans import MET
+
+    if gap is None:
+        return "—"
+    return "достигнута" if gap.status == MET else gap.text_ru
 
 
 def _target(v) -> str:  # noqa: ANN001

@@ -50,7 +50,7 @@ from starlette.formparsers import MultiPartException
 
 from addin.errors import NotAWorkbookError, WorkbookError
 from addin.report import STATUS_ERRORS, STATUS_OK, STATUS_UNREADABLE, STATUS_WARNINGS, Report
-from addin.web import collect
+from addin.web import collect, plan_routes
 from addin.web.access import (
     FAILED_LOGIN_DELAY,
     SESSION_COOKIE,
@@ -586,6 +586,8 @@ def make_router(config: ServerConfig) -> APIRouter:
                                     headers=_headers())
         page.set_cookie(request, response, value)
         return response
+
+    plan_routes.install(router, page)
 
     @router.get("/static/{name}")
     def static(name: str) -> Response:
