@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -356,7 +357,7 @@ def _gap_row(code: str, name: str, g: Gap) -> dict[str, Any]:
 
 
 def _trace(cons: Consolidation, key: bytes | None) -> Table:
-    rename = None if key is None else (lambda school, i: pseudonym(school, i, key))
+    rename = None if key is None else (lambda school, i: _pseudonym(school, i, key))
     frame = figure_trace(cons.participants, cons.pairs,
                          {s.entry.code: s.entry.org_type for s in cons.schools}, rename)
     headers = dict(TRACE_HEADERS)
@@ -398,8 +399,14 @@ def _pairs(pairs: pd.DataFrame, key: bytes | None) -> Table:
 
 
 def _pseudonyms(schools: pd.Series, ids: pd.Series, key: bytes) -> list[str | None]:
-    return [pseudonym(s, i, key) if isinstance(i, str) and i.strip() else None
+    return [_pseudonym(s, i, key) if isinstance(i, str) and i.strip() else None
             for s, i in zip(schools, ids, strict=True)]
+
+
+@lru_cache(maxsize=1 << 19)
+def _pseudonym(school: str, person_id: str, key: bytes) -> str:
+    """One HMAC per person and run: «Участники» and «Расшифровка» show the same people."""
+    return pseudonym(school, person_id, key)
 
 
 def _findings(findings: pd.DataFrame, cross: list[CrossFinding], key: bytes | None) -> Table:
