@@ -82,8 +82,8 @@ class SuggestionResult:
     def summary_ru(self) -> str:
         """One sentence for a message box, the CLI and the page."""
         if not self.unpaired_mentees:
-            return "Все наставляемые уже в действующих парах: предлагать некого."
-        return (f"Наставляемых вне действующих пар: {self.unpaired_mentees}; свободных мест у "
+            return "Все наставляемые уже в парах: предлагать некого."
+        return (f"Наставляемых вне пар: {self.unpaired_mentees}; свободных мест у "
                 f"наставников (не больше {self.capacity} наставляемых на наставника): "
                 f"{self.free_slots}; предложено пар: {len(self.suggestions)}.")
 
@@ -115,25 +115,34 @@ def suggest_pairs(wb: SchoolWorkbook, reference_date: date | None = None, *,
     form_of = _form_chooser(facts, wb.school.get("org_type"))
     slots = _slots(mentors, open_gaps).head(MAX_SIDE)
     chosen = _assign(mentees, mentors, slots, form_of)
-    taken = _within_headroom(chosen, facts, mentees, mentors, slots)
+    # plain dicts per row: pandas row access costs ~0.3 ms, thousands of pairs add up
+    people, tutors = mentees.to_dict("index"), mentors.to_dict("index")
+    slot_mentor = slots["mentor"].tolist()
+    taken = _within_headroom(chosen, facts, people, tutors, slot_mentor)
     ids = _new_pair_ids(facts.t("pairs")["id"], len(taken))
     for pair_id, (mi, si, form) in zip(ids, taken, strict=True):
-        mentee, mentor = mentees.loc[mi], mentors.loc[slots.at[si, "mentor"]]
+        mentee, mentor = people[mi], tutors[slot_mentor[si]]
         closes = tuple(k for k in _mentee_keys(mentee) + _mentor_keys(mentor) if k in open_gaps)
         result.suggestions.append(Suggestion(
             pair_id, form, str(mentor["id"]), str(mentee["id"]), ref,
             _reason(mentee, mentor, form, closes, open_gaps, capacity), closes))
     paired = {s.mentee_id for s in result.suggestions}
-    for _, m in mentees.iterrows():
+    for m in people.values():
         if m["id"] not in paired:
             result.unmatched[str(m["id"])] = _why_not(m, mentors, form_of)
     return result
 
 
+def _open_pairs(facts: Facts) -> pd.DataFrame:
+    """Pairs not ended before the reference date: active ones and those still to start."""
+    p = facts.t("pairs")
+    return p[p["end_date"].isna() | (p["end_date"] >= facts.ref)]
+
+
 def _free_mentees(facts: Facts) -> pd.DataFrame:
-    """Mentees with an ID and a known category who are in no active pair."""
+    """Mentees with an ID and a known category who are in no active or planned pair."""
     t = facts.t("mentees").assign(age=facts.age("mentees"), key=person_keys(facts.t("mentees")))
-    active = {i for v in facts.active_pairs["mentee_ids"] for i in split_ids(v)}
+    active = {i for v in _open_pairs(facts)["mentee_ids"] for i in split_ids(v)}
     ok = (t["id"].notna() & ~t["id"].isin(active)
           & t["category"].isin(C.dictionary_values("mentee_categories")))
     return t[ok].drop_duplicates("id").reset_index(drop=True)
@@ -142,13 +151,15 @@ def _free_mentees(facts: Facts) -> pd.DataFrame:
 def _free_mentors(facts: Facts, capacity: int) -> pd.DataFrame:
     """Mentors who may take a mentee: known category, certificate if external, free places."""
     t = facts.t("mentors").assign(age=facts.age("mentors"), key=person_keys(facts.t("mentors")))
-    load = Counter()
-    for mentor, mentees in zip(facts.active_pairs["mentor_id"], facts.active_pairs["mentee_ids"],
-                               strict=True):
+    load: Counter = Counter()
+    pairs = _open_pairs(facts)
+    for mentor, mentees in zip(pairs["mentor_id"], pairs["mentee_ids"], strict=True):
         if isinstance(mentor, str):
             load[mentor] += len(split_ids(mentees))
+    active = set(facts.active_pairs["mentor_id"].dropna())
     t = t[t["id"].notna() & ~t["id"].duplicated()]
-    t = t.assign(load=t["id"].map(lambda i: load.get(i, 0)).astype(int))
+    t = t.assign(load=t["id"].map(lambda i: load.get(i, 0)).astype(int),
+                 active=t["id"].isin(active))
     t = t.assign(free=(capacity - t["load"]).clip(lower=0))
     external = t["category"].isin(C.EXTERNAL_MENTOR_CATEGORIES)
     ok = (t["category"].isin(C.dictionary_values("mentor_categories")) & (t["free"] > 0)
@@ -157,7 +168,7 @@ def _free_mentors(facts: Facts, capacity: int) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- what a pair closes
-def _mentee_keys(m: pd.Series) -> list[str]:
+def _mentee_keys(m: dict[str, Any]) -> list[str]:
     """Indicators a mentee raises by entering an active pair."""
     keys = []
     if m["category"] == _STUDENT and pd.notna(m["age"]) and 10 <= m["age"] <= 19:
@@ -169,9 +180,9 @@ def _mentee_keys(m: pd.Series) -> list[str]:
     return keys
 
 
-def _mentor_keys(m: pd.Series) -> list[str]:
+def _mentor_keys(m: dict[str, Any]) -> list[str]:
     """Indicators a mentor raises by becoming active (only when not active yet)."""
-    if m["load"] > 0:
+    if m["active"]:
         return []
     if m["category"] == _STUDENT and pd.notna(m["age"]) and 15 <= m["age"] <= 19:
         return ["mentors_15_19"]
@@ -184,14 +195,14 @@ def _mentor_keys(m: pd.Series) -> list[str]:
 
 def _with_benefit(mentees: pd.DataFrame, gaps: dict[str, int]) -> pd.DataFrame:
     benefit = [BASE + GAP_BONUS * sum(1 for k in _mentee_keys(m) if k in gaps)
-               for _, m in mentees.iterrows()]
+               for m in mentees.to_dict("records")]
     return mentees.assign(benefit=benefit)
 
 
 def _slots(mentors: pd.DataFrame, gaps: dict[str, int]) -> pd.DataFrame:
     """One row per free place of a mentor; later places of one mentor cost a little more."""
     rows = []
-    for i, m in mentors.iterrows():
+    for i, m in mentors.to_dict("index").items():
         bonus = NEW_MENTOR_BONUS * sum(1 for k in _mentor_keys(m) if k in gaps)
         for k in range(int(m["free"])):
             rows.append((i, k, (bonus if k == 0 else 0.0) - SLOT_PENALTY * (m["load"] + k)))
@@ -278,8 +289,9 @@ def _index(items: list[str], item: str | None) -> int:
     return items.index(item) if item is not None else -1
 
 
-def _within_headroom(chosen: list[tuple[int, int, str]], facts: Facts, mentees: pd.DataFrame,
-                     mentors: pd.DataFrame, slots: pd.DataFrame) -> list[tuple[int, int, str]]:
+def _within_headroom(chosen: list[tuple[int, int, str]], facts: Facts,
+                     mentees: dict[int, dict], mentors: dict[int, dict],
+                     slot_mentor: list[int]) -> list[tuple[int, int, str]]:
     """Drop pairs that would push a count over its denominator on «Сведения об ОО»."""
     room: dict[str, float] = {}
     for key, (num, _) in counts(facts.wb, facts.reference_date).items():
@@ -287,11 +299,16 @@ def _within_headroom(chosen: list[tuple[int, int, str]], facts: Facts, mentees: 
         den = facts.wb.school.get(field_) if field_ else None
         if isinstance(den, int | float) and not isinstance(den, bool):
             room[key] = den - num
-    kept, new_mentors, partners = [], set(), set()
+    t = facts.t("mentors")
+    working = t[t["id"].isin(set(facts.active_pairs["mentor_id"].dropna()))
+                & (t["category"] == _EMPLOYER)]
+    partners = {normalize_header(o) for o in working["organization"].dropna()}
+    kept, new_mentors = [], set()
     for mi, si, form in chosen:
-        mentor = mentors.loc[slots.at[si, "mentor"]]
-        keys = _mentee_keys(mentees.loc[mi])
-        if mentor.name not in new_mentors:
+        j = slot_mentor[si]
+        mentor = mentors[j]
+        keys = _mentee_keys(mentees[mi])
+        if j not in new_mentors:
             mkeys = _mentor_keys(mentor)
             if "partners" in mkeys and normalize_header(mentor["organization"]) in partners:
                 mkeys = [k for k in mkeys if k != "partners"]
@@ -303,17 +320,17 @@ def _within_headroom(chosen: list[tuple[int, int, str]], facts: Facts, mentees: 
             if k in room:
                 room[k] -= n
         kept.append((mi, si, form))
-        if mentor["load"] == 0:
-            new_mentors.add(mentor.name)
+        if not mentor["active"]:
+            new_mentors.add(j)
             if isinstance(mentor.get("organization"), str):
                 partners.add(normalize_header(mentor["organization"]))
     return kept
 
 
 # ----------------------------------------------------------------------------- texts and IDs
-def _reason(mentee: pd.Series, mentor: pd.Series, form: str, closes: tuple[str, ...],
+def _reason(mentee: dict[str, Any], mentor: dict[str, Any], form: str, closes: tuple[str, ...],
             gaps: dict[str, int], capacity: int) -> str:
-    parts = [f"{mentee['id']} ({_who(mentee)}) не состоит в действующей паре",
+    parts = [f"{mentee['id']} ({_who(mentee)}) не состоит в паре",
              f"у наставника {mentor['id']} ({_who(mentor)}) занято {int(mentor['load'])} "
              f"из {capacity} мест",
              f"форма «{form}» допускает такие роли"]
@@ -328,7 +345,7 @@ def _reason(mentee: pd.Series, mentor: pd.Series, form: str, closes: tuple[str, 
     return text[0].upper() + text[1:] + "."
 
 
-def _who(p: pd.Series) -> str:
+def _who(p: dict[str, Any]) -> str:
     age = f", {_years(int(p['age']))}" if pd.notna(p["age"]) and p["age"] >= 0 else ""
     return f"{p['category']}{age}"
 
@@ -341,7 +358,7 @@ def _years(n: int) -> str:
     return f"{n} лет"
 
 
-def _why_not(mentee: pd.Series, mentors: pd.DataFrame, form_of) -> str:  # noqa: ANN001
+def _why_not(mentee: dict[str, Any], mentors: pd.DataFrame, form_of) -> str:  # noqa: ANN001
     fits = [form_of(c, mentee["category"]) for c in mentors["category"].unique()]
     if mentors.empty:
         return "нет наставников со свободными местами"

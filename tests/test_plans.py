@@ -135,6 +135,18 @@ def test_suggestions_obey_the_rules(tmp_path):
     assert suggest_pairs(wb, capacity=1).suggestions  # Н-011 is free even at one place
 
 
+def test_a_planned_pair_counts_as_taken(tmp_path):
+    data = _free_people_school()
+    data["pairs"].append({"id": "П-004", "form": "учитель – ученик", "mentor_id": "Н-011",
+                          "mentee_ids": "У-010", "start_date": date(2027, 1, 15)})
+    book = write_school_workbook(tmp_path / "школа.xlsx", data)
+    result = suggest_pairs(SchoolWorkbook.from_path(book), capacity=2)
+    assert {s.mentee_id for s in result.suggestions} == {"У-011", "У-012"}
+    # one of its two places is taken by the planned pair
+    assert sum(s.mentor_id == "Н-011" for s in result.suggestions) <= 1
+    assert sorted(s.pair_id for s in result.suggestions) == ["П-005", "П-006"]
+
+
 def test_no_suggestion_pushes_a_count_over_its_denominator(tmp_path):
     data = _free_people_school()
     data["school"]["students_10_19"] = 3  # room for one more pupil of 10–19 only
