@@ -139,15 +139,6 @@ def _num(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".").replace(".", ",")
 
 
-def gap_phrase(gap: Gap | None) -> str:
-    """A short cell text: «не хватает 37», «достигнута», «—»."""
-    if gap is None:
-        return "—"
-    if gap.status == SHORT:
-        return f"не хватает {gap.missing}"
-    return gap.status
-
-
 def gap_by_key(values: list[IndicatorValue]) -> dict[str, Gap]:
     """Gaps keyed by indicator key (indicators without a target are absent)."""
     return {g.key: g for g in gaps(values)}
