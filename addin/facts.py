@@ -1,5 +1,6 @@
-"""Facts derived from a SchoolWorkbook at a reference date, shared by rules and indicators:
-ages, active pairs, the pair-to-mentee links, everyone in one table."""
+"""Facts derived from a batch of workbooks at a reference date, shared by rules and
+indicators: ages, active pairs, the pair-to-mentee links, everyone in one table, and the
+school-aware lookups every rule uses (IDs are local to a school: joins go on (school, ID))."""
 
 from __future__ import annotations
 
@@ -8,25 +9,32 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from addin.model import ROW, SchoolWorkbook, normalize_header
+from addin.model import ROW, SCHOOL, WorkbookBatch
 from addin.roadmap_dates import resolve_due
 
 
 @dataclass
 class Facts:
-    """The workbook and the date the figures are taken at."""
+    """The batch and the date the figures are taken at."""
 
-    wb: SchoolWorkbook
+    wb: WorkbookBatch
     reference_date: date
 
     @property
     def ref(self) -> pd.Timestamp:
         return pd.Timestamp(self.reference_date)
 
+    @property
+    def n_schools(self) -> int:
+        return len(self.wb.books)
+
     def t(self, key: str) -> pd.DataFrame:
-        """Typed table of a sheet."""
+        """Typed table of a sheet (every school of the batch)."""
         return self.wb.tables[key]
 
     def raw(self, key: str) -> pd.DataFrame:
@@ -40,6 +48,17 @@ class Facts:
             cache[key] = ages(self.t(key)["birth_date"], self.ref)
         return cache[key]
 
+    def lacking(self, sheet_key: str, *columns: str) -> set[int]:
+        """Schools whose sheet lacks one of these columns (SHEET-002 reports it)."""
+        return {i for i, b in enumerate(self.wb.books)
+                if any(c in b.missing_columns.get(sheet_key, ()) for c in columns)}
+
+    def having(self, rows: pd.DataFrame, sheet_key: str, *columns: str) -> pd.DataFrame:
+        """The rows of schools whose sheet has all these columns: rules that would flag every
+        row of a school because a column is missing stay silent for that school."""
+        lacking = self.lacking(sheet_key, *columns)
+        return rows[~rows[SCHOOL].isin(lacking)] if lacking else rows
+
     @cached_property
     def people(self) -> pd.DataFrame:
         """Mentors and mentees in one table: id, role, full_name, birth_date, category, age."""
@@ -47,7 +66,7 @@ class Facts:
         for key, role in (("mentors", "наставник"), ("mentees", "наставляемый")):
             t = self.t(key)
             parts.append(pd.DataFrame({
-                "id": t["id"], "role": role, "sheet": key, ROW: t[ROW],
+                SCHOOL: t[SCHOOL], "id": t["id"], "role": role, "sheet": key, ROW: t[ROW],
                 "full_name": t["full_name"], "birth_date": t["birth_date"],
                 "category": t["category"], "consent_date": t["consent_date"],
                 "consent_by": t["consent_by"], "age": self.age(key)}))
@@ -70,9 +89,63 @@ class Facts:
         return p[started & open_]
 
     @cached_property
+    def active_links(self) -> pd.DataFrame:
+        """(school, mentor ID, mentee ID) of every active pair, one row per mentee."""
+        pm = self.pair_mentees
+        return pm[_in(pm[ROW], pm[SCHOOL], self.active_pairs)]
+
+    @cached_property
     def roadmap_due(self) -> pd.DataFrame:
         """Per roadmap row: parsed deadline, one-off due date, recurring flag."""
         return resolve_due(self.t("roadmap"))
+
+
+def _in(rows: pd.Series, schools: pd.Series, table: pd.DataFrame) -> np.ndarray:
+    """Whether each (school, Excel row) is a row of `table`."""
+    a, b = _pair_codes(schools, rows, table[SCHOOL], table[ROW])
+    return np.isin(a, b[b >= 0]) & (a >= 0)
+
+
+def _pair_codes(schools_a: Any, keys_a: Any, schools_b: Any, keys_b: Any
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(school, key) pairs of two tables as int64 codes comparable across both (-1 for a
+    missing key): one hash pass instead of tuples or a MultiIndex."""
+    keys = np.concatenate([np.asarray(keys_a, dtype=object), np.asarray(keys_b, dtype=object)])
+    codes, _ = pd.factorize(keys, use_na_sentinel=True)
+    schools = np.concatenate([np.asarray(schools_a, dtype="int64"),
+                              np.asarray(schools_b, dtype="int64")])
+    width = int(schools.max()) + 1 if len(schools) else 1
+    pairs = np.where(codes >= 0, codes.astype("int64") * width + schools, -1)
+    return pairs[:len(keys_a)], pairs[len(keys_a):]
+
+
+def member(rows: pd.DataFrame, key: str, table: pd.DataFrame, column: str = "id") -> pd.Series:
+    """Whether rows[key] is among table[column] of the same school (NA is never a member)."""
+    a, b = _pair_codes(rows[SCHOOL], rows[key], table[SCHOOL], table[column])
+    return pd.Series(np.isin(a, b[b >= 0]) & (a >= 0), index=rows.index, dtype=bool)
+
+
+def lookup(rows: pd.DataFrame, key: str, table: pd.DataFrame, column: str,
+           by: str = "id") -> pd.Series:
+    """table[column] of the record whose `by` equals rows[key] in the same school.
+
+    The first of duplicate IDs wins; a missing ID gives NA of the column's dtype.
+    """
+    a, b = _pair_codes(rows[SCHOOL], rows[key], table[SCHOOL], table[by])
+    keep = ~(pd.Index(b).duplicated(keep="first") | (b < 0))
+    where = pd.Index(b[keep]).get_indexer(a) if keep.any() else np.full(len(a), -1)
+    found = where >= 0
+    out = pd.Series(index=rows.index, dtype=table[column].dtype)
+    if found.any():
+        out[found] = table[column].to_numpy()[keep][where[found]]
+    return out
+
+
+def per_school(values: pd.Series, schools: pd.Series, n: int, how: str = "sum") -> np.ndarray:
+    """A per-row value aggregated per school of a batch of n schools (0 where a school has
+    no rows)."""
+    grouped = values.groupby(schools.to_numpy()).agg(how)
+    return grouped.reindex(range(n), fill_value=0).to_numpy(dtype="float64")
 
 
 def split_ids(value: Any) -> list[str]:
@@ -91,10 +164,24 @@ def ages(birth: pd.Series, ref: pd.Timestamp) -> pd.Series:
 
 
 def person_keys(table: pd.DataFrame) -> pd.Series:
-    """Name + birth date of each record (NA where either is missing): one key per person."""
+    """Name + birth date of each record (NA where either is missing): one key per person.
+
+    Names are compared as headers are (case, spaces, dashes and ё do not matter), in Arrow.
+    """
     known = (table["full_name"].notna() & table["birth_date"].notna()).to_numpy()
-    names = [normalize_header(v) for v in table["full_name"].to_numpy()[known]]
-    births = table["birth_date"].to_numpy()[known].astype("datetime64[D]").astype(str)
     key = pd.Series(None, index=table.index, dtype=object)
-    key[known] = [f"{n}|{b}" for n, b in zip(names, births, strict=True)]
+    if not known.any():
+        return key
+    names = pa.array(table["full_name"].to_numpy()[known].astype(str))
+    names = pc.utf8_lower(names)
+    for old, new in _NAME_FOLDS:
+        names = pc.replace_substring(names, old, new)
+    names = pc.utf8_trim_whitespace(pc.replace_substring_regex(names, _SPACES, " "))
+    births = table["birth_date"].to_numpy()[known].astype("datetime64[D]").astype(str)
+    key[known] = pc.binary_join_element_wise(names, pa.array(births), "|").to_numpy(
+        zero_copy_only=False)
     return key
+
+
+_NAME_FOLDS = (("–", "-"), ("—", "-"), ("‑", "-"), ("ё", "е"), ("\n", " "))
+_SPACES = r"[\s\p{Z}\x{1c}-\x{1f}\x{85}]+"

@@ -13,10 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from addin.facts import Facts, person_keys, split_ids
-from addin.model import SchoolWorkbook, normalize_header
+from addin.facts import Facts, member, per_school, person_keys
+from addin.model import SCHOOL, SchoolWorkbook, WorkbookBatch, normalize_header
 from workbook_templates import contract as C
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.toml")
@@ -94,10 +95,14 @@ def target_for(targets: dict[str, dict[str, Any]], key: str,
 
 
 # -- numerators -----------------------------------------------------------------------------
-def counts(wb: SchoolWorkbook, reference_date: date) -> dict[str, tuple[float, float | None]]:
-    """(numerator, counted denominator or None) per indicator key, from the workbook.
+#: Per indicator key: numerators per school, and counted denominators per school (None where
+#: the denominator is a field of «Сведения об ОО»).
+Counts = dict[str, tuple[np.ndarray, np.ndarray | None]]
 
-    Remembered on the workbook per date: a check and the indicators both need them.
+
+def counts(wb: WorkbookBatch, reference_date: date) -> Counts:
+    """(numerators, counted denominators or None) per indicator key, one value per school of
+    the batch. Remembered on the batch per date: the check and the indicators both need them.
     """
     memo = wb.memo.setdefault("counts", {})
     if reference_date not in memo:
@@ -105,36 +110,42 @@ def counts(wb: SchoolWorkbook, reference_date: date) -> dict[str, tuple[float, f
     return memo[reference_date]
 
 
-def _counts(ctx: Facts) -> dict[str, tuple[float, float | None]]:
-    active = ctx.active_pairs
-    mentee_ids = {i for v in active["mentee_ids"] for i in split_ids(v)}
-    mentor_ids = set(active["mentor_id"].dropna())
-    mentees, mentors = ctx.t("mentees"), ctx.t("mentors")
-    mentees = mentees.assign(age=ctx.age("mentees"))
-    mentors = mentors.assign(age=ctx.age("mentors"))
-    am = mentees[mentees["id"].isin(mentee_ids)].drop_duplicates("id")
-    ar = mentors[mentors["id"].isin(mentor_ids)].drop_duplicates("id")
+def _counts(ctx: Facts) -> Counts:
+    n = ctx.n_schools
+    links = ctx.active_links
+    mentees = ctx.t("mentees").assign(age=ctx.age("mentees"))
+    mentors = ctx.t("mentors").assign(age=ctx.age("mentors"))
+    am = mentees[member(mentees, "id", links, "mentee_id")].drop_duplicates([SCHOOL, "id"])
+    ar = mentors[member(mentors, "id", ctx.active_pairs, "mentor_id")].drop_duplicates(
+        [SCHOOL, "id"])
     student = C.dictionary_values("mentee_categories")[0]
-    out: dict[str, tuple[float, float | None]] = {
-        "mentees_10_19": (float(((am["category"] == student) & am["age"].between(10, 19)).sum()),
+
+    def count(rows: pd.DataFrame, mask: pd.Series) -> np.ndarray:
+        return per_school(mask.astype("float64"), rows[SCHOOL], n)
+
+    employers = ar[ar["category"] == "представитель работодателя"]
+    employers = employers.assign(org=employers["organization"].map(
+        lambda v: normalize_header(v) if isinstance(v, str) else None))
+    out: Counts = {
+        "mentees_10_19": (count(am, (am["category"] == student) & am["age"].between(10, 19)),
                           None),
-        "mentors_15_19": (float(((ar["category"] == student) & ar["age"].between(15, 19)).sum()),
+        "mentors_15_19": (count(ar, (ar["category"] == student) & ar["age"].between(15, 19)),
                           None),
-        "young_teachers": (float((am["category"] == "молодой специалист").sum()), None),
-        "teachers_covered": (float(_teachers_in_any_role(am, ar)), None),
-        "partners": (float(ar.loc[ar["category"] == "представитель работодателя",
-                                  "organization"].dropna().map(normalize_header).nunique()), None),
+        "young_teachers": (count(am, am["category"] == "молодой специалист"), None),
+        "teachers_covered": (_teachers_in_any_role(am, ar, n), None),
+        "partners": (per_school(employers["org"], employers[SCHOOL], n, "nunique"), None),
     }
     out.update(_surveys(ctx))
     out["plans_done"] = _plans(ctx)
     people = ctx.people
-    out["consents"] = (float(people["consent_date"].notna().sum()),
-                       float(people["id"].notna().sum()))
+    out["consents"] = (count(people, people["consent_date"].notna()),
+                       count(people, people["id"].notna()))
     out["roadmap_on_time"] = _roadmap(ctx)
     return out
 
 
-def _teachers_in_any_role(active_mentees: pd.DataFrame, active_mentors: pd.DataFrame) -> int:
+def _teachers_in_any_role(active_mentees: pd.DataFrame, active_mentors: pd.DataFrame,
+                          n: int) -> np.ndarray:
     """Distinct teachers among active mentors and mentees: a teacher may be both."""
     teachers = pd.concat([
         active_mentors[active_mentors["category"] == "педагог"],
@@ -142,35 +153,42 @@ def _teachers_in_any_role(active_mentees: pd.DataFrame, active_mentors: pd.DataF
     ], ignore_index=True)
     keys = person_keys(teachers)
     # a person without name or birth date cannot be matched: count each such row once
-    return int(keys.dropna().nunique() + keys.isna().sum())
+    known = teachers[keys.notna().to_numpy()].assign(key=keys.dropna().to_numpy())
+    unknown = teachers[keys.isna().to_numpy()]
+    return (per_school(known["key"], known[SCHOOL], n, "nunique")
+            + per_school(pd.Series(1.0, index=unknown.index), unknown[SCHOOL], n))
 
 
-def _surveys(ctx: Facts) -> dict[str, tuple[float, float | None]]:
+def _surveys(ctx: Facts) -> Counts:
     mon = ctx.t("monitoring")
     mon = mon[mon["satisfaction"].between(1, 10)
               & (mon["survey_date"].isna() | (mon["survey_date"] <= ctx.ref))]
-    out = {}
+    out: Counts = {}
     for key, role in (("satisfaction_mentees", "наставляемый"),
                       ("satisfaction_mentors", "наставник")):
-        scores = mon.loc[mon["role"] == role, "satisfaction"]
-        out[key] = (float(scores.sum()), float(len(scores)))
+        scores = mon[mon["role"] == role]
+        out[key] = (per_school(scores["satisfaction"], scores[SCHOOL], ctx.n_schools),
+                    per_school(scores["satisfaction"], scores[SCHOOL], ctx.n_schools, "count"))
     return out
 
 
-def _plans(ctx: Facts) -> tuple[float, float]:
+def _plans(ctx: Facts) -> tuple[np.ndarray, np.ndarray]:
     p = ctx.t("pairs")
     finished = p[p["end_date"].notna() & (p["end_date"] <= ctx.ref)]
-    return float((finished["plan_percent"] >= PLAN_DONE_PERCENT).sum()), float(len(finished))
+    done = (finished["plan_percent"] >= PLAN_DONE_PERCENT).astype("float64")
+    return (per_school(done, finished[SCHOOL], ctx.n_schools),
+            per_school(done, finished[SCHOOL], ctx.n_schools, "count"))
 
 
-def _roadmap(ctx: Facts) -> tuple[float, float]:
+def _roadmap(ctx: Facts) -> tuple[np.ndarray, np.ndarray]:
     road = ctx.t("roadmap")
     due = ctx.roadmap_due
     live = road["status"] != C.STATUS_CANCELLED
     due_now = live & due["due"].notna() & (due["due"] <= ctx.ref) & ~due["recurring"]
     on_time = due_now & (road["status"] == C.STATUS_DONE) & road["done_date"].notna() & (
         road["done_date"] <= due["due"])
-    return float(on_time.sum()), float(due_now.sum())
+    return (per_school(on_time.astype("float64"), road[SCHOOL], ctx.n_schools),
+            per_school(due_now.astype("float64"), road[SCHOOL], ctx.n_schools))
 
 
 # -- values -------------------------------------------------------------------------------
@@ -178,12 +196,26 @@ def compute_indicators(wb: SchoolWorkbook, reference_date: date | None = None,
                        targets: dict[str, dict[str, Any]] | None = None) -> list[IndicatorValue]:
     """Every indicator of one school at the reference date, with its target."""
     ref = reference_date or wb.reference_date or date.today()
-    figures = counts(wb, ref)
-    denominators = {d.key: _form_denominator(wb, d) for d in INDICATORS if d.denominator_field}
-    return from_sums(
-        {k: (num, den if den is not None else denominators.get(k, 0.0))
-         for k, (num, den) in figures.items()},
-        year=ref.year, targets=targets)
+    return batch_indicators(wb, ref, targets)[0]
+
+
+def batch_indicators(wb: WorkbookBatch, reference_date: date,
+                     targets: dict[str, dict[str, Any]] | None = None
+                     ) -> list[list[IndicatorValue]]:
+    """Every indicator of every school of a batch at the reference date, with its target."""
+    figures = counts(wb, reference_date)
+    forms = wb.forms()
+    out = []
+    for i in range(len(wb.books)):
+        sums = {}
+        for k, (num, den) in figures.items():
+            d = BY_KEY[k]
+            if den is None:
+                sums[k] = (float(num[i]), _form_denominator(forms.at[i, d.denominator_field]))
+            else:
+                sums[k] = (float(num[i]), float(den[i]))
+        out.append(from_sums(sums, year=reference_date.year, targets=targets))
+    return out
 
 
 def from_sums(sums: dict[str, tuple[float, float]], year: int,
@@ -203,6 +235,6 @@ def from_sums(sums: dict[str, tuple[float, float]], year: int,
     return out
 
 
-def _form_denominator(wb: SchoolWorkbook, d: IndicatorDef) -> float:
-    v = wb.school.get(d.denominator_field or "")
-    return float(v) if isinstance(v, int | float) and v >= 0 else 0.0
+def _form_denominator(v: Any) -> float:
+    number = isinstance(v, int | float | np.number) and not isinstance(v, bool)
+    return float(v) if number and not pd.isna(v) and v >= 0 else 0.0

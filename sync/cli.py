@@ -397,10 +397,13 @@ def _period(ctx, param, value: str) -> str:  # noqa: ANN001 (click callback)
 @click.option("--reference-date", "-d", type=RuDate(), default=None,
               help="Дата, на которую проверять все книги (по умолчанию — последний день "
                    "периода).")
+@click.option("--municipality-code", default=None,
+              help="Код муниципалитета (ОКТМО) в общей базе региона; по умолчанию — из столбца "
+                   "«код муниципалитета» реестра.")
 def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
              db_url: str | None, pseudonymize: bool, targets: Path | None,
              google_key: Path | None, google_endpoint: str | None,
-             reference_date: date | None) -> None:
+             reference_date: date | None, municipality_code: str | None) -> None:
     """Собрать книги всех организаций в сводную книгу муниципалитета.
 
     Код выхода: 0 — все приняты, 1 — есть не принятые организации, 2 — сбор не выполнен
@@ -415,7 +418,7 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
     opts = SyncOptions(registry=registry, period=period, out=out, source_dir=source_dir,
                        db_url=db_url, pseudonymize=pseudonymize, targets=targets,
                        google_key=google_key, google_endpoint=google_endpoint,
-                       reference_date=reference_date)
+                       reference_date=reference_date, municipality_code=municipality_code)
     total = _registry_size(registry)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[school]}"))
@@ -475,6 +478,9 @@ def _print_sync_summary(result) -> None:  # noqa: ANN001
     accepted = len(cons.accepted)
     console.print(f"Принято {accepted} из {len(cons.schools)}; межшкольных замечаний: "
                   f"{len(cons.cross)}; время {result.seconds:.1f} с")
+    if result.reused:
+        console.print(f"Без изменений с прошлого сбора этого периода (не перечитывались): "
+                      f"{result.reused} из {len(cons.schools)}")
     console.print(f"Сводная книга: {result.master}")
     console.print(f"История: {result.store_url}")
 
@@ -491,8 +497,11 @@ def _print_sync_summary(result) -> None:  # noqa: ANN001
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Соответствие показателей ячейкам бланка (TOML).")
 @click.option("--municipality", default="", help="Название муниципалитета для шапки формы.")
+@click.option("--municipality-code", default="",
+              help="Код муниципалитета в общей базе региона (как при nastavnik sync).")
 def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | None,
-                     template: Path | None, mapping: Path | None, municipality: str) -> None:
+                     template: Path | None, mapping: Path | None, municipality: str,
+                     municipality_code: str) -> None:
     """Заполнить форму «Сведения о численности участников программ наставничества».
 
     Данные берутся из истории сборов: последний период указанного года.
@@ -511,7 +520,8 @@ def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | No
         raise click.UsageError("Бланк (--template) и соответствие (--mapping) задаются вместе.")
     if master is None and db_url is None:
         raise click.UsageError("Укажите --master (история рядом с ним) или --db.")
-    store = Store.for_master(master.resolve(), db_url) if master else Store(db_url)
+    store = (Store.for_master(master.resolve(), db_url, municipality_code) if master
+             else Store(db_url, municipality_code))
     period = store.latest_period_of_year(year)
     if period is None:
         err_console.print(f"[bold red]В истории нет сборов за {year} год.[/] Сначала выполните "
@@ -682,6 +692,97 @@ def _write_bytes(out: Path, data: bytes) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+@cli.command("region")
+@click.option("--db", "db_url", required=True,
+              help="Адрес общей базы истории региона, например postgresql://…")
+@click.option("--period", callback=lambda c, p, v: v if v is None else _period(c, p, v),
+              help="Отчётный период ГГГГ-ММ: сводная книга региона.")
+@click.option("--year", type=click.IntRange(2019, 2100),
+              help="Отчётный год: форма «Сведения о численности участников» по региону.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Сводная книга региона или файл формы (xlsx).")
+@click.option("--targets", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Файл целевых значений региона (TOML), вместо значений по умолчанию.")
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Официальный бланк формы (xlsx), вместе с --mapping и --year.")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Соответствие показателей ячейкам бланка (TOML).")
+@click.option("--name", "region_name", default="Регион", show_default=True,
+              help="Название региона для заголовков.")
+def region_cmd(db_url: str, period: str | None, year: int | None, out: Path,
+               targets: Path | None, template: Path | None, mapping: Path | None,
+               region_name: str) -> None:
+    """Свод региона из общей базы истории: муниципалитеты, показатели, форма.
+
+    Школьные книги не открываются: всё берётся из того, что сохранили сборы муниципалитетов.
+
+    Пример: nastavnik region --db postgresql://… --period 2026-11 --out регион.xlsx
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from addin.indicators import load_targets
+    from sync.federal_form import FederalFormError
+    from sync.region import RegionError
+    from sync.store import Store
+
+    if (period is None) == (year is None):
+        raise click.UsageError("Укажите --period (сводная книга) или --year (форма), одно из "
+                               "двух.")
+    if (template is None) != (mapping is None) or (template is not None and year is None):
+        raise click.UsageError("Бланк (--template) и соответствие (--mapping) задаются вместе "
+                               "и только с --year.")
+    try:
+        goals = load_targets(targets)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"Не удалось прочитать файл целей {targets}: {exc}") from None
+    try:
+        with Store(db_url) as store:
+            if period is not None:
+                _region_master(store, period, goals, region_name, out)
+            else:
+                _region_form(store, year, region_name, out, template, mapping)
+    except (RegionError, FederalFormError) as exc:
+        err_console.print(f"[bold red]Свод региона не построен:[/] {exc.message_ru}")
+        sys.exit(EXIT_UNREADABLE)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        err_console.print(f"[bold red]База истории недоступна:[/] {reason}")
+        sys.exit(EXIT_UNREADABLE)
+    except ImportError as exc:
+        err_console.print(f"[bold red]База истории недоступна:[/] не установлен драйвер "
+                          f"«{exc.name}» для адреса {db_url.split(':', 1)[0]}://… "
+                          "(для PostgreSQL: pip install 'psycopg\\[binary]').")
+        sys.exit(EXIT_UNREADABLE)
+    except OSError as exc:
+        err_console.print(f"[bold red]Не удалось записать {out}:[/] {exc.strerror}")
+        sys.exit(EXIT_UNREADABLE)
+
+
+def _region_master(store, period: str, goals, name: str, out: Path) -> None:  # noqa: ANN001
+    from sync.region import build_region, write_region
+
+    region = build_region(store, period, goals, name)
+    write_region(region, out)
+    console.print(f"Свод региона за {period}: муниципалитетов сдали {len(region.synced)} из "
+                  f"{len(region.municipalities)}; не сдали: "
+                  f"{', '.join(region.missing['code'].replace('', '(без кода)')) or 'нет'}")
+    console.print(f"Сводная книга региона: {out}")
+
+
+def _region_form(store, year: int, name: str, out: Path, template: Path | None,  # noqa: ANN001
+                 mapping: Path | None) -> None:
+    from sync.federal_form import fill_official_form, load_mapping, write_default_form
+    from sync.region import periods_text, region_figures_of_year
+
+    figures, latest = region_figures_of_year(store, year)
+    if template is None:
+        write_default_form(figures, out, year=year, municipality=name,
+                           period=periods_text(latest))
+    else:
+        fill_official_form(figures, template, load_mapping(mapping), out, year=year,
+                           municipality=name)
+    console.print(f"Форма региона за {year} (муниципалитетов: {len(latest)}, данные периодов "
+                  f"{periods_text(latest)}): {out}")
 
 
 def main() -> None:

@@ -13,14 +13,15 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from addin.errors import UnknownVersionError, WorkbookNotFoundError
-from addin.facts import Facts, split_ids
-from addin.indicators import INDICATORS, IndicatorValue, compute_indicators, from_sums
-from addin.model import SchoolWorkbook, normalize_header, period_end
+from addin.facts import Facts, member, per_school, split_ids
+from addin.indicators import INDICATORS, IndicatorValue, batch_indicators, from_sums
+from addin.model import SCHOOL, WorkbookBatch, normalize_header, period_end
 from addin.report import Report
-from addin.validate import validate_workbook
+from addin.validate import validate_batch
 from sync.sources import Fetched, SchoolEntry
 from workbook_templates import contract as C
 
@@ -58,19 +59,6 @@ class SchoolResult:
     @property
     def code(self) -> str:
         return self.entry.code
-
-    @property
-    def workbook(self) -> SchoolWorkbook | None:
-        """The workbook, until `release()` drops it to save memory on large runs."""
-        return self.fetched.workbook
-
-    def release(self) -> SchoolResult:
-        """Forget the workbook: everything later steps need is in tables and figures.
-
-        The caller's Fetched is left as it was (a copy without the workbook is kept).
-        """
-        self.fetched = replace(self.fetched, workbook=None)
-        return self
 
 
 @dataclass(frozen=True)
@@ -117,47 +105,79 @@ class Consolidation:
         return any(not s.status.accepted for s in self.schools)
 
 
-# -- one school ---------------------------------------------------------------------------
+# -- schools ------------------------------------------------------------------------------
+def judge_batch(fetched: list[Fetched], reference_date: date,
+                targets: dict[str, Any] | None, period: str | None = None) -> list[SchoolResult]:
+    """Status, reason, findings, indicators and municipal rows of many fetched schools.
+
+    The readable schools make one batch: their sheets are typed, checked and counted once
+    for all of them. A workbook of another school or of another period is rejected with the
+    reason. Results come in the order of `fetched`, without the raw sheets.
+    """
+    readable = [f for f in fetched if f.sheets is not None]
+    judged = iter(_judge_readable(readable, reference_date, targets, period) if readable else [])
+    out = []
+    for f in fetched:
+        result = next(judged) if f.sheets is not None else _unreadable(f)
+        result.fetched = replace(f, sheets=None)
+        out.append(result)
+    return out
+
+
 def judge(fetched: Fetched, reference_date: date, targets: dict[str, Any] | None,
           period: str | None = None) -> SchoolResult:
-    """Status, reason, findings and indicators of one fetched school.
+    """One school: a batch of one."""
+    return judge_batch([fetched], reference_date, targets, period)[0]
 
-    A workbook of another school or of another period is rejected with the reason.
-    """
-    entry, wb, err = fetched.entry, fetched.workbook, fetched.error
-    if wb is None:
-        status = (SchoolStatus.MISSING if isinstance(err, WorkbookNotFoundError)
-                  else SchoolStatus.UNKNOWN_VERSION if isinstance(err, UnknownVersionError)
-                  else SchoolStatus.CORRUPT)
-        if err is not None and err.code == "source-unavailable":
-            status = SchoolStatus.MISSING
-        reason = err.message_ru if err is not None else "файл не получен"
-        return SchoolResult(entry, status, reason, fetched)
-    report = validate_workbook(wb, reference_date)
-    book_period = wb.school.get("period")
-    if wb.school_code and same_code(wb.school_code) != same_code(entry.code):
-        status, reason = SchoolStatus.REJECTED, (
-            f"В книге указан код ОО «{wb.school_code}», а в реестре — «{entry.code}»: "
+
+def _unreadable(fetched: Fetched) -> SchoolResult:
+    err = fetched.error
+    status = (SchoolStatus.MISSING if isinstance(err, WorkbookNotFoundError)
+              else SchoolStatus.UNKNOWN_VERSION if isinstance(err, UnknownVersionError)
+              else SchoolStatus.CORRUPT)
+    if err is not None and err.code == "source-unavailable":
+        status = SchoolStatus.MISSING
+    reason = err.message_ru if err is not None else "файл не получен"
+    return SchoolResult(fetched.entry, status, reason, fetched)
+
+
+def _judge_readable(fetched: list[Fetched], ref: date, targets: dict[str, Any] | None,
+                    period: str | None) -> list[SchoolResult]:
+    batch = WorkbookBatch.of([(f.source, f.sheets or {}) for f in fetched])
+    reports = validate_batch(batch, ref)
+    values = batch_indicators(batch, ref, targets)
+    facts = Facts(batch, ref)
+    codes = [f.entry.code for f in fetched]
+    tables = {name: batch.split(make(codes, facts)) for name, make in
+              (("participants", participants_of), ("pairs", pairs_of), ("roadmap", roadmap_of))}
+    counts = _row_counts(facts)
+    out = []
+    for i, (f, book, report) in enumerate(zip(fetched, batch.books, reports, strict=True)):
+        status, reason = _status(f.entry, book.school_code, book.school.get("period"), report,
+                                 period)
+        result = SchoolResult(f.entry, status, reason, f, report, values[i], counts[i],
+                              str(book.school.get("municipality") or ""))
+        result.tables = {k: v[i].drop(columns=SCHOOL).reset_index(drop=True)
+                         for k, v in tables.items()}
+        out.append(result)
+    return out
+
+
+def _status(entry: SchoolEntry, code: str, book_period: Any, report: Report,
+            period: str | None) -> tuple[SchoolStatus, str]:
+    if code and same_code(code) != same_code(entry.code):
+        return SchoolStatus.REJECTED, (
+            f"В книге указан код ОО «{code}», а в реестре — «{entry.code}»: "
             "проверьте, что прислан файл своей организации (и что в коде нет латинских букв).")
-    elif period and book_period and book_period != period:
-        status, reason = SchoolStatus.REJECTED, (
+    if period and book_period and book_period != period:
+        return SchoolStatus.REJECTED, (
             f"Книга за период {book_period}, а сбор — за {period}: пришлите книгу этого "
             "периода (лист «Сведения об ОО», «Отчётный период»).")
-    elif report.errors:
-        status = SchoolStatus.REJECTED
-        reason = f"ошибок: {report.errors}, предупреждений: {report.warnings}"
-    elif report.warnings:
-        status, reason = SchoolStatus.ACCEPTED_WARNINGS, f"предупреждений: {report.warnings}"
-    else:
-        status, reason = SchoolStatus.ACCEPTED, "замечаний нет"
-    values = compute_indicators(wb, reference_date, targets)
-    facts = Facts(wb, reference_date)
-    result = SchoolResult(entry, status, reason, fetched, report, values, _row_counts(facts),
-                          str(wb.school.get("municipality") or ""))
-    result.tables = {"participants": participants_of(entry.code, facts),
-                     "pairs": pairs_of(entry.code, facts),
-                     "roadmap": roadmap_of(entry.code, facts)}
-    return result
+    if report.errors:
+        return SchoolStatus.REJECTED, f"ошибок: {report.errors}, предупреждений: {report.warnings}"
+    if report.warnings:
+        return SchoolStatus.ACCEPTED_WARNINGS, f"предупреждений: {report.warnings}"
+    return SchoolStatus.ACCEPTED, "замечаний нет"
 
 
 #: Latin letters that look like Cyrillic ones, as they get typed into codes like «ОО-001».
@@ -169,16 +189,17 @@ def same_code(code: str) -> str:
     return normalize_header(code.translate(_LOOKALIKES)).replace(" ", "")
 
 
-def _row_counts(facts: Facts) -> dict[str, int]:
-    wb = facts.wb
-    return {
-        "mentors": len(wb.tables["mentors"]),
-        "mentees": len(wb.tables["mentees"]),
-        "pairs": len(wb.tables["pairs"]),
-        "active_pairs": len(facts.active_pairs),
-        "meetings": len(wb.tables["meetings"]),
-        "roadmap_items": len(wb.tables["roadmap"]),
-    }
+def _row_counts(facts: Facts) -> list[dict[str, int]]:
+    """Records per table of every school of the batch."""
+    n, t = facts.n_schools, facts.t
+
+    def per(frame: pd.DataFrame) -> np.ndarray:
+        return per_school(pd.Series(1.0, index=frame.index), frame[SCHOOL], n).astype(int)
+
+    columns = {"mentors": per(t("mentors")), "mentees": per(t("mentees")),
+               "pairs": per(t("pairs")), "active_pairs": per(facts.active_pairs),
+               "meetings": per(t("meetings")), "roadmap_items": per(t("roadmap"))}
+    return [{k: int(v[i]) for k, v in columns.items()} for i in range(n)]
 
 
 # -- the municipality -------------------------------------------------------------------------
@@ -188,11 +209,10 @@ def consolidate(fetched: Iterable[Fetched], period: str, *, reference_date: date
                 progress: Callable[[SchoolResult], Any] | None = None) -> Consolidation:
     """Judge every school and build the municipal tables of one period."""
     ref = reference_date_of(period, reference_date)
-    results = []
-    for f in fetched:
-        results.append(judge(f, ref, targets, period).release())
-        if progress is not None:
-            progress(results[-1])
+    results = judge_batch(list(fetched), ref, targets, period)
+    if progress is not None:
+        for r in results:
+            progress(r)
     return combine(results, period, ref, targets=targets, previous=previous)
 
 
@@ -244,52 +264,58 @@ FINDING_COLUMNS = ["school_code", "severity", "code", "sheet", "row", "column", 
                    "message", "hint"]
 
 
-def participants_of(code: str, facts: Facts) -> pd.DataFrame:
-    """Mentors and mentees of one school, one row per person and role."""
-    wb = facts.wb
-    # IDs are per sheet (a mentor «1» and a mentee «1» are two people): one set per role
-    active = {"mentees": {i for v in facts.active_pairs["mentee_ids"] for i in split_ids(v)},
-              "mentors": set(facts.active_pairs["mentor_id"].dropna())}
+def participants_of(codes: list[str], facts: Facts) -> pd.DataFrame:
+    """Mentors and mentees of the batch, one row per person and role, with SCHOOL."""
+    # IDs are per sheet (a mentor «1» and a mentee «1» are two people): one test per role
+    active = {"mentees": (facts.active_links, "mentee_id"),
+              "mentors": (facts.active_pairs, "mentor_id")}
     parts = []
     for key, role in (("mentors", "наставник"), ("mentees", "наставляемый")):
-        t = wb.tables[key]
+        t = facts.t(key)
+        empty = pd.Series(None, index=t.index, dtype=object)
+        links, column = active[key]
         parts.append(pd.DataFrame({
-            "school_code": code, "role": role, "person_id": t["id"],
-            "full_name": t["full_name"], "birth_date": t["birth_date"],
-            "age": facts.age(key),
-            "category": t["category"],
-            "special_category": t.get("special_category", pd.Series(index=t.index, dtype=object)),
+            SCHOOL: t[SCHOOL], "school_code": _codes(codes, t), "role": role,
+            "person_id": t["id"], "full_name": t["full_name"], "birth_date": t["birth_date"],
+            "age": facts.age(key), "category": t["category"],
+            "special_category": t.get("special_category", empty),
             "group": t.get("group", t.get("position")),
-            "organization": t.get("organization", pd.Series(index=t.index, dtype=object)),
+            "organization": t.get("organization", empty),
             "consent": t["consent_date"].notna(),
-            "in_active_pair": t["id"].isin(active[key])}))
-    return pd.concat(parts, ignore_index=True)
+            "in_active_pair": member(t, "id", links, column)}))
+    return pd.concat(parts, ignore_index=True).sort_values(SCHOOL, kind="stable")
 
 
-def pairs_of(code: str, facts: Facts) -> pd.DataFrame:
-    """Pairs and groups of one school, with whether each works at the reference date."""
+def pairs_of(codes: list[str], facts: Facts) -> pd.DataFrame:
+    """Pairs and groups of the batch, with whether each works at the reference date."""
     p = facts.t("pairs")
     return pd.DataFrame({
-        "school_code": code, "pair_id": p["id"], "form": p["form"],
-        "mentor_id": p["mentor_id"], "mentee_ids": p["mentee_ids"],
+        SCHOOL: p[SCHOOL], "school_code": _codes(codes, p), "pair_id": p["id"],
+        "form": p["form"], "mentor_id": p["mentor_id"], "mentee_ids": p["mentee_ids"],
         "mentees": p["mentee_ids"].map(lambda v: len(split_ids(v))),
         "start_date": p["start_date"], "end_date": p["end_date"], "stage": p["stage"],
         "plan_percent": p["plan_percent"],
         "active": p.index.isin(facts.active_pairs.index)})
 
 
-def roadmap_of(code: str, facts: Facts) -> pd.DataFrame:
-    """Roadmap items of one school with their due dates and overdue flags."""
+def roadmap_of(codes: list[str], facts: Facts) -> pd.DataFrame:
+    """Roadmap items of the batch with their due dates and overdue flags."""
     r, due = facts.t("roadmap"), facts.roadmap_due
     closed = r["status"].isin([C.STATUS_DONE, C.STATUS_CANCELLED])
     overdue = ~closed & due["due"].notna() & (due["due"] < facts.ref) & ~due["recurring"]
     return pd.DataFrame({
-        "school_code": code, "item_no": r["item_no"], "section": r["section"],
-        "activity": r["activity"], "deadline_text": r["deadline_text"], "due": due["due"],
+        SCHOOL: r[SCHOOL], "school_code": _codes(codes, r), "item_no": r["item_no"],
+        "section": r["section"], "activity": r["activity"], "deadline_text": r["deadline_text"],
+        "due": due["due"],
         "recurrence": due["deadline"].map(
             lambda d: d.describe_ru() if d is not None and d.kind in
             ("recurrence", "no_deadline") else None),
         "status": r["status"], "done_date": r["done_date"], "overdue": overdue})
+
+
+def _codes(codes: list[str], table: pd.DataFrame) -> np.ndarray:
+    """The registry code of each row's school."""
+    return np.asarray(codes, dtype=object)[table[SCHOOL].to_numpy()]
 
 
 def findings_of(s: SchoolResult) -> pd.DataFrame:

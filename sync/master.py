@@ -157,6 +157,12 @@ LOCK_MESSAGE = (
     "Сводная книга уже формируется другим запуском (PID {pid}, компьютер {host}, начат {since})."
     " Дождитесь его окончания или удалите файл блокировки {lock}, если тот запуск прерван.")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: Row sheets longer than this go whole to a CSV file beside the master: a large city's
+#: 250,000 participants make a sheet too slow to write (xlsxwriter: ~0.25 M cells/s) and to
+#: open, while the aggregates stay in the master. See also the store.
+MASTER_ROW_LIMIT = 50_000
+LONG_SHEET_NOTE = ("Строк: {rows}. Список слишком длинный для листа и сохранён целиком в файле "
+                   "«{name}» рядом со сводной книгой (открывается в Excel; разделитель «;»).")
 MIN_WIDTH, MAX_WIDTH = 6.0, 60.0
 WIDTH_SAMPLE = 1000
 
@@ -177,13 +183,18 @@ def write_master(cons: Consolidation, out: Path, *, history: pd.DataFrame | None
                                   {s.entry.code: s.entry.org_type for s in cons.schools})
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".~{out.stem}.{os.getpid()}.{secrets.token_hex(4)}{out.suffix}")
+    lists = _Lists(out)
     try:
         with tempfile.TemporaryDirectory(prefix="nastavnik-master-",
                                          ignore_cleanup_errors=True) as scratch:
-            _render(tmp, scratch, cons, history, figures, pseudonymize_key)
+            _render(tmp, scratch, cons, history, figures, pseudonymize_key, lists)
+        for final, written in lists.files.items():
+            _finish(written, final)
         _finish(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        for written in lists.files.values():
+            written.unlink(missing_ok=True)
         raise
     return out
 
@@ -209,8 +220,8 @@ def master_lock(out: Path) -> Iterator[Path]:
 
 # ====================================================================== rendering
 def _render(path: Path, scratch: str, cons: Consolidation, history: pd.DataFrame | None,
-            figures: pd.DataFrame, key: bytes | None) -> None:
-    book = _Book(path, scratch, _title(cons, key is not None))
+            figures: pd.DataFrame, key: bytes | None, lists: _Lists | None = None) -> None:
+    book = _Book(path, scratch, _title(cons, key is not None), lists)
     try:
         book.set_properties(cons)
         book.table(SHEET_SUMMARY, _summary(cons), freeze_cols=2)
@@ -218,11 +229,11 @@ def _render(path: Path, scratch: str, cons: Consolidation, history: pd.DataFrame
         book.table(SHEET_GAPS, _gaps(cons), freeze_cols=3)
         _charts(book, cons, history)
         book.table(SHEET_FIGURES, _figures(figures), freeze_cols=2)
-        book.table(SHEET_TRACE, _trace(cons, key), freeze_cols=2)
-        book.table(SHEET_ROADMAP, _roadmap(cons.roadmap), freeze_cols=1)
-        book.table(SHEET_PARTICIPANTS, _participants(cons.participants, key), freeze_cols=1)
-        book.table(SHEET_PAIRS, _pairs(cons.pairs, key), freeze_cols=2)
-        book.table(SHEET_FINDINGS, _findings(cons.findings, cons.cross, key), freeze_cols=1)
+        book.long_table(SHEET_TRACE, _trace(cons, key), freeze_cols=2)
+        book.long_table(SHEET_ROADMAP, _roadmap(cons.roadmap), freeze_cols=1)
+        book.long_table(SHEET_PARTICIPANTS, _participants(cons.participants, key), freeze_cols=1)
+        book.long_table(SHEET_PAIRS, _pairs(cons.pairs, key), freeze_cols=2)
+        book.long_table(SHEET_FINDINGS, _findings(cons.findings, cons.cross, key), freeze_cols=1)
         book.table(SHEET_LOG, _log(cons.schools), freeze_cols=1)
     except BaseException:
         book.abandon()
@@ -234,6 +245,34 @@ def _title(cons: Consolidation, pseudonymized: bool) -> str:
     text = TITLE.format(municipality=cons.municipality or "Муниципалитет", period=cons.period,
                         ref=cons.reference_date.strftime("%d.%m.%Y"))
     return text + (TITLE_PSEUDONYMIZED if pseudonymized else "")
+
+
+@dataclass
+class _Lists:
+    """Full lists of long sheets, CSV files beside the master: final path -> temporary file
+    (put in place with the master, or removed with it)."""
+
+    master: Path
+    files: dict[Path, Path] = field(default_factory=dict)
+
+    def add(self, sheet: str) -> tuple[Path, Path]:
+        final = self.master.with_name(f"{self.master.stem}.{sheet}.csv")
+        self.files[final] = final.with_name(f".~{final.name}.{secrets.token_hex(4)}")
+        return final, self.files[final]
+
+
+def _write_list(t: Table, path: Path) -> None:
+    """A table as CSV for Excel: UTF-8 with BOM, «;», dates as ДД.ММ.ГГГГ; text that Excel would
+    take for a formula gets a leading apostrophe."""
+    frame = t.frame[list(t.headers)].rename(columns=t.headers)
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            frame[c] = frame[c].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in
+                                    FORMULA_STARTS else v)
+    frame.to_csv(path, sep=";", index=False, encoding="utf-8-sig", date_format="%d.%m.%Y")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def _finish(tmp: Path, out: Path) -> None:
@@ -548,7 +587,9 @@ def _school_chart(book: _Book, schools: Placed, key: str) -> Any:
 class _Book:
     """An xlsxwriter workbook with cached formats and one way of writing a table."""
 
-    def __init__(self, path: Path, scratch: str, title: str) -> None:
+    def __init__(self, path: Path, scratch: str, title: str,
+                 lists: _Lists | None = None) -> None:
+        self.lists = lists if lists is not None else _Lists(path)
         self.wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, "tmpdir": scratch})
         self.title_text = title
         self._formats: dict[tuple, Format] = {}
@@ -593,6 +634,17 @@ class _Book:
                 close()
 
     # -- one table ------------------------------------------------------------------------
+    def long_table(self, sheet: str, t: Table, *, freeze_cols: int = 0) -> Placed:
+        """A table of rows (participants, pairs...): on the sheet up to MASTER_ROW_LIMIT rows;
+        a longer one goes whole to a CSV file beside the master, and the sheet says where."""
+        if len(t.frame) <= MASTER_ROW_LIMIT:
+            return self.table(sheet, t, freeze_cols=freeze_cols)
+        final, written = self.lists.add(sheet)
+        _write_list(t, written)
+        note = LONG_SHEET_NOTE.format(rows=len(t.frame), name=final.name)
+        return self.table(sheet, Table(pd.DataFrame({"note": [note]}), {"note": "Где список"},
+                                       widths={"note": 120.0}), filter_=False)
+
     def table(self, sheet: str, t: Table, *, top: int = 0, freeze_cols: int = 0,
               filter_: bool = True, freeze: bool = True) -> Placed:
         """Title at ``top``, headers below it, then the rows; returns where they landed."""

@@ -14,6 +14,7 @@ from addin.model import normalize_header, to_dates
 from sync.master import HEADER_ROW, ROADMAP_HEADERS, SHEET_ROADMAP
 
 _AS_OF = re.compile(r"данные на (\d{2})\.(\d{2})\.(\d{4})")
+_LIST_FILE = re.compile(r"в файле «([^»]+)»")
 
 
 class MasterCalendarError(Exception):
@@ -28,6 +29,7 @@ def master_calendar(master: Path, reference_date: date | None = None, *,
                     reporting: bool = True) -> CalendarPlan:
     """The municipality's calendar: all schools' roadmaps and the reporting calendar."""
     rows = _read_roadmap_sheet(Path(master))
+    rows = _long_list(Path(master), rows) or rows
     ref = reference_date or _as_of(rows) or date.today()
     frame = _roadmap_frame(rows)
     plan = CalendarPlan(f"Наставничество: муниципалитет ({Path(master).stem})")
@@ -64,6 +66,23 @@ def _as_of(rows: list[list]) -> date | None:
     title = str(rows[0][0]) if rows and rows[0] else ""
     m = _AS_OF.search(title)
     return date(int(m.group(3)), int(m.group(2)), int(m.group(1))) if m else None
+
+
+def _long_list(master: Path, rows: list[list]) -> list[list] | None:
+    """The rows of the CSV a long «Дорожные карты» went to (the sheet then holds a note)."""
+    note = rows[HEADER_ROW + 1][0] if len(rows) > HEADER_ROW + 1 and rows[HEADER_ROW + 1] else ""
+    found = _LIST_FILE.search(str(note or ""))
+    if found is None:
+        return None
+    path = master.with_name(found.group(1))
+    try:
+        frame = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except OSError as exc:
+        raise MasterCalendarError(f"Не удалось прочитать список дорожных карт {path.name} "
+                                  f"рядом со сводной книгой: {exc.strerror}") from None
+    # a leading apostrophe kept Excel from reading the text as a formula
+    body = frame.map(lambda v: v[1:] if v[:2] in ("'=", "'+", "'-", "'@") else v or None)
+    return [rows[0], list(frame.columns), *body.values.tolist()]
 
 
 def _roadmap_frame(rows: list[list]) -> pd.DataFrame:

@@ -1,10 +1,11 @@
 """Where school workbooks come from: the registry of schools, a folder of files, Google Sheets.
 
-A *source* turns one registry entry into a ``Fetched``: the school's ``SchoolWorkbook`` or a
-typed ``WorkbookError`` saying why there is none. A source never raises for one bad school, so
+A *source* turns one registry entry into a ``Fetched``: the school's raw sheets (checked to be
+our workbook of a known version; consolidation types many schools at once) or a typed
+``WorkbookError`` saying why there are none. A source never raises for one bad school, so
 one school never stops a municipal run.
 
-* ``FolderSource`` reads .xlsx/.xlsm/.ods files with ``SchoolWorkbook.from_path`` (calamine).
+* ``FolderSource`` reads .xlsx/.xlsm/.ods files with fastexcel (``addin.model.load_sheets``).
 * ``GoogleSheetsSource`` reads a Google spreadsheet with stock gspread: ONE
   ``values:batchGet`` request per spreadsheet for every contract sheet, with unformatted
   values and dates as serial numbers (``SchoolWorkbook`` converts them by column type).
@@ -43,7 +44,7 @@ from google.auth.transport.requests import AuthorizedSession, Request
 from google.oauth2 import service_account
 
 from addin.errors import WorkbookError, WorkbookNotFoundError
-from addin.model import SchoolWorkbook, normalize_header
+from addin.model import RawSheet, SchoolWorkbook, check_sheets, load_sheets, normalize_header
 from workbook_templates import contract as C
 from workbook_templates.contract import REGISTRY_HEADER, dictionary_values
 
@@ -87,6 +88,8 @@ class SheetAccessDeniedError(WorkbookNotFoundError):
 #: (the Russian headers live with the demo generator that writes registries).
 REGISTRY_KEYS = ("code", "name", "org_type", "source")
 REGISTRY_SUFFIXES_TABLE = (".xlsx", ".xlsm", ".ods")
+#: An optional registry column: the municipality's code (ОКТМО), the same on every row.
+REGISTRY_MUNICIPALITY = "код муниципалитета"
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ class SchoolEntry:
     org_type: str
     #: A path relative to the source folder, or a Google spreadsheet ID or URL.
     source: str
+    #: The municipality's code from the optional column «код муниципалитета» ('' if none).
+    municipality: str = ""
 
 
 def read_registry(path: Path) -> list[SchoolEntry]:
@@ -186,6 +191,8 @@ def _parse_registry(rows: list[tuple[int, list[Any]]], name: str) -> list[School
                 f"В реестре ОО {name} нет столбца «{title}» (строка {header_line} должна "
                 f"содержать заголовки {expected}).")
         index[key] = pos
+    if (pos := positions.get(normalize_header(REGISTRY_MUNICIPALITY))) is not None:
+        index["municipality"] = pos
     entries: list[SchoolEntry] = []
     seen: dict[str, int] = {}
     for line, row in rows[1:]:
@@ -209,6 +216,16 @@ def _parse_registry(rows: list[tuple[int, list[Any]]], name: str) -> list[School
     return entries
 
 
+def registry_municipality(entries: list[SchoolEntry]) -> str:
+    """The municipality code the registry gives (column «код муниципалитета»), or ''."""
+    codes = sorted({e.municipality for e in entries if e.municipality})
+    if len(codes) > 1:
+        raise RegistryError(
+            f"В реестре ОО разные коды муниципалитета ({', '.join(codes)}): один реестр — "
+            "один муниципалитет. Исправьте столбец «код муниципалитета».")
+    return codes[0] if codes else ""
+
+
 def _org_type(text: str, name: str, line: int) -> str:
     """The type as the dictionary spells it (ОО, СПО, ДО), whatever the case."""
     allowed = dictionary_values("org_types")
@@ -227,7 +244,8 @@ class Fetched:
     """What a source hands to consolidation for one school."""
 
     entry: SchoolEntry
-    workbook: SchoolWorkbook | None
+    #: Sheet name -> raw sheet, as read; None when the school could not be read.
+    sheets: dict[str, RawSheet] | None
     error: WorkbookError | None
     #: File path or spreadsheet URL, for the collection log.
     origin: str
@@ -236,10 +254,19 @@ class Fetched:
     fetched_at: datetime
     #: 1 + the number of retries it took.
     attempts: int = 1
+    #: The name findings and reports carry (the file name, or the spreadsheet URL).
+    source: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.workbook is not None
+        return self.sheets is not None
+
+    @property
+    def workbook(self) -> SchoolWorkbook | None:
+        """The school alone, typed (a batch of one); consolidation batches `sheets` instead."""
+        if self.sheets is None:
+            return None
+        return SchoolWorkbook.from_raw(self.sheets, source=self.source)
 
 
 def _now() -> datetime:
@@ -267,10 +294,21 @@ class FolderSource:
     def path(self, entry: SchoolEntry) -> Path:
         return self.root / entry.source
 
+    def unread(self, entry: SchoolEntry) -> Fetched:
+        """The file's SHA-256 and origin without reading its sheets (for a re-sync that
+        reuses stored results of unchanged files)."""
+        path = self.path(entry)
+        digest = None
+        if entry.source.strip() and path.is_file():
+            with path.open("rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        return Fetched(entry, None, None, origin=str(path), sha256=digest, fetched_at=_now(),
+                       source=path.name)
+
     def fetch(self, entry: SchoolEntry) -> Fetched:
         path = self.path(entry)
         digest: str | None = None
-        workbook: SchoolWorkbook | None = None
+        sheets: dict[str, RawSheet] | None = None
         error: WorkbookError | None = None
         try:
             if not entry.source.strip():
@@ -280,13 +318,13 @@ class FolderSource:
             if path.is_file():
                 with path.open("rb") as fh:
                     digest = hashlib.file_digest(fh, "sha256").hexdigest()
-            workbook = SchoolWorkbook.from_path(path)
+            sheets = load_sheets(path)
         except WorkbookError as exc:
             error = exc
         except Exception as exc:  # one bad school never stops the run
             error = _unexpected(exc, path.name)
-        return Fetched(entry, workbook, error, origin=str(path), sha256=digest,
-                       fetched_at=_now())
+        return Fetched(entry, sheets, error, origin=str(path), sha256=digest,
+                       fetched_at=_now(), source=path.name)
 
 
 # ------------------------------------------------------------------------------- Google
@@ -468,11 +506,13 @@ class GoogleSheetsSource:
         origin = spreadsheet_url(sid)
         state = _Read()
         values: dict[str, list] | None = None
-        workbook: SchoolWorkbook | None = None
+        sheets: dict[str, RawSheet] | None = None
         error: WorkbookError | None = None
         try:
             values = self._read_values(sid, state)
-            workbook = SchoolWorkbook.from_values(values, source=origin)
+            raw = {k: RawSheet.from_rows(v) for k, v in values.items()}
+            check_sheets(raw, origin)
+            sheets = raw
         except WorkbookError as exc:
             exc.source = exc.source or origin
             error = exc
@@ -488,8 +528,8 @@ class GoogleSheetsSource:
         except Exception as exc:  # one bad school never stops the run
             error = _unexpected(exc, origin)
         digest = _values_digest(values) if values is not None else None
-        return Fetched(entry, workbook, error, origin=origin, sha256=digest, fetched_at=_now(),
-                       attempts=1 + state.retries)
+        return Fetched(entry, sheets, error, origin=origin, sha256=digest, fetched_at=_now(),
+                       attempts=1 + state.retries, source=origin)
 
     def _read_values(self, sid: str, state: _Read) -> dict[str, list]:
         """Sheet title -> rows: one batchGet, or metadata + batchGet if a sheet is missing."""

@@ -1,46 +1,71 @@
-"""History of sync runs: schools, indicators, snapshots and federal figures per period.
+"""History of sync runs: schools, indicators, snapshots and federal figures per municipality
+and period, and per-school results for incremental re-syncs.
 
-SQLite by default (a file next to the master workbook), PostgreSQL or any other SQLAlchemy
-database by URL. SQLAlchemy Core only; portable column types, so one schema serves both.
+SQLite by default (a file next to the master workbook, one municipality), PostgreSQL or any other
+SQLAlchemy database by URL (a region: every municipality in one database). SQLAlchemy Core only;
+portable column types, so one schema serves both. The schema is kept by Alembic migrations
+(``sync/migrations``), applied when a store is opened: a store written by an older release is
+upgraded in place and keeps every period it holds.
+
+Every row is keyed by the municipality (its code, e.g. ОКТМО; ``''`` for a store of one
+municipality without a code, as the first release wrote it), the period and the school. A
+``Store`` is opened for one municipality: it writes and reads that municipality's rows only. The
+``region_*`` readers see every municipality (``sync.region``).
 
 A period is saved whole in one transaction: a row in ``runs`` (an append-only log of every run),
-and this period's rows of ``school_periods``, ``indicators``, ``snapshots`` and ``figures``,
-deleted and inserted again, so re-running a period replaces it and leaves other periods alone.
-The caller can pass its own connection (``Store.transaction()``) to save the period and write
-the master workbook as one unit: if the master write fails, the period is rolled back.
+and this municipality's rows of ``school_periods``, ``indicators``, ``snapshots`` and ``figures``
+for the period, deleted and inserted again, so re-running a period replaces it and leaves other
+periods and other municipalities alone. The save first upserts the municipality's row of
+``municipalities``, which on PostgreSQL locks it until the transaction ends: two runs of one
+municipality take turns, runs of different municipalities proceed side by side. The caller can
+pass its own connection (``Store.transaction()``) to save the period and write the master
+workbook as one unit: if the master write fails, the period is rolled back.
 
 No personal data is stored: people appear only as school-local IDs (``Н-001``, ``У-001``) in
-``snapshots``; names and birth dates stay in the school workbooks.
+``snapshots``; names and birth dates stay in the school workbooks. ``school_results`` holds
+opaque payloads the sync fills (it must keep them free of names as well).
 
 Times are stored as naive UTC datetimes (SQLite keeps no time zone).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Boolean,
     Column,
     Connection,
     DateTime,
+    Engine,
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
+    case,
     create_engine,
     delete,
     func,
     insert,
+    inspect,
     select,
+    update,
 )
 from sqlalchemy.engine import URL, make_url
 
@@ -50,12 +75,24 @@ from sync.figures import ORG_TYPES, TOTAL
 
 #: school_code of the municipal rows of ``indicators``.
 MUNICIPAL = "*"
+#: The municipality code of a store kept for one municipality without a code.
+NO_CODE = ""
 HISTORY_COLUMNS = ["period", "key", "title", "numerator", "denominator", "value", "target"]
 #: figures table column -> store column (``do`` is an SQL keyword).
 _FIGURE_DB = {"ОО": "oo", "СПО": "spo", "ДО": "do_", TOTAL: "total"}
 assert set(_FIGURE_DB) == {*ORG_TYPES, TOTAL}, "sync.figures changed its columns"
+MIGRATIONS = Path(__file__).with_name("migrations")
+#: Key of the PostgreSQL advisory lock held while the schema is checked and upgraded.
+_MIGRATION_LOCK = 0x6E617374  # "nast"
 
 metadata = MetaData()
+
+municipalities = Table(
+    "municipalities", metadata,
+    Column("code", String, primary_key=True),
+    Column("name", String, nullable=False, server_default=""),
+    Column("updated_at", DateTime),
+)
 
 runs = Table(
     "runs", metadata,
@@ -67,13 +104,16 @@ runs = Table(
     Column("schools", Integer, nullable=False),
     Column("accepted", Integer, nullable=False),
     Column("rejected", Integer, nullable=False),  # every school not accepted, whatever the status
+    Column("municipality", String, nullable=False, server_default=NO_CODE),
     Index("ix_runs_period", "period"),
+    Index("ix_runs_municipality_period", "municipality", "period"),
 )
 
 school_periods = Table(
     "school_periods", metadata,
-    Column("period", String, primary_key=True),
-    Column("school_code", String, primary_key=True),
+    Column("municipality", String, nullable=False),
+    Column("period", String, nullable=False),
+    Column("school_code", String, nullable=False),
     Column("name", String),
     Column("org_type", String),
     Column("status", String, nullable=False),
@@ -87,13 +127,16 @@ school_periods = Table(
     Column("mentees", Integer),
     Column("pairs", Integer),
     Column("active_pairs", Integer),
+    PrimaryKeyConstraint("municipality", "period", "school_code", name="pk_school_periods"),
+    Index("ix_school_periods_period", "period"),
 )
 
 indicators = Table(
     "indicators", metadata,
-    Column("period", String, primary_key=True),
-    Column("school_code", String, primary_key=True),  # MUNICIPAL for the municipality
-    Column("key", String, primary_key=True),
+    Column("municipality", String, nullable=False),
+    Column("period", String, nullable=False),
+    Column("school_code", String, nullable=False),  # MUNICIPAL for the municipality
+    Column("key", String, nullable=False),
     Column("position", Integer, nullable=False),  # order of the indicator in the run
     Column("title", String, nullable=False),
     Column("numerator", Float, nullable=False),
@@ -101,21 +144,27 @@ indicators = Table(
     Column("value", Float),
     Column("target", Float),
     Column("target_is_default", Boolean, nullable=False),
+    PrimaryKeyConstraint("municipality", "period", "school_code", "key", name="pk_indicators"),
+    Index("ix_indicators_period_school", "period", "school_code"),
 )
 
-#: The primary key leads with ``period``, so it is also the index by period.
+#: The primary key leads with (municipality, period), so it is also the index of a run.
 snapshots = Table(
     "snapshots", metadata,
-    Column("period", String, primary_key=True),
-    Column("school_code", String, primary_key=True),
-    Column("kind", String, primary_key=True),  # 'pair' | 'participant'
-    Column("item_id", String, primary_key=True),
+    Column("municipality", String, nullable=False),
+    Column("period", String, nullable=False),
+    Column("school_code", String, nullable=False),
+    Column("kind", String, nullable=False),  # 'pair' | 'participant'
+    Column("item_id", String, nullable=False),
+    PrimaryKeyConstraint("municipality", "period", "school_code", "kind", "item_id",
+                         name="pk_snapshots"),
 )
 
 figures_table = Table(
     "figures", metadata,
-    Column("period", String, primary_key=True),
-    Column("row_key", String, primary_key=True),
+    Column("municipality", String, nullable=False),
+    Column("period", String, nullable=False),
+    Column("row_key", String, nullable=False),
     Column("position", Integer, nullable=False),  # row order of the federal table
     Column("section", String, nullable=False),
     Column("label", String, nullable=False),
@@ -123,6 +172,21 @@ figures_table = Table(
     Column("spo", Integer, nullable=False),
     Column("do_", Integer, nullable=False),
     Column("total", Integer, nullable=False),
+    PrimaryKeyConstraint("municipality", "period", "row_key", name="pk_figures"),
+    Index("ix_figures_period", "period"),
+)
+
+#: One school's result of one period, reused while its file and the engine stay the same.
+school_results = Table(
+    "school_results", metadata,
+    Column("municipality", String, nullable=False),
+    Column("period", String, nullable=False),
+    Column("school_code", String, nullable=False),
+    Column("sha256", String, nullable=False),
+    Column("engine_version", String, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("saved_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("municipality", "period", "school_code", name="pk_school_results"),
 )
 
 PERIOD_TABLES = (school_periods, indicators, snapshots, figures_table)
@@ -165,21 +229,65 @@ def _float(v: Any) -> float | None:
     return None if f != f else f  # NaN -> NULL
 
 
-class Store:
-    """The history database of one master workbook (or of a region, by URL)."""
+# -- the schema ------------------------------------------------------------------------------
+def _alembic_config(conn: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if conn is not None:
+        cfg.attributes["connection"] = conn
+    return cfg
 
-    def __init__(self, url: str | URL):
+
+@cache
+def head_revision() -> str:
+    """The newest revision of the migrations shipped with this release."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, f"no migrations in {MIGRATIONS}"
+    return head
+
+
+#: The revision whose tables the first release created without Alembic.
+FIRST_RELEASE = "0001"
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database's schema to ``head_revision()``; every stored row is kept.
+
+    An empty database gets every table; a store written before migrations existed (its
+    tables, no ``alembic_version``) is stamped as the first release's revision and upgraded.
+    On PostgreSQL an advisory lock makes concurrent openers take turns: the first upgrades,
+    the others find the schema current.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current == head_revision():
+            return
+        cfg = _alembic_config(conn)
+        if current is None and inspect(conn).has_table(runs.name):
+            command.stamp(cfg, FIRST_RELEASE)
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    """The history database of one municipality (a SQLite file, or its rows in a regional
+    database given by URL); the ``region_*`` readers see every municipality."""
+
+    def __init__(self, url: str | URL, municipality: str = NO_CODE):
         self.url = normalize_url(url)
+        self.municipality = municipality_code(municipality)
         self.engine = create_engine(self.url)
-        metadata.create_all(self.engine)
+        migrate(self.engine)
 
     @classmethod
-    def for_master(cls, master: Path, url: str | None = None) -> Store:
+    def for_master(cls, master: Path, url: str | None = None,
+                   municipality: str = NO_CODE) -> Store:
         """The store given by ``url``, else a SQLite file next to the master workbook."""
         if url:
-            return cls(url)
+            return cls(url, municipality)
         path = Path(master).resolve().with_suffix(".history.sqlite")
-        return cls(URL.create("sqlite", database=str(path)))
+        return cls(URL.create("sqlite", database=str(path)), municipality)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -191,7 +299,8 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({self.url.render_as_string(hide_password=True)!r})"
+        return (f"Store({self.url.render_as_string(hide_password=True)!r}, "
+                f"municipality={self.municipality!r})")
 
     # -- writing ------------------------------------------------------------------------
     @contextmanager
@@ -202,7 +311,7 @@ class Store:
 
     def save_period(self, cons: Consolidation, figures: pd.DataFrame, *, run_started: datetime,
                     registry: str, conn: Connection | None = None) -> int:
-        """Record one run and replace the period's rows; returns the run id.
+        """Record one run and replace this municipality's rows of the period; returns the run id.
 
         With ``conn`` (from ``transaction()``) the caller commits or rolls back; without it
         the save is its own transaction.
@@ -211,60 +320,95 @@ class Store:
             with self.transaction() as own:
                 return self.save_period(cons, figures, run_started=run_started,
                                         registry=registry, conn=own)
-        period = cons.period
+        muni, period = self.municipality, cons.period
+        _claim(conn, muni, cons.municipality)  # first: the lock that serializes this municipality
         accepted = len(cons.accepted)
         run_id = conn.execute(insert(runs).values(
-            period=period, started_at=_utc(run_started),
+            municipality=muni, period=period, started_at=_utc(run_started),
             finished_at=_utc(datetime.now(UTC)), registry=str(registry),
             schools=len(cons.schools), accepted=accepted,
             rejected=len(cons.schools) - accepted)).inserted_primary_key[0]
         for table in PERIOD_TABLES:
-            conn.execute(delete(table).where(table.c.period == period))
-        rows = _school_rows(cons)
-        if rows:
-            conn.execute(insert(school_periods), rows)
-        rows = _indicator_rows(cons)
-        if rows:
-            conn.execute(insert(indicators), rows)
-        rows = _snapshot_rows(cons)
-        if rows:
-            conn.execute(insert(snapshots), rows)
-        rows = _figure_rows(period, figures)
-        if rows:
-            conn.execute(insert(figures_table), rows)
+            conn.execute(delete(table).where(table.c.municipality == muni,
+                                             table.c.period == period))
+        for table, rows in ((school_periods, _school_rows(cons)),
+                            (indicators, _indicator_rows(cons)),
+                            (snapshots, _snapshot_rows(cons)),
+                            (figures_table, _figure_rows(period, figures))):
+            if rows:
+                conn.execute(insert(table), [{"municipality": muni, **r} for r in rows])
         return int(run_id)
 
-    # -- reading ------------------------------------------------------------------------
+    # -- per-school results (incremental re-sync) ----------------------------------------
+    def cached_results(self, municipality: str, period: str) -> dict[str, tuple[str, str, bytes]]:
+        """school code -> (file SHA-256, engine version, payload) saved for the period."""
+        c = school_results.c
+        query = select(c.school_code, c.sha256, c.engine_version, c.payload).where(
+            c.municipality == municipality_code(municipality), c.period == period)
+        with self.engine.connect() as conn:
+            return {code: (sha, version, bytes(payload))
+                    for code, sha, version, payload in conn.execute(query)}
+
+    def save_results(self, municipality: str, period: str,
+                     rows: Iterable[tuple[str, str, str, bytes]],
+                     conn: Connection | None = None) -> None:
+        """Save (code, SHA-256, engine version, payload) per school, replacing those schools'
+        earlier results of the period; other schools' results stay. Within ``conn`` (the
+        run's transaction) they are committed or rolled back with the run."""
+        rows = list(rows)
+        if conn is None:
+            with self.transaction() as own:
+                return self.save_results(municipality, period, rows, conn=own)
+        muni, now = municipality_code(municipality), _utc(datetime.now(UTC))
+        c = school_results.c
+        codes = [r[0] for r in rows]
+        for i in range(0, len(codes), 500):  # stay under the bound-parameter limits
+            conn.execute(delete(school_results).where(
+                c.municipality == muni, c.period == period, c.school_code.in_(codes[i:i + 500])))
+        if rows:
+            conn.execute(insert(school_results), [
+                {"municipality": muni, "period": period, "school_code": code, "sha256": sha,
+                 "engine_version": version, "payload": bytes(payload), "saved_at": now}
+                for code, sha, version, payload in rows])
+        return None
+
+    # -- reading (this municipality) -----------------------------------------------------
+    def _mine(self, table: Table) -> Any:
+        return table.c.municipality == self.municipality
+
     def periods(self) -> list[str]:
         """Every period that has a saved run, oldest first."""
         with self.engine.connect() as conn:
             return list(conn.scalars(
-                select(runs.c.period).distinct().order_by(runs.c.period)))
+                select(runs.c.period).where(self._mine(runs)).distinct()
+                .order_by(runs.c.period)))
 
     def latest_period_of_year(self, year: int) -> str | None:
         """The last saved period of a calendar year (the federal form takes its data there)."""
         lo, hi = f"{year:04d}-", f"{year + 1:04d}-"
         with self.engine.connect() as conn:
-            return conn.scalar(select(func.max(runs.c.period))
-                               .where(runs.c.period >= lo, runs.c.period < hi))
+            return conn.scalar(select(func.max(runs.c.period)).where(
+                self._mine(runs), runs.c.period >= lo, runs.c.period < hi))
 
     def previous_period(self, period: str) -> str | None:
         """The latest saved period strictly before ``period``."""
         with self.engine.connect() as conn:
-            return conn.scalar(select(func.max(runs.c.period)).where(runs.c.period < period))
+            return conn.scalar(select(func.max(runs.c.period))
+                               .where(self._mine(runs), runs.c.period < period))
 
     def previous_snapshots(self, period: str) -> dict[str, Snapshot]:
         """What the latest period before ``period`` remembered of every school."""
         before = self.previous_period(period)
         if before is None:
             return {}
+        sp, sn = school_periods.c, snapshots.c
         with self.engine.connect() as conn:
             out = {code: Snapshot(status=status) for code, status in conn.execute(
-                select(school_periods.c.school_code, school_periods.c.status)
-                .where(school_periods.c.period == before))}
+                select(sp.school_code, sp.status)
+                .where(self._mine(school_periods), sp.period == before))}
             for code, kind, item in conn.execute(
-                    select(snapshots.c.school_code, snapshots.c.kind, snapshots.c.item_id)
-                    .where(snapshots.c.period == before)):
+                    select(sn.school_code, sn.kind, sn.item_id)
+                    .where(self._mine(snapshots), sn.period == before)):
                 snap = out.setdefault(code, Snapshot(status=""))
                 (snap.open_pairs if kind == "pair" else snap.participants).add(item)
         return out
@@ -273,7 +417,8 @@ class Store:
         """Municipal indicators of every saved period (up to ``until``), by period."""
         c = indicators.c
         query = (select(c.period, c.key, c.title, c.numerator, c.denominator, c.value, c.target)
-                 .where(c.school_code == MUNICIPAL).order_by(c.period, c.position))
+                 .where(self._mine(indicators), c.school_code == MUNICIPAL)
+                 .order_by(c.period, c.position))
         if until is not None:
             query = query.where(c.period <= until)
         with self.engine.connect() as conn:
@@ -285,9 +430,12 @@ class Store:
 
     def figures(self, period: str) -> pd.DataFrame:
         """The federal table saved for a period (empty if none), as sync.figures builds it."""
+        return self._figures(self._mine(figures_table), figures_table.c.period == period)
+
+    def _figures(self, *where: Any) -> pd.DataFrame:
         c = figures_table.c
         query = (select(c.row_key, c.section, c.label, c.oo, c.spo, c.do_, c.total)
-                 .where(c.period == period).order_by(c.position))
+                 .where(*where).order_by(c.position))
         with self.engine.connect() as conn:
             rows = [tuple(r) for r in conn.execute(query)]
         frame = pd.DataFrame(rows, columns=FIGURE_COLUMNS)
@@ -297,17 +445,96 @@ class Store:
 
     def schools(self, period: str) -> pd.DataFrame:
         """The per-school rows of a period (status, counts, where the file came from)."""
-        with self.engine.connect() as conn:
-            result = conn.execute(select(school_periods)
-                                  .where(school_periods.c.period == period)
-                                  .order_by(school_periods.c.school_code))
-            return pd.DataFrame([tuple(r) for r in result], columns=list(result.keys()))
+        return self._frame(select(school_periods).where(
+            self._mine(school_periods), school_periods.c.period == period)
+            .order_by(school_periods.c.school_code))
 
     def run_log(self) -> pd.DataFrame:
-        """The log of every saved run, oldest first."""
+        """The log of every saved run of this municipality, oldest first."""
+        return self._frame(select(runs).where(self._mine(runs)).order_by(runs.c.id))
+
+    def _frame(self, query: Any) -> pd.DataFrame:
         with self.engine.connect() as conn:
-            result = conn.execute(select(runs).order_by(runs.c.id))
+            result = conn.execute(query)
             return pd.DataFrame([tuple(r) for r in result], columns=list(result.keys()))
+
+    # -- reading (the region) ------------------------------------------------------------
+    def region_municipalities(self) -> pd.DataFrame:
+        """Every municipality that ever saved a run: code, name, first and last period."""
+        m, r = municipalities.c, runs.c
+        return self._frame(
+            select(m.code, m.name, func.min(r.period).label("first_period"),
+                   func.max(r.period).label("last_period"))
+            .join_from(municipalities, runs, r.municipality == m.code)
+            .group_by(m.code, m.name).order_by(m.code))
+
+    def region_runs(self, period: str) -> pd.DataFrame:
+        """The latest run of each municipality that synced ``period``."""
+        r = runs.c
+        latest = (select(func.max(r.id)).where(r.period == period)
+                  .group_by(r.municipality).scalar_subquery())
+        return self._frame(select(runs).where(r.id.in_(latest)).order_by(r.municipality))
+
+    def region_history(self, until: str | None = None) -> pd.DataFrame:
+        """Municipal indicator rows of every municipality and period (up to ``until``)."""
+        c = indicators.c
+        query = (select(c.municipality, *[c[k] for k in HISTORY_COLUMNS])
+                 .where(c.school_code == MUNICIPAL).order_by(c.period, c.municipality,
+                                                             c.position))
+        if until is not None:
+            query = query.where(c.period <= until)
+        frame = self._frame(query)
+        for col in ("numerator", "denominator", "value", "target"):
+            frame[col] = frame[col].astype(float)
+        return frame
+
+    def region_schools(self, period: str) -> pd.DataFrame:
+        """Every municipality's per-school rows of a period."""
+        c = school_periods.c
+        return self._frame(select(school_periods).where(c.period == period)
+                           .order_by(c.municipality, c.school_code))
+
+    def region_latest_of_year(self, year: int) -> dict[str, str]:
+        """municipality -> its last saved period of a calendar year."""
+        r = runs.c
+        lo, hi = f"{year:04d}-", f"{year + 1:04d}-"
+        query = (select(r.municipality, func.max(r.period))
+                 .where(r.period >= lo, r.period < hi).group_by(r.municipality))
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query).all())
+
+    def municipality_figures(self, municipality: str, period: str) -> pd.DataFrame:
+        """The federal table one municipality saved for a period (empty if none)."""
+        c = figures_table.c
+        return self._figures(c.municipality == municipality, c.period == period)
+
+
+def municipality_code(code: str | None) -> str:
+    """A municipality code as stored: surrounding spaces dropped, None as no code."""
+    return " ".join(str(code or "").split())
+
+
+def _claim(conn: Connection, code: str, name: str) -> None:
+    """Upsert the municipality's row, keeping a known name when this run has none.
+
+    On PostgreSQL the row stays locked until the transaction ends, so two runs of one
+    municipality take turns (the second then replaces what the first saved).
+    """
+    now = _utc(datetime.now(UTC))
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        dialect = importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
+        stmt = dialect.insert(municipalities).values(code=code, name=name or "", updated_at=now)
+        keep = case((stmt.excluded.name != "", stmt.excluded.name),
+                    else_=municipalities.c.name)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=[municipalities.c.code],
+            set_={"name": keep, "updated_at": stmt.excluded.updated_at}))
+        return
+    values = {"updated_at": now, **({"name": name} if name else {})}
+    done = conn.execute(update(municipalities).where(municipalities.c.code == code)
+                        .values(**values))
+    if not done.rowcount:
+        conn.execute(insert(municipalities).values(code=code, name=name or "", updated_at=now))
 
 
 # -- rows of one period -------------------------------------------------------------------

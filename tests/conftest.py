@@ -1,4 +1,5 @@
-"""Shared fixtures: LibreOffice headless converter, the seeds folder, built templates."""
+"""Shared fixtures: LibreOffice headless converter, the seeds folder, built templates, a
+throwaway PostgreSQL server (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.pg import PostgresUnavailable, fresh_database, postgres_server
 
 # The xlwings remote engine needs a licence key; educational and public institutions may use
 # the noncommercial one. Set before any test imports xlwings.
@@ -60,3 +63,23 @@ def soffice(tmp_path_factory):
         return out
 
     return convert
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """URL of a throwaway PostgreSQL server; skipped where none can be started here (failed
+    when REQUIRE_POSTGRES is set)."""
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES) but {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def pg_database(pg_server):
+    """URL of a new empty database on the test server, dropped after the test."""
+    with fresh_database(pg_server) as url:
+        yield url

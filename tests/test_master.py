@@ -545,3 +545,25 @@ def test_no_accepted_school_and_mixed_values(cons, tmp_path):
     values = [r["Значение"] for r in records(out, M.SHEET_FINDINGS)]
     assert values == [7, 1.5, C.YES, datetime(2026, 1, 2), None, None, "=1+1"]
     assert all(r["Строка"] == 3 for r in records(out, M.SHEET_FINDINGS))
+
+
+def test_a_long_row_sheet_goes_whole_to_a_csv_beside_the_master(cons, tmp_path, monkeypatch):
+    """A large city's participants: the sheet says where the list is; the CSV holds every row,
+    text that looks like a formula stays text, and the aggregates stay in the master."""
+    import csv
+
+    cons = dataclasses.replace(cons, participants=cons.participants.copy())
+    rows = len(cons.participants)
+    monkeypatch.setattr(M, "MASTER_ROW_LIMIT", rows - 1)
+    cons.participants.loc[0, "group"] = "=1+1"
+    out = M.write_master(cons, tmp_path / "свод.xlsx")
+    sidecar = tmp_path / f"свод.{M.SHEET_PARTICIPANTS}.csv"
+    with sidecar.open(encoding="utf-8-sig", newline="") as fh:
+        listed = list(csv.reader(fh, delimiter=";"))
+    assert len(listed) == rows + 1 and listed[0][0] == M.PARTICIPANT_HEADERS["school_code"]
+    assert "'=1+1" in listed[1]
+    book = load_workbook(out, read_only=True)
+    note = [r[0] for r in book[M.SHEET_PARTICIPANTS].iter_rows(values_only=True) if r[0]]
+    assert any(sidecar.name in str(v) and str(rows) in str(v) for v in note)
+    assert book[M.SHEET_PAIRS].max_row > 2  # short sheets stay whole
+    assert not list(tmp_path.glob(".~*"))

@@ -5,31 +5,39 @@ otherwise, or failed when REQUIRE_POSTGRES is set)."""
 from __future__ import annotations
 
 import dataclasses
-import glob
 import importlib.util
-import os
-import pwd
 import re
-import shutil
-import socket
-import subprocess
-import tempfile
+import threading
 import time
-import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
 from addin.indicators import INDICATORS
 from sync.consolidate import consolidate, snapshot_of, vanished
 from sync.figures import federal_figures
 from sync.sources import FolderSource, read_registry
-from sync.store import MUNICIPAL, PERIOD_TABLES, Store, normalize_url, runs
+from sync.store import (
+    MIGRATIONS,
+    MUNICIPAL,
+    PERIOD_TABLES,
+    Store,
+    head_revision,
+    municipalities,
+    normalize_url,
+    runs,
+)
 from sync.store import indicators as ind
+from sync.store import metadata as store_metadata
+from tests import legacy_store
 from workbook_templates.demo import generate_municipality, write_municipality
 
 NOV, DEC = "2026-11", "2026-12"
@@ -59,114 +67,16 @@ def periods(tmp_path_factory) -> Periods:
                    federal_figures(dec.participants, dec.pairs, org_types), org_types)
 
 
-# ----------------------------------------------------------------------------- PostgreSQL
-def _pg_bindir() -> Path | None:
-    exe = shutil.which("pg_ctl")
-    if exe and (Path(exe).resolve().parent / "initdb").exists():
-        return Path(exe).resolve().parent
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-                   key=lambda p: int(re.sub(r"\D", "", p.split("/")[4]) or 0))
-    return Path(found[-1]).parent if found else None
-
-
-def _pg_driver() -> str | None:
-    for module, driver in (("psycopg", "postgresql+psycopg"), ("pg8000", "postgresql+pg8000")):
-        if importlib.util.find_spec(module) is not None:
-            return driver
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    """URL of a throwaway PostgreSQL server on 127.0.0.1 (trust auth), stopped at the end."""
-    required = bool(os.environ.get("REQUIRE_POSTGRES"))
-
-    def unavailable(reason: str):
-        if required:
-            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES) but {reason}")
-        pytest.skip(reason)
-
-    bindir = _pg_bindir()
-    if bindir is None:
-        unavailable("no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin "
-                    "(apt-get install postgresql)")
-    driver = _pg_driver()
-    if driver is None:
-        unavailable("no PostgreSQL driver for SQLAlchemy (pip install 'psycopg[binary]')")
-    prefix: list[str] = []
-    base = Path(tempfile.mkdtemp(prefix="nastavnik-pg-", dir="/tmp"))
-    if os.geteuid() == 0:  # the server refuses to run as root
-        user = next((u for u in ("postgres", "nobody") if _has_user(u)), None)
-        if user is None or shutil.which("runuser") is None:
-            shutil.rmtree(base, ignore_errors=True)
-            unavailable("running as root with no 'postgres'/'nobody' user or no runuser")
-        entry = pwd.getpwnam(user)
-        os.chown(base, entry.pw_uid, entry.pw_gid)
-        prefix = ["runuser", "-u", user, "--"]
-    data, log, port = base / "data", base / "server.log", _free_port()
-
-    def run(*cmd: str, timeout: int = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([*prefix, *cmd], capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-
-    t0 = time.monotonic()
-    proc = run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-               "-E", "UTF8", "--no-locale", "--no-sync")
-    if proc.returncode != 0:
-        shutil.rmtree(base, ignore_errors=True)
-        unavailable(f"initdb failed (rc={proc.returncode}): {proc.stderr.strip()[-500:]}")
-    options = (f"-k {base} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c full_page_writes=off -c synchronous_commit=off")
-    proc = run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
-               "-w", "-t", "60", "start")
-    if proc.returncode != 0:
-        tail = log.read_text(errors="replace")[-800:] if log.exists() else proc.stderr
-        shutil.rmtree(base, ignore_errors=True)
-        unavailable(f"pg_ctl start failed (rc={proc.returncode}): {tail.strip()}")
-    url = URL.create(driver, username="postgres", host="127.0.0.1", port=port,
-                     database="postgres")
-    print(f"PostgreSQL ({bindir}) started in {time.monotonic() - t0:.1f} s on port {port}")
-    try:
-        yield url
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop",
-            timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _has_user(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    """An empty store: a SQLite file beside a master workbook, or a fresh PostgreSQL database."""
+    """An empty store: a SQLite file beside a master workbook, or a fresh PostgreSQL database
+    (the server of tests/pg.py)."""
     if request.param == "sqlite":
         s = Store.for_master(tmp_path / "Свод МНЦ.xlsx")
-        yield s
-        s.close()
-        return
-    server: URL = request.getfixturevalue("pg_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    s = Store(server.set(database=name))
+    else:
+        s = Store(request.getfixturevalue("pg_database"))
     yield s
     s.close()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -382,3 +292,228 @@ def test_plain_postgresql_url_gets_an_installed_driver():
         assert url.drivername == f"postgresql+{installed[0]}"
     assert normalize_url("postgres://u@h/db").drivername.startswith("postgresql")
     assert normalize_url("sqlite:///x.sqlite").drivername == "sqlite"
+
+
+# ----------------------------------------------------------------------------- municipalities
+def in_municipality(store: Store, code: str) -> Store:
+    """Another handle on the same database, for municipality ``code``."""
+    return Store(store.url, code)
+
+
+def all_rows(store: Store) -> dict[str, list[tuple]]:
+    """Every row of every keyed table, sorted (all municipalities)."""
+    with store.engine.connect() as conn:
+        return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
+                for t in (*PERIOD_TABLES, municipalities)}
+
+
+def municipality_rows(store: Store, code: str) -> dict[str, list[tuple]]:
+    with store.engine.connect() as conn:
+        return {t.name: sorted((tuple(r) for r in conn.execute(
+            select(t).where(t.c.municipality == code))), key=repr) for t in PERIOD_TABLES}
+
+
+def test_two_municipalities_share_school_codes_and_keep_their_rows(store: Store,
+                                                                   periods: Periods):
+    a, b = in_municipality(store, "71800000"), in_municipality(store, "71900000")
+    try:
+        save(a, periods.nov, periods.figures_nov)
+        save(b, periods.nov, periods.figures_nov)  # the same school codes, another municipality
+        save(b, periods.dec, periods.figures_dec)
+        assert a.periods() == [NOV] and b.periods() == [NOV, DEC]
+        assert store.periods() == []  # the store of no code sees neither
+        assert len(a.schools(NOV)) == len(b.schools(NOV)) == len(periods.nov.schools)
+        assert list(a.history()["period"].unique()) == [NOV]
+        assert a.previous_snapshots(DEC) == expected_snapshots(periods.nov)
+        names = store.region_municipalities().set_index("code")
+        assert list(names.index) == ["71800000", "71900000"]
+        assert set(names["name"]) == {periods.nov.municipality}
+        assert names.loc["71900000", "last_period"] == DEC
+
+        a_rows = municipality_rows(store, "71800000")
+        figures = periods.figures_dec.copy()
+        figures["Всего"] += 1
+        save(b, periods.dec, figures)  # b re-runs December: a is untouched
+        save(b, periods.nov, periods.figures_nov)
+        assert municipality_rows(store, "71800000") == a_rows
+        assert (b.figures(DEC)["Всего"] == periods.figures_dec["Всего"] + 1).all()
+        assert store.region_runs(DEC)["municipality"].tolist() == ["71900000"]
+        assert store.region_latest_of_year(2026) == {"71800000": NOV, "71900000": DEC}
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_run_without_a_name_keeps_the_known_name(store: Store, periods: Periods):
+    a = in_municipality(store, " 71800000 ")
+    try:
+        assert a.municipality == "71800000"
+        save(a, periods.nov, periods.figures_nov)
+        save(a, dataclasses.replace(periods.dec, municipality=""), periods.figures_dec)
+        assert store.region_municipalities()["name"].tolist() == [periods.nov.municipality]
+    finally:
+        a.close()
+
+
+def test_concurrent_runs_of_two_municipalities_both_land(pg_database, periods: Periods):
+    """Both transactions are open at the same moment (a barrier inside them); neither waits
+    for the other, and both commit intact."""
+    stores = [Store(pg_database, code) for code in ("71800000", "71900000")]
+    barrier = threading.Barrier(2, timeout=30)
+
+    def run(s: Store) -> None:
+        with s.transaction() as conn:
+            save(s, periods.nov, periods.figures_nov, conn=conn)
+            barrier.wait()  # BrokenBarrierError if one run blocked the other
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            for f in [pool.submit(run, s) for s in stores]:
+                f.result()
+        for s in stores:
+            assert s.periods() == [NOV]
+            assert len(s.schools(NOV)) == len(periods.nov.schools)
+            pd.testing.assert_frame_equal(s.history(), stores[0].history())
+        assert len(stores[0].region_runs(NOV)) == 2
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_concurrent_runs_of_one_municipality_take_turns(pg_database, periods: Periods):
+    """The second run of a municipality waits for the first, then replaces its period."""
+    first, second = Store(pg_database, "71800000"), Store(pg_database, "71800000")
+    figures = periods.figures_nov.copy()
+    figures["Всего"] += 7
+    inside, release = threading.Event(), threading.Event()
+
+    def run_first() -> None:
+        with first.transaction() as conn:
+            save(first, periods.nov, periods.figures_nov, conn=conn)
+            inside.set()
+            assert release.wait(30)
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            one = pool.submit(run_first)
+            assert inside.wait(30)
+            two = pool.submit(save, second, periods.nov, figures)
+            time.sleep(0.5)
+            assert not two.done(), "the second run must wait for the first one's transaction"
+            release.set()
+            one.result()
+            two.result()
+        assert (second.figures(NOV)["Всего"] == periods.figures_nov["Всего"] + 7).all()
+        assert len(second.schools(NOV)) == len(periods.nov.schools)
+        assert len(second.run_log()) == 2
+    finally:
+        first.close()
+        second.close()
+
+
+# ----------------------------------------------------------------------------- school results
+def test_school_results_round_trip_and_replace_only_the_given_schools(store: Store):
+    assert store.cached_results("71800000", NOV) == {}
+    store.save_results("71800000", NOV, [("ОО-001", "a" * 64, "1.0", b"\x00one"),
+                                         ("ОО-002", "b" * 64, "1.0", b"two")])
+    store.save_results("71900000", NOV, [("ОО-001", "c" * 64, "1.0", b"other")])
+    store.save_results("71800000", NOV, [("ОО-002", "d" * 64, "1.1", b"two again")])
+    assert store.cached_results("71800000", NOV) == {
+        "ОО-001": ("a" * 64, "1.0", b"\x00one"), "ОО-002": ("d" * 64, "1.1", b"two again")}
+    assert store.cached_results("71900000", NOV) == {"ОО-001": ("c" * 64, "1.0", b"other")}
+    assert store.cached_results("71800000", DEC) == {}
+
+
+def test_school_results_roll_back_with_the_run(store: Store, periods: Periods):
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        save(store, periods.nov, periods.figures_nov, conn=conn)
+        store.save_results("", NOV, [("ОО-001", "a" * 64, "1.0", b"x")], conn=conn)
+        raise RuntimeError("the master workbook could not be written")
+    assert store.cached_results("", NOV) == {}
+    assert store.periods() == []
+
+
+# ----------------------------------------------------------------------------- migrations
+def schema_diff(store: Store) -> list:
+    """What differs between the database and sync.store's tables (empty when equal)."""
+    with store.engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn), store_metadata)
+
+
+def test_a_new_store_has_the_schema_of_the_code(store: Store):
+    assert schema_diff(store) == []
+    with store.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        return URL.create("sqlite", database=str(tmp_path / "старая история.sqlite"))
+    return request.getfixturevalue("pg_database")
+
+
+def test_a_store_of_the_previous_release_migrates_keeping_every_period(empty_url,
+                                                                         periods: Periods):
+    old = legacy_store.Store(empty_url)  # exactly what the previous release wrote
+    old.save_period(periods.nov, periods.figures_nov, run_started=STARTED, registry="r.csv")
+    old.save_period(periods.dec, periods.figures_dec, run_started=STARTED, registry="r.csv")
+    before = {t.name: _rows_of(old.engine, t.name) for t in legacy_store.PERIOD_TABLES}
+    runs_before = _rows_of(old.engine, "runs")
+    expected = (old.periods(), old.history(), old.figures(NOV), old.figures(DEC),
+                old.previous_snapshots(DEC), old.schools(DEC))
+    old.close()
+
+    new = Store(empty_url)  # opening migrates
+    try:
+        assert schema_diff(new) == []
+        assert (new.periods(), new.previous_snapshots(DEC)) == (expected[0], expected[4])
+        pd.testing.assert_frame_equal(new.history(), expected[1])
+        pd.testing.assert_frame_equal(new.figures(NOV), expected[2])
+        pd.testing.assert_frame_equal(new.figures(DEC), expected[3])
+        pd.testing.assert_frame_equal(new.schools(DEC).drop(columns="municipality"),
+                                      expected[5])
+        for name, rows in before.items():  # every row, now of the municipality ''
+            after = _rows_of(new.engine, name)
+            assert [r[0] for r in after] == [""] * len(rows) and rows
+            assert sorted((r[1:] for r in after), key=repr) == rows
+        assert [r[:-1] for r in _rows_of(new.engine, "runs")] == runs_before
+        # the migrated store goes on: a new period, then a code-bearing municipality beside it
+        save(new, dataclasses.replace(periods.dec, period="2027-01"), periods.figures_dec)
+        assert new.periods() == [NOV, DEC, "2027-01"]
+        with in_municipality(new, "71800000") as other:
+            save(other, periods.nov, periods.figures_nov)
+        assert new.periods() == [NOV, DEC, "2027-01"]
+    finally:
+        new.close()
+    again = Store(empty_url)  # an up-to-date store is left as it is
+    try:
+        assert again.periods() == [NOV, DEC, "2027-01"]
+    finally:
+        again.close()
+
+
+def test_downgrade_returns_to_the_previous_release_schema(tmp_path, periods: Periods):
+    url = URL.create("sqlite", database=str(tmp_path / "h.sqlite"))
+    with Store(url) as s:
+        save(s, periods.nov, periods.figures_nov)
+        with in_municipality(s, "71800000") as other:
+            save(other, periods.dec, periods.figures_dec)
+        figures = s.figures(NOV)
+        with s.engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+        old = legacy_store.Store(url)
+        try:
+            assert old.periods() == [NOV]  # the rows of the municipality without a code
+            pd.testing.assert_frame_equal(old.figures(NOV), figures)
+        finally:
+            old.close()
+
+
+def _rows_of(engine, table: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return sorted((tuple(r) for r in conn.execute(text(f'SELECT * FROM "{table}"'))),
+                      key=repr)

@@ -15,8 +15,15 @@ from typing import Any
 
 import pandas as pd
 
-from addin.facts import Facts, ages, person_keys, split_ids  # noqa: F401  (re-exported)
-from addin.model import ROW
+from addin.facts import (  # noqa: F401  (re-exported for the rule modules)
+    Facts,
+    ages,
+    lookup,
+    member,
+    person_keys,
+    split_ids,
+)
+from addin.model import ROW, SCHOOL
 from workbook_templates import contract as C
 
 
@@ -44,6 +51,8 @@ class Finding:
     value: str | None
     message_ru: str
     hint_ru: str
+    #: Position of the school in its batch (0 for one school); not part of the report.
+    school: int = field(default=0, compare=False, repr=False)
 
     def sort_key(self) -> tuple:
         order = {s.name: i for i, s in enumerate(C.SHEETS)}
@@ -51,6 +60,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d.pop("school")
         d["severity"] = self.severity.value
         return d
 
@@ -104,10 +114,11 @@ class Context(Facts):
         header = sheet.column(column).header if column else None
         is_date = column is not None and sheet.column(column).type is C.ColType.DATE
         for _, row in rows.iterrows():
+            school = int(row[SCHOOL])
             if callable(value):
                 val = value(row)
             elif value is None and column is not None:
-                val = self.raw_value(sheet.key, row[ROW], column)
+                val = self.raw_value(sheet.key, school, row[ROW], column)
                 if is_date and isinstance(row.get(column), pd.Timestamp):
                     # a date cell as the user sees it, whatever the reader got (a serial
                     # number from Google Sheets, a date from Excel)
@@ -118,47 +129,28 @@ class Context(Facts):
                 code=code, severity=r.severity, sheet=sheet.name, row=int(row[ROW]),
                 column=header, value=_show(val),
                 message_ru=message(row) if callable(message) else message,
-                hint_ru=r.hint)
+                hint_ru=r.hint, school=school)
 
-    def has(self, sheet_key: str, *columns: str) -> bool:
-        """Whether the sheet has all these columns (a missing one is reported by SHEET-002;
-        rules that would flag every row because of it stay silent)."""
-        missing = self.wb.missing_columns.get(sheet_key, ())
-        return not any(c in missing for c in columns)
-
-    def raw_value(self, sheet_key: str, row: int, column: str) -> Any:
+    def raw_value(self, sheet_key: str, school: int, row: int, column: str) -> Any:
         """The cell as typed by the user (before conversion)."""
         if sheet_key not in self._raw_index:
             raw = self.wb.raw.get(sheet_key)
-            self._raw_index[sheet_key] = None if raw is None else raw.set_index(ROW)
+            self._raw_index[sheet_key] = None if raw is None else raw.set_index([SCHOOL, ROW])
         raw = self._raw_index[sheet_key]
-        if raw is None or column not in raw.columns or row not in raw.index:
+        if raw is None or column not in raw.columns or (school, row) not in raw.index:
             return None
-        return raw.at[row, column]
+        return raw.at[(school, row), column]
 
-    def form_finding(self, code: str, column: str, message: str,
+    def form_finding(self, school: int, code: str, column: str, message: str,
                      value: Any = None) -> Finding:
-        """A finding on one field of the «Сведения об ОО» form."""
+        """A finding on one field of the «Сведения об ОО» form of a school of the batch."""
         r = RULES[code]
+        book = self.wb.books[school]
         return Finding(
             code=code, severity=r.severity, sheet=C.SCHOOL.name,
-            row=self.wb.school_rows.get(column), column=C.SCHOOL.column(column).header,
-            value=_show(value if value is not None else self.wb.school_raw.get(column)),
-            message_ru=message, hint_ru=r.hint)
-
-
-def lookup(keys: pd.Series, mapping: pd.Series) -> pd.Series:
-    """`keys.map(mapping)` that never raises: the first of duplicate keys wins, missing keys
-    give NA, and an empty mapping of any dtype (pandas' map fails on empty dates) works."""
-    mapping = mapping[mapping.index.notna() & ~mapping.index.duplicated()]
-    values = mapping.reindex(pd.Index(keys.to_numpy(), dtype=object))
-    return pd.Series(values.to_numpy(), index=keys.index, dtype=mapping.dtype)
-
-
-def by_id(table: pd.DataFrame, column: str) -> pd.Series:
-    """One column of a table indexed by the record ID (for `lookup`)."""
-    return pd.Series(table[column].to_numpy(), index=pd.Index(table["id"], dtype=object),
-                     dtype=table[column].dtype)
+            row=book.school_rows.get(column), column=C.SCHOOL.column(column).header,
+            value=_show(value if value is not None else book.school_raw.get(column)),
+            message_ru=message, hint_ru=r.hint, school=school)
 
 
 def _show(v: Any) -> str | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-import pandas as pd
-
-from addin.model import ROW
-from addin.rules.base import RULES, Context, Finding, Severity, rule
+from addin.model import ROW, SCHOOL
+from addin.rules.base import RULES, Context, Finding, Severity, lookup, rule
 from workbook_templates import contract as C
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -28,25 +27,28 @@ def _table_sheets() -> list[C.Sheet]:
 @rule("SHEET-001", E, "*", "Нет обязательного листа",
       "Верните лист из стандартного шаблона (скопируйте его вместе с заголовками).")
 def missing_sheet(ctx: Context) -> Iterator[Finding]:
-    for key in ctx.wb.missing_sheets:
-        s = C.sheet(key)
-        yield Finding("SHEET-001", E, s.name, None, None, None,
-                      f"В книге нет листа «{s.name}».", RULES["SHEET-001"].hint)
+    for i, book in enumerate(ctx.wb.books):
+        for key in book.missing_sheets:
+            s = C.sheet(key)
+            yield Finding("SHEET-001", E, s.name, None, None, None,
+                          f"В книге нет листа «{s.name}».", RULES["SHEET-001"].hint, school=i)
 
 
 @rule("SHEET-002", E, "*", "Нет обязательного столбца",
       "Верните столбец (на листе «Сведения об ОО» — строку) с точным заголовком из шаблона; "
       "порядок столбцов и строк значения не имеет.")
 def missing_column(ctx: Context) -> Iterator[Finding]:
-    for key, cols in ctx.wb.missing_columns.items():
-        if key in ctx.wb.missing_sheets:
-            continue
-        s = C.sheet(key)
-        for col in cols:
-            header = s.column(col).header
-            where = "строки" if s.kind is C.SheetKind.FORM else "столбца"
-            yield Finding("SHEET-002", E, s.name, None, header, None,
-                          f"На листе «{s.name}» нет {where} «{header}».", RULES["SHEET-002"].hint)
+    for i, book in enumerate(ctx.wb.books):
+        for key, cols in book.missing_columns.items():
+            if key in book.missing_sheets:
+                continue
+            s = C.sheet(key)
+            for col in cols:
+                header = s.column(col).header
+                where = "строки" if s.kind is C.SheetKind.FORM else "столбца"
+                yield Finding("SHEET-002", E, s.name, None, header, None,
+                              f"На листе «{s.name}» нет {where} «{header}».",
+                              RULES["SHEET-002"].hint, school=i)
 
 
 @rule("CELL-001", E, "*", "Не заполнена обязательная ячейка",
@@ -55,16 +57,17 @@ def required_missing(ctx: Context) -> Iterator[Finding]:
     for s in _table_sheets():
         t, raw = ctx.t(s.key), ctx.raw(s.key)
         for col in s.columns:
-            if col.required and col.key not in ctx.wb.missing_columns.get(s.key, []):
-                rows = t[raw[col.key].isna().to_numpy()]
+            if col.required:
+                rows = ctx.having(t[raw[col.key].isna().to_numpy()], s.key, col.key)
                 yield from ctx.findings("CELL-001", rows, col.key,
                                         f"Не заполнено обязательное поле «{col.header}».",
                                         sheet_key=s.key)
-    for col in C.SCHOOL.columns:
-        present = col.key in ctx.wb.school_rows
-        if col.required and present and ctx.wb.school_raw.get(col.key) is None:
-            yield ctx.form_finding("CELL-001", col.key,
-                                   f"Не заполнено обязательное поле «{col.header}».")
+    for i, book in enumerate(ctx.wb.books):
+        for col in C.SCHOOL.columns:
+            present = col.key in book.school_rows
+            if col.required and present and book.school_raw.get(col.key) is None:
+                yield ctx.form_finding(i, "CELL-001", col.key,
+                                       f"Не заполнено обязательное поле «{col.header}».")
 
 
 @rule("CELL-002", E, "*", "Значение не того типа",
@@ -81,16 +84,17 @@ def wrong_type(ctx: Context) -> Iterator[Finding]:
             yield from ctx.findings("CELL-002", t[bad], col.key,
                                     f"«{col.header}»: ожидается {_TYPE_RU[col.type]}.",
                                     sheet_key=s.key)
-    for col in C.SCHOOL.columns:
-        raw, val = ctx.wb.school_raw.get(col.key), ctx.wb.school.get(col.key)
-        if raw is None:
-            continue
-        bad = (col.type in _CONVERTED and val is None) or (
-            col.type is C.ColType.INTEGER and isinstance(val, float)) or (
-            col.type is C.ColType.PERIOD and not pd.Series([str(val)]).str.match(_PERIOD)[0])
-        if bad:
-            yield ctx.form_finding("CELL-002", col.key,
-                                   f"«{col.header}»: ожидается {_TYPE_RU[col.type]}.")
+    for i, book in enumerate(ctx.wb.books):
+        for col in C.SCHOOL.columns:
+            raw, val = book.school_raw.get(col.key), book.school.get(col.key)
+            if raw is None:
+                continue
+            bad = (col.type in _CONVERTED and val is None) or (
+                col.type is C.ColType.INTEGER and isinstance(val, float)) or (
+                col.type is C.ColType.PERIOD and not re.match(_PERIOD, str(val)))
+            if bad:
+                yield ctx.form_finding(i, "CELL-002", col.key,
+                                       f"«{col.header}»: ожидается {_TYPE_RU[col.type]}.")
 
 
 @rule("CELL-003", E, "*", "Значения нет в списке",
@@ -106,12 +110,14 @@ def not_in_dictionary(ctx: Context) -> Iterator[Finding]:
                     "CELL-003", t[bad], col.key,
                     f"«{col.header}»: значение не из списка ({', '.join(allowed)}).",
                     sheet_key=s.key)
-    for col in C.SCHOOL.columns:
-        val = ctx.wb.school.get(col.key)
-        if col.dictionary and val is not None and val not in C.dictionary_values(col.dictionary):
-            allowed = ", ".join(C.dictionary_values(col.dictionary))
-            yield ctx.form_finding("CELL-003", col.key,
-                                   f"«{col.header}»: значение не из списка ({allowed}).")
+    for i, book in enumerate(ctx.wb.books):
+        for col in C.SCHOOL.columns:
+            val = book.school.get(col.key)
+            if (col.dictionary and val is not None
+                    and val not in C.dictionary_values(col.dictionary)):
+                allowed = ", ".join(C.dictionary_values(col.dictionary))
+                yield ctx.form_finding(i, "CELL-003", col.key,
+                                       f"«{col.header}»: значение не из списка ({allowed}).")
 
 
 @rule("CELL-004", E, "*", "Число вне допустимых пределов",
@@ -130,11 +136,11 @@ def out_of_range(ctx: Context) -> Iterator[Finding]:
             yield from ctx.findings("CELL-004", t[bad], col.key,
                                     f"«{col.header}»: значение должно быть {limits}.",
                                     sheet_key=s.key)
-    for col in C.SCHOOL.columns:
-        if not out_of_limits(col, ctx.wb.school.get(col.key)):
-            continue
-        yield ctx.form_finding("CELL-004", col.key,
-                               f"«{col.header}»: значение должно быть {_limits_ru(col)}.")
+    for i, book in enumerate(ctx.wb.books):
+        for col in C.SCHOOL.columns:
+            if out_of_limits(col, book.school.get(col.key)):
+                yield ctx.form_finding(i, "CELL-004", col.key,
+                                       f"«{col.header}»: значение должно быть {_limits_ru(col)}.")
 
 
 def out_of_limits(col: C.Column, value: object) -> bool:
@@ -159,9 +165,11 @@ def duplicate_ids(ctx: Context) -> Iterator[Finding]:
         id_cols = [c for c in s.columns if c.type is C.ColType.ID and c.key == "id"]
         for col in id_cols:
             t = ctx.t(s.key)
-            dup = t[col.key].notna() & t[col.key].duplicated(keep="first")
-            first = t[t[col.key].notna()].drop_duplicates(col.key).set_index(col.key)[ROW]
+            dup = t[col.key].notna() & t.duplicated([SCHOOL, col.key], keep="first")
+            if not dup.any():
+                continue
+            bad = t[dup].assign(first=lookup(t[dup], col.key, t, ROW, by=col.key))
             yield from ctx.findings(
-                "ID-001", t[dup], col.key,
-                lambda r, first=first: f"ID «{r['id']}» уже есть в строке {first[r['id']]}.",
+                "ID-001", bad, col.key,
+                lambda r: f"ID «{r['id']}» уже есть в строке {int(r['first'])}.",
                 sheet_key=s.key)

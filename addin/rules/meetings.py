@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from addin.model import ROW
-from addin.rules.base import Context, Finding, Severity, by_id, lookup, rule
+from addin.model import ROW, SCHOOL
+from addin.rules.base import Context, Finding, Severity, lookup, member, rule
 from workbook_templates import contract as C
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -16,10 +16,8 @@ MEETING_ORDER = {t: i for i, t in enumerate(C.dictionary_values("meeting_types")
 @rule("MEET-001", E, "meetings", "Встреча несуществующей пары",
       "Впишите ID пары или группы с листа «Пары и группы».")
 def unknown_pair(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("pairs", "id"):
-        return
-    m = ctx.t("meetings")
-    bad = m["pair_id"].notna() & ~m["pair_id"].isin(ctx.t("pairs")["id"])
+    m = ctx.having(ctx.t("meetings"), "pairs", "id")
+    bad = m["pair_id"].notna() & ~member(m, "pair_id", ctx.t("pairs"))
     yield from ctx.findings("MEET-001", m[bad], "pair_id",
                             lambda r: f"Пары или группы «{r['pair_id']}» нет на листе "
                                       "«Пары и группы».")
@@ -29,8 +27,8 @@ def unknown_pair(ctx: Context) -> Iterator[Finding]:
       "Проверьте дату встречи и даты начала и окончания пары.")
 def outside_pair_dates(ctx: Context) -> Iterator[Finding]:
     m, pairs = ctx.t("meetings"), ctx.t("pairs")
-    start = lookup(m["pair_id"], by_id(pairs, "start_date"))
-    end = lookup(m["pair_id"], by_id(pairs, "end_date"))
+    start = lookup(m, "pair_id", pairs, "start_date")
+    end = lookup(m, "pair_id", pairs, "end_date")
     bad = m["date"].notna() & ((m["date"] < start) | (m["date"] > end))
     yield from ctx.findings("MEET-002", m[bad], "date",
                             lambda r: f"Встреча пары {r['pair_id']} вне дат её работы.")
@@ -44,9 +42,9 @@ def stage_order(ctx: Context) -> Iterator[Finding]:
     m = m[m["pair_id"].notna() & m["date"].notna() & m["meeting_type"].isin(list(MEETING_ORDER))]
     # Meetings of one day are taken in stage order: their order within the day is unknown.
     m = m.assign(step=m["meeting_type"].map(MEETING_ORDER).astype("int64"))
-    m = m.sort_values(["pair_id", "date", "step"], kind="stable")
-    reached = m.groupby("pair_id", sort=False)["step"].cummax()
-    bad = m[m["step"] < reached].sort_values(ROW)
+    m = m.sort_values([SCHOOL, "pair_id", "date", "step"], kind="stable")
+    reached = m.groupby([SCHOOL, "pair_id"], sort=False)["step"].cummax()
+    bad = m[m["step"] < reached].sort_values([SCHOOL, ROW])
     yield from ctx.findings("MEET-003", bad, "meeting_type",
                             lambda r: f"Встреча «{r['meeting_type']}» пары {r['pair_id']} "
                                       "проведена после более позднего этапа.")
@@ -55,12 +53,10 @@ def stage_order(ctx: Context) -> Iterator[Finding]:
 @rule("MON-001", E, "monitoring", "Анкета неизвестного участника",
       "Впишите ID участника с листа «Наставники» или «Наставляемые».")
 def unknown_participant(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("mentors", "id") or not ctx.has("mentees", "id"):
-        return
-    mon = ctx.t("monitoring")
+    mon = ctx.having(ctx.having(ctx.t("monitoring"), "mentors", "id"), "mentees", "id")
     pid = mon["participant_id"]
-    is_mentor = pid.isin(ctx.t("mentors")["id"].dropna())
-    is_mentee = pid.isin(ctx.t("mentees")["id"].dropna())
+    is_mentor = member(mon, "participant_id", ctx.t("mentors"))
+    is_mentee = member(mon, "participant_id", ctx.t("mentees"))
     # A role outside the list (CELL-003 reports it) accepts a participant of either sheet.
     known = ((mon["role"] == "наставник") & is_mentor) | (
         (mon["role"] == "наставляемый") & is_mentee) | (

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from addin.model import ROW
+from addin.model import ROW, SCHOOL
 from addin.rules.base import (
     Context,
     Finding,
     Severity,
-    by_id,
     lookup,
+    member,
     person_keys,
     rule,
     split_ids,
@@ -45,10 +45,8 @@ def _single_mentor(pairs: pd.DataFrame) -> pd.Series:
 @rule("PAIR-001", E, "pairs", "Наставник не найден",
       "Впишите ID наставника с листа «Наставники» или добавьте наставника туда.")
 def unknown_mentor(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("mentors", "id"):
-        return
-    p = ctx.t("pairs")
-    bad = p["mentor_id"].notna() & _single_mentor(p) & ~p["mentor_id"].isin(ctx.t("mentors")["id"])
+    p = ctx.having(ctx.t("pairs"), "mentors", "id")
+    bad = p["mentor_id"].notna() & _single_mentor(p) & ~member(p, "mentor_id", ctx.t("mentors"))
     yield from ctx.findings("PAIR-001", p[bad], "mentor_id",
                             lambda r: f"Наставника с ID «{r['mentor_id']}» нет на листе "
                                       "«Наставники».")
@@ -57,10 +55,8 @@ def unknown_mentor(ctx: Context) -> Iterator[Finding]:
 @rule("PAIR-002", E, "pairs", "Наставляемый не найден",
       "Впишите ID наставляемых с листа «Наставляемые» через запятую или добавьте их туда.")
 def unknown_mentee(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("mentees", "id"):
-        return
-    pm = ctx.pair_mentees
-    bad = pm[~pm["mentee_id"].isin(ctx.t("mentees")["id"])]
+    pm = ctx.having(ctx.pair_mentees, "mentees", "id")
+    bad = pm[~member(pm, "mentee_id", ctx.t("mentees"))]
     yield from ctx.findings("PAIR-002", bad, "mentee_ids",
                             lambda r: f"Наставляемого с ID «{r['mentee_id']}» нет на листе "
                                       "«Наставляемые».")
@@ -72,8 +68,8 @@ def self_mentoring(ctx: Context) -> Iterator[Finding]:
     # By name and birth date only: IDs are per sheet, mentor «1» and mentee «1» are two people.
     pm = ctx.pair_mentees
     mentors, mentees = ctx.t("mentors"), ctx.t("mentees")
-    mentor_key = lookup(pm["mentor_id"], by_id(mentors.assign(key=person_keys(mentors)), "key"))
-    mentee_key = lookup(pm["mentee_id"], by_id(mentees.assign(key=person_keys(mentees)), "key"))
+    mentor_key = lookup(pm, "mentor_id", mentors.assign(key=person_keys(mentors)), "key")
+    mentee_key = lookup(pm, "mentee_id", mentees.assign(key=person_keys(mentees)), "key")
     same = mentor_key.notna() & (mentor_key == mentee_key)
     yield from ctx.findings("PAIR-003", pm[same], "mentee_ids",
                             lambda r: f"Наставник {r['mentor_id']} и наставляемый "
@@ -84,8 +80,8 @@ def self_mentoring(ctx: Context) -> Iterator[Finding]:
       "Проверьте форму наставничества и категории наставника и наставляемых.")
 def form_roles(ctx: Context) -> Iterator[Finding]:
     pm = ctx.pair_mentees[ctx.pair_mentees["form"].isin(list(FORM_ROLES))]
-    pm = pm.assign(mentor_cat=lookup(pm["mentor_id"], by_id(ctx.t("mentors"), "category")),
-                   mentee_cat=lookup(pm["mentee_id"], by_id(ctx.t("mentees"), "category")))
+    pm = pm.assign(mentor_cat=lookup(pm, "mentor_id", ctx.t("mentors"), "category"),
+                   mentee_cat=lookup(pm, "mentee_id", ctx.t("mentees"), "category"))
     mentor_known = pm["mentor_cat"].isin(C.dictionary_values("mentor_categories"))
     mentee_known = pm["mentee_cat"].isin(C.dictionary_values("mentee_categories"))
     allowed = pd.DataFrame(
@@ -94,7 +90,7 @@ def form_roles(ctx: Context) -> Iterator[Finding]:
     mentor_ok = _allowed(pm["form"], pm["mentor_cat"], allowed[allowed["side"] == 0])
     mentee_ok = _allowed(pm["form"], pm["mentee_cat"], allowed[allowed["side"] == 1])
     # One finding per pair for its mentor (the exploded rows repeat it per mentee).
-    bad_mentor = pm[mentor_known & ~mentor_ok].drop_duplicates(ROW)
+    bad_mentor = pm[mentor_known & ~mentor_ok].drop_duplicates([SCHOOL, ROW])
     yield from ctx.findings(
         "PAIR-004", bad_mentor, "mentor_id",
         lambda r: f"Форма «{r['form']}»: наставник {r['mentor_id']} — «{r['mentor_cat']}».")
@@ -109,8 +105,8 @@ def form_roles(ctx: Context) -> Iterator[Finding]:
       "проверьте даты рождения или состав пары.")
 def form_ages(ctx: Context) -> Iterator[Finding]:
     pm = ctx.pair_mentees[ctx.pair_mentees["form"].isin(PEER_FORMS)]
-    mentor_birth = lookup(pm["mentor_id"], by_id(ctx.t("mentors"), "birth_date"))
-    mentee_birth = lookup(pm["mentee_id"], by_id(ctx.t("mentees"), "birth_date"))
+    mentor_birth = lookup(pm, "mentor_id", ctx.t("mentors"), "birth_date")
+    mentee_birth = lookup(pm, "mentee_id", ctx.t("mentees"), "birth_date")
     bad = mentor_birth.notna() & mentee_birth.notna() & (mentor_birth >= mentee_birth)
     yield from ctx.findings(
         "PAIR-005", pm[bad], "mentor_id",
@@ -138,11 +134,10 @@ def date_order(ctx: Context) -> Iterator[Finding]:
 @rule("PAIR-008", W, "pairs", "Этап не соответствует датам",
       "Завершённой паре укажите дату окончания и этап «завершение».")
 def stage_vs_end(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("pairs", "end_date", "stage"):
-        return
-    p = ctx.t("pairs")
-    no_end = ctx.raw("pairs")["end_date"].isna().to_numpy()
-    final_no_end = (p["stage"] == C.STAGE_FINAL) & no_end
+    # raw and typed tables share their index: the raw cell tells «empty» from «unreadable»
+    no_end = ctx.raw("pairs")["end_date"].isna()
+    p = ctx.having(ctx.t("pairs"), "pairs", "end_date", "stage")
+    final_no_end = (p["stage"] == C.STAGE_FINAL) & no_end.loc[p.index]
     ended_not_final = (p["end_date"].notna() & (p["end_date"] <= ctx.ref) & p["stage"].notna()
                        & (p["stage"] != C.STAGE_FINAL))
     yield from ctx.findings("PAIR-008", p[final_no_end], "end_date",
@@ -155,9 +150,7 @@ def stage_vs_end(ctx: Context) -> Iterator[Finding]:
       "Заключите соглашение наставника и наставляемого (за несовершеннолетнего подписывает "
       "родитель) и укажите его дату.")
 def agreement(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("pairs", "agreement_date"):
-        return
-    a = ctx.active_pairs
+    a = ctx.having(ctx.active_pairs, "pairs", "agreement_date")
     missing = ctx.raw("pairs").loc[a.index, "agreement_date"].isna()
     yield from ctx.findings("PAIR-009", a[missing], "agreement_date",
                             lambda r: f"Пара {r['id']} работает без соглашения.",
@@ -167,9 +160,7 @@ def agreement(ctx: Context) -> Iterator[Finding]:
 @rule("PAIR-010", W, "pairs", "Нет индивидуального плана",
       "Составьте индивидуальный план на встрече-планировании и отметьте «да».")
 def plan(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("pairs", "plan"):
-        return
-    a = ctx.active_pairs
+    a = ctx.having(ctx.active_pairs, "pairs", "plan")
     working = a["stage"].isin(C.dictionary_values("stages")[3:])
     yield from ctx.findings("PAIR-010", a[working & (a["plan"] != C.YES)], "plan",
                             lambda r: f"Пара {r['id']} на этапе «{r['stage']}» без "
@@ -178,7 +169,7 @@ def plan(ctx: Context) -> Iterator[Finding]:
 
 def _allowed(forms: pd.Series, cats: pd.Series, allowed: pd.DataFrame) -> pd.Series:
     """Per row: whether (form, category) is one of the allowed combinations."""
-    pairs = pd.MultiIndex.from_arrays([forms.astype(object), cats.astype(object)])
-    ok = pairs.isin(pd.MultiIndex.from_frame(allowed[["form", "cat"]]))
+    combos = set(zip(allowed["form"], allowed["cat"], strict=True))
+    ok = [pair in combos for pair in zip(forms, cats, strict=True)]
     return pd.Series(ok, index=forms.index, dtype=bool)
 

@@ -6,16 +6,16 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from addin.model import SCHOOL
 from addin.rules.base import (
     Context,
     Finding,
     Severity,
     ages,
-    by_id,
     lookup,
+    member,
     person_keys,
     rule,
-    split_ids,
 )
 from workbook_templates import contract as C
 
@@ -39,17 +39,18 @@ AGE_BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
       "Оставьте одну строку на человека; если это разные люди, проверьте дату рождения.")
 def duplicate_person(ctx: Context) -> Iterator[Finding]:
     for key in ("mentors", "mentees"):
-        t = ctx.t(key)
-        person = person_keys(t)
-        known = person.notna()
-        dup = known & person.duplicated(keep="first")
-        first = pd.Series(t["id"].to_numpy(), index=pd.Index(person, dtype=object))[
-            known.to_numpy()]
-        first = first[~first.index.duplicated()]
+        t = ctx.t(key).assign(p=person_keys(ctx.t(key)))
+        known = t["p"].notna()
+        dup = known & t.duplicated([SCHOOL, "p"], keep="first")
+        if not dup.any():
+            continue
+        # the ID under which the person was first written, in the same school
+        firsts = t[known].drop_duplicates([SCHOOL, "p"])
+        bad = t[dup].assign(first=lookup(t[dup], "p", firsts, "id", by="p"))
         yield from ctx.findings(
-            "PERSON-001", t[dup].assign(p=person[dup]), "full_name",
-            lambda r, first=first: (f"Человек с тем же ФИО и датой рождения уже записан "
-                                    f"под ID «{first.get(r['p'])}»."),
+            "PERSON-001", bad, "full_name",
+            lambda r: (f"Человек с тем же ФИО и датой рождения уже записан "
+                       f"под ID «{r['first']}»."),
             value=lambda r: r["id"], sheet_key=key)
 
 
@@ -84,11 +85,9 @@ def years_ru(n: int) -> str:
       "Получите согласие (за несовершеннолетнего — от родителя) и укажите его дату.")
 def missing_consent(ctx: Context) -> Iterator[Finding]:
     for key in ("mentors", "mentees"):
-        if not ctx.has(key, "consent_date"):
-            continue
-        t = ctx.t(key)
-        raw = ctx.raw(key)["consent_date"]
-        bad = raw.isna().to_numpy() & t["id"].notna().to_numpy()
+        t = ctx.having(ctx.t(key), key, "consent_date")
+        raw = ctx.raw(key)["consent_date"].loc[t.index]
+        bad = raw.isna() & t["id"].notna()
         yield from ctx.findings("CONSENT-001", t[bad], "consent_date",
                                 "Нет даты согласия на обработку персональных данных.",
                                 value=lambda r: r["id"], sheet_key=key)
@@ -100,15 +99,13 @@ def missing_consent(ctx: Context) -> Iterator[Finding]:
 def minor_consent(ctx: Context) -> Iterator[Finding]:
     parent = C.dictionary_values("consent_givers")[1]
     for key in ("mentors", "mentees"):
-        if not ctx.has(key, "consent_by"):
-            continue
-        t = ctx.t(key)
+        t = ctx.having(ctx.t(key), key, "consent_by")
         # Age when the consent was given (the reference date if its date is unreadable).
         # Unknown (no birth date, CELL-001 reports it) or negative: no judgement.
         at = t["consent_date"].fillna(ctx.ref)
         age = _years_between(t["birth_date"], at)
         minor = age.between(0, ADULT_AGE, inclusive="left")
-        consented = ctx.raw(key)["consent_date"].notna().to_numpy()
+        consented = ctx.raw(key)["consent_date"].loc[t.index].notna()
         bad = minor & consented & (t["consent_by"] != parent)
         yield from ctx.findings(
             "CONSENT-002", t[bad], "consent_by",
@@ -121,21 +118,16 @@ def minor_consent(ctx: Context) -> Iterator[Finding]:
       "Внешний наставник, работающий с несовершеннолетними, должен представить справку об "
       "отсутствии судимости: укажите её дату.")
 def criminal_record(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("mentors", "record_cert_date"):
-        return
-    mentors = ctx.t("mentors")
-    external = mentors[mentors["category"].isin(C.EXTERNAL_MENTOR_CATEGORIES)
-                       & ctx.raw("mentors")["record_cert_date"].isna().to_numpy()]
+    mentors = ctx.having(ctx.t("mentors"), "mentors", "record_cert_date")
+    no_cert = ctx.raw("mentors")["record_cert_date"].loc[mentors.index].isna()
+    external = mentors[mentors["category"].isin(C.EXTERNAL_MENTOR_CATEGORIES) & no_cert]
     if external.empty:
         return
-    active = ctx.active_pairs
-    links = active.assign(mentee_id=active["mentee_ids"].map(split_ids).astype(object))
-    links = links.explode("mentee_id", ignore_index=True)
-    mentees = ctx.t("mentees")
-    age = lookup(links["mentee_id"], by_id(mentees.assign(age=ages(mentees["birth_date"],
-                                                                    ctx.ref)), "age"))
-    with_minors = set(links.loc[(age < ADULT_AGE).to_numpy(), "mentor_id"].dropna())
-    bad = external[external["id"].isin(with_minors)]
+    links = ctx.active_links
+    mentees = ctx.t("mentees").assign(age=ctx.age("mentees"))
+    age = lookup(links, "mentee_id", mentees, "age")
+    with_minors = links[(age < ADULT_AGE).to_numpy()]
+    bad = external[member(external, "id", with_minors, "mentor_id")]
     yield from ctx.findings(
         "MENTOR-001", bad, "record_cert_date",
         lambda r: (f"Наставник {r['id']} («{r['category']}») работает с несовершеннолетними "
@@ -146,11 +138,8 @@ def criminal_record(ctx: Context) -> Iterator[Finding]:
 @rule("MENTOR-002", A, "mentors", "Наставник не прошёл обучение",
       "Направьте наставника на обучение наставников и отметьте «да», когда оно пройдено.")
 def untrained(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("mentors", "trained"):
-        return
-    mentors = ctx.t("mentors")
-    active = set(ctx.active_pairs["mentor_id"].dropna())
-    bad = mentors["id"].isin(active) & (mentors["trained"] != C.YES)
+    mentors = ctx.having(ctx.t("mentors"), "mentors", "trained")
+    bad = member(mentors, "id", ctx.active_pairs, "mentor_id") & (mentors["trained"] != C.YES)
     yield from ctx.findings("MENTOR-002", mentors[bad], "trained",
                             lambda r: f"Наставник {r['id']} ведёт пару, но обучение не отмечено.")
 

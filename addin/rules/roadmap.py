@@ -15,10 +15,8 @@ _CLOSED = (C.STATUS_DONE, C.STATUS_CANCELLED)
       "Выполните мероприятие и отметьте статус «выполнено» с датой и документом, или "
       "перенесите срок решением рабочей группы.")
 def overdue(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("roadmap", "status"):
-        return
-    road = ctx.t("roadmap")
-    due = ctx.roadmap_due
+    road = ctx.having(ctx.t("roadmap"), "roadmap", "status")
+    due = ctx.roadmap_due.loc[road.index]
     late = (~road["status"].isin(_CLOSED) & due["due"].notna() & (due["due"] < ctx.ref)
             & ~due["recurring"].astype(bool))
     rows = road[late].assign(due=due["due"][late])
@@ -32,10 +30,9 @@ def overdue(ctx: Context) -> Iterator[Finding]:
 @rule("ROAD-002", E, "roadmap", "Выполнено без даты выполнения",
       "Укажите дату выполнения мероприятия.")
 def done_without_date(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("roadmap", "done_date"):
-        return
-    road = ctx.t("roadmap")
-    bad = (road["status"] == C.STATUS_DONE) & ctx.raw("roadmap")["done_date"].isna().to_numpy()
+    road = ctx.having(ctx.t("roadmap"), "roadmap", "done_date")
+    no_date = ctx.raw("roadmap")["done_date"].loc[road.index].isna()
+    bad = (road["status"] == C.STATUS_DONE) & no_date
     yield from ctx.findings("ROAD-002", road[bad], "done_date",
                             "Мероприятие отмечено выполненным, но дата выполнения не указана.")
 
@@ -43,9 +40,7 @@ def done_without_date(ctx: Context) -> Iterator[Finding]:
 @rule("ROAD-003", W, "roadmap", "Выполнено без подтверждения",
       "Укажите документ (приказ, протокол) или ссылку на страницу сайта.")
 def done_without_evidence(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("roadmap", "evidence"):
-        return
-    road = ctx.t("roadmap")
+    road = ctx.having(ctx.t("roadmap"), "roadmap", "evidence")
     bad = (road["status"] == C.STATUS_DONE) & road["evidence"].isna() & road["result"].isna()
     yield from ctx.findings("ROAD-003", road[bad], "evidence",
                             "Мероприятие отмечено выполненным без документа или ссылки.")
@@ -66,10 +61,8 @@ def unreadable(ctx: Context) -> Iterator[Finding]:
 @rule("ROAD-005", A, "roadmap", "Срок отсчитывается от неизвестной даты",
       "Укажите дату в столбце «Срок (дата)».")
 def relative(ctx: Context) -> Iterator[Finding]:
-    if not ctx.has("roadmap", "status"):
-        return
-    road = ctx.t("roadmap")
-    due = ctx.roadmap_due
+    road = ctx.having(ctx.t("roadmap"), "roadmap", "status")
+    due = ctx.roadmap_due.loc[road.index]
     rel = due["deadline"].map(
         lambda d: getattr(d, "kind", None) == "relative" and d.due is None).astype(bool)
     bad = rel & road["due_date"].isna() & ~road["status"].isin(_CLOSED)

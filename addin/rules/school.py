@@ -20,31 +20,37 @@ NESTED = (("students_10_19", "students_total"), ("students_15_19", "students_10_
 @rule("SCHOOL-001", W, "school", "Знаменатель показателя равен нулю",
       "Укажите численность на дату отчёта: без неё показатель не рассчитывается.")
 def zero_denominator(ctx: Context) -> Iterator[Finding]:
-    for key in POSITIVE:
-        if ctx.wb.school.get(key) == 0:
-            yield ctx.form_finding("SCHOOL-001", key, "Численность равна нулю: показатели с этим "
-                                   "знаменателем не рассчитываются.")
+    for i, book in enumerate(ctx.wb.books):
+        for key in POSITIVE:
+            if book.school.get(key) == 0:
+                yield ctx.form_finding(i, "SCHOOL-001", key, "Численность равна нулю: показатели "
+                                       "с этим знаменателем не рассчитываются.")
 
 
 @rule("SCHOOL-002", E, "school", "Численность меньше числа участников",
       "Проверьте численность на листе «Сведения об ОО» и данные участников.")
 def counts_exceed(ctx: Context) -> Iterator[Finding]:
+    found = counts(ctx.wb, ctx.reference_date)
+    for i, book in enumerate(ctx.wb.books):
+        yield from _exceeding(ctx, i, book.school, {k: num[i] for k, (num, _) in found.items()})
+
+
+def _exceeding(ctx: Context, i: int, form: dict, found: dict[str, float]) -> Iterator[Finding]:
     # Values that are not valid counts are reported by CELL-002 / CELL-004, not compared.
-    school = {k: v for k, v in ctx.wb.school.items()
+    school = {k: v for k, v in form.items()
               if isinstance(v, int | float) and not isinstance(v, bool)
               and not out_of_limits(SCHOOL.column(k), v)}
     for part, whole in NESTED:
         p, w = school.get(part), school.get(whole)
         if p is not None and w is not None and p > w:
-            yield ctx.form_finding("SCHOOL-002", part,
+            yield ctx.form_finding(i, "SCHOOL-002", part,
                                    f"Значение {p:g} больше, чем «{SCHOOL.column(whole).header}» "
                                    f"({w:g}).")
-    found = counts(ctx.wb, ctx.reference_date)
-    for key, (num, _) in found.items():
+    for key, num in found.items():
         field_ = BY_KEY[key].denominator_field
         den = school.get(field_) if field_ else None
         if den is not None and num > den:
             yield ctx.form_finding(
-                "SCHOOL-002", field_,
+                i, "SCHOOL-002", field_,
                 f"По данным книги участников {num:g} («{BY_KEY[key].title}»), а в сведениях "
                 f"указано {den:g}.")
