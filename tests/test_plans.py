@@ -406,3 +406,21 @@ def test_master_gaps_per_school_and_municipality(masters):
         mentees["Числитель"], mentees["Знаменатель"], mentees["Цель, %"])
     row = next(m for m in municipal if m["Показатель"].startswith("Доля обучающихся 10–19"))
     assert row["До цели"] == mentees["Что нужно"]
+
+
+def test_municipal_calendar_reads_a_roadmap_list_moved_to_csv(demo, tmp_path, monkeypatch):
+    from sync.consolidate import consolidate
+    from sync.master_calendar import master_calendar
+    from sync.sources import FolderSource, read_registry
+
+    source = FolderSource(demo)
+    cons = consolidate([source.fetch(e) for e in read_registry(demo / "registry.csv")],
+                       "2026-11")
+    whole = M.write_master(cons, tmp_path / "a" / "свод.xlsx")
+    monkeypatch.setattr(M, "MASTER_ROW_LIMIT", 1)
+    listed = M.write_master(cons, tmp_path / "b" / "свод.xlsx")
+    assert (tmp_path / "b" / f"свод.{M.SHEET_ROADMAP}.csv").exists()
+    events = lambda plan: sorted((e.summary, e.start, e.rrule or "") for e in plan.events)  # noqa: E731
+    a, b = master_calendar(whole), master_calendar(listed)
+    assert events(a) == events(b) and len(a.events) > 4
+    assert a.skipped == b.skipped
