@@ -77,8 +77,9 @@ INDICATOR_MET_HEADER = "{title}: цель достигнута"
 MUNICIPAL_HEADERS = {
     "title": "Показатель", "numerator": "Числитель", "denominator": "Знаменатель",
     "value": "Значение, %", "target": "Цель, %", "met": "Цель достигнута", "note": "Примечание",
-    "gap": "До цели",
 }
+#: «Показатели муниципалитета» also says what is missing to each target.
+GAP_HEADER = "До цели"
 #: «До цели»: per school and for the municipality, what is missing to each target.
 GAP_HEADERS = {
     "code": "Код ОО", "name": "Наименование", "title": "Показатель", "value": "Значение, %",
@@ -373,7 +374,7 @@ def _municipal(values: list[IndicatorValue]) -> Table:
         "note": [v.note for v in values],
         "gap": [plan[v.key].text_ru if v.key in plan else None for v in values]})
     marks = [_met_fill(v) for v in values]
-    return Table(frame, MUNICIPAL_HEADERS, {"value": "0.0", "target": "0.0"},
+    return Table(frame, {**MUNICIPAL_HEADERS, "gap": GAP_HEADER}, {"value": "0.0", "target": "0.0"},
                  {"value": marks, "met": marks}, {"title": 60.0, "note": 30.0, "gap": 60.0})
 
 
