@@ -214,20 +214,25 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"Не удалось прочитать файл целей {targets}: {exc}") from None
     values = compute_indicators(wb, reference_date, goals)
+    from addin.plans import gap_by_key
+
+    plan = gap_by_key(values)
     if fmt == "json":
-        click.echo(json.dumps([v.to_dict() for v in values], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([{**v.to_dict(), "gap": plan[v.key].to_dict()
+                                if v.key in plan else None} for v in values],
+                              ensure_ascii=False, indent=2))
     else:
         who = shorten(f"{wb.school_code} {wb.school.get('name') or ''}")
         table = Table(title=f"Показатели: {escape(who)}")
         for header in ("Показатель", "Числитель", "Знаменатель", "Значение, %", "Цель, %",
-                       "Достигнуто"):
+                       "Достигнуто", "До цели"):
             table.add_column(header)
         for v in values:
             met = "—" if v.met is None else ("[green]да[/]" if v.met else "[red]нет[/]")
             table.add_row(v.title, f"{v.numerator:g}", f"{v.denominator:g}",
                           "—" if v.value is None else f"{v.value:g}",
                           _target(v),
-                          met)
+                          met, _gap_cell(plan.get(v.key)))
         console.print(table)
         console.print("* цель по умолчанию (не утверждена муниципалитетом)")
     if out_copy is not None:
@@ -243,6 +248,14 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
         except OSError as exc:
             raise click.ClickException(f"Не удалось записать {out_copy}: {exc.strerror}") from None
         err_console.print(f"Копия с показателями: {out_copy}")
+
+
+def _gap_cell(gap) -> str:  # noqa: ANN001
+    from addin.plans import MET
+
+    if gap is None:
+        return "—"
+    return "достигнута" if gap.status == MET else gap.text_ru
 
 
 def _target(v) -> str:  # noqa: ANN001
@@ -610,6 +623,158 @@ def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | No
     console.print(f"Форма за {year} (данные периода {period}): {out}")
 
 
+@cli.command("suggest-pairs")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--out", "out_copy", type=click.Path(dir_okay=False, path_type=Path),
+              help="Записать копию книги с листом «Предложения пар».")
+@reference_date_option
+@format_option
+@click.option("--capacity", type=click.IntRange(1, 100), default=None,
+              help="Сколько наставляемых может быть у одного наставника (по умолчанию — из "
+                   "файла целей, раздел [plans] mentor_capacity, иначе 3).")
+@click.option("--targets", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Файл целевых значений муниципалитета (TOML).")
+def suggest_pairs_cmd(file: Path, out_copy: Path | None, reference_date: date | None, fmt: str,
+                      capacity: int | None, targets: Path | None) -> None:
+    """Предложить пары: наставляемые вне пар и наставники со свободными местами.
+
+    Предложения подчиняются тем же правилам, что и проверка (форма наставничества, возраст,
+    справка внешнего наставника), и в первую очередь закрывают разрывы до целевых значений.
+
+    Пример: nastavnik suggest-pairs школа.xlsx --out школа-предложения.xlsx
+    """
+    from addin.indicators import compute_indicators
+    from addin.pair_suggest import PlanSettingsError, load_capacity, suggest_pairs
+    from addin.plans import gaps
+
+    wb, goals = _book_and_targets(file, targets)
+    try:
+        capacity = capacity or load_capacity(targets)
+    except PlanSettingsError as exc:
+        raise click.ClickException(exc.message_ru) from None
+    values = compute_indicators(wb, reference_date, goals)
+    result = suggest_pairs(wb, reference_date, capacity=capacity, indicators=values)
+    plan = gaps(values)
+    if fmt == "json":
+        click.echo(json.dumps({**result.to_dict(), "gaps": [g.to_dict() for g in plan]},
+                              ensure_ascii=False, indent=2))
+    else:
+        _print_suggestions(wb, result, plan)
+    if out_copy is not None:
+        _write_suggestions(file, out_copy, result, plan)
+
+
+def _book_and_targets(file: Path, targets: Path | None):  # noqa: ANN202
+    """The school workbook and the targets, or a Russian message and exit 2."""
+    from addin.indicators import load_targets
+    from addin.model import SchoolWorkbook
+
+    try:
+        return SchoolWorkbook.from_path(file), load_targets(targets)
+    except WorkbookError as exc:
+        err_console.print(f"[bold red]{exc.status_ru}[/]: {exc}")
+        sys.exit(EXIT_UNREADABLE)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"Не удалось прочитать файл целей {targets}: {exc}") from None
+
+
+def _print_suggestions(wb, result, plan) -> None:  # noqa: ANN001
+    from addin.plans import MET
+
+    console.print(f"[bold]{wb.school_code} {wb.school.get('name') or ''}[/]".strip())
+    for g in plan:
+        if g.status != MET:
+            console.print(f"• {g.title}: {g.text_ru}")
+    console.print(result.summary_ru())
+    if result.suggestions:
+        table = Table(title="Предложения пар", expand=True)
+        for header in ("ID пары", "Форма", "Наставник", "Наставляемый", "Почему"):
+            table.add_column(header, overflow="fold")
+        for s in result.suggestions:
+            table.add_row(s.pair_id, s.form, s.mentor_id, s.mentee_id, s.reason_ru)
+        console.print(table)
+    for mentee, why in list(result.unmatched.items())[:20]:
+        console.print(f"Без предложения: {mentee} — {why}")
+
+
+def _write_suggestions(file: Path, out: Path, result, plan) -> None:  # noqa: ANN001
+    from addin.suggest_writer import write_suggestions
+
+    if file.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise click.ClickException("Копию с предложениями можно сделать только из книги .xlsx "
+                                   "или .xlsm: сохраните книгу в этом формате.")
+    if out.suffix.lower() != file.suffix.lower():
+        raise click.ClickException(f"Копия должна иметь то же расширение, что и книга "
+                                   f"({file.suffix}), а указано «{out.name}».")
+    try:
+        write_suggestions(file, out, result, plan)
+    except ValueError:
+        raise click.ClickException("Копия не может заменить исходную книгу: укажите другое "
+                                   "--out.") from None
+    except OSError as exc:
+        raise click.ClickException(f"Не удалось записать {out}: {exc.strerror}") from None
+    err_console.print(f"Копия с листом «Предложения пар»: {out}")
+
+
+@cli.command("calendar")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл календаря (.ics) для Яндекс Календаря, Google Календаря, Outlook.")
+@click.option("--master", type=click.Path(dir_okay=False, path_type=Path),
+              help="Сводная книга муниципалитета: календарь всех организаций.")
+@reference_date_option
+@click.option("--no-reporting", is_flag=True,
+              help="Без отчётного календаря (мониторинг 25 числа, учёт, федеральная форма).")
+def calendar_cmd(file: Path | None, out: Path, master: Path | None,
+                 reference_date: date | None, no_reporting: bool) -> None:
+    """Календарь сроков (.ics): дорожная карта и отчётный календарь.
+
+    Для школы — из её книги; для муниципалитета — из сводной книги (--master).
+    Мероприятия «без срока» и выполненные в календарь не входят.
+
+    Примеры: nastavnik calendar школа.xlsx --out школа.ics;
+    nastavnik calendar --master свод.xlsx --out муниципалитет.ics
+    """
+    from addin.calendar_ics import school_calendar
+
+    if (file is None) == (master is None):
+        raise click.UsageError("Укажите книгу школы или --master сводную книгу (одно из двух).")
+    if out.suffix.lower() != ".ics":
+        raise click.UsageError(f"Файл календаря должен иметь расширение .ics, а указано "
+                               f"«{out.name}».")
+    if master is not None:
+        from sync.master_calendar import MasterCalendarError, master_calendar
+
+        try:
+            plan = master_calendar(master, reference_date, reporting=not no_reporting)
+        except MasterCalendarError as exc:
+            err_console.print(f"[bold red]Календарь не создан:[/] {exc.message_ru}")
+            sys.exit(EXIT_UNREADABLE)
+    else:
+        wb, _ = _book_and_targets(file, None)
+        plan = school_calendar(wb, reference_date, reporting=not no_reporting)
+    try:
+        _write_bytes(out, plan.to_ics())
+    except OSError as exc:
+        raise click.ClickException(f"Не удалось записать {out}: {exc.strerror}") from None
+    console.print(plan.summary_ru())
+    console.print(f"Календарь: {out}")
+
+
+def _write_bytes(out: Path, data: bytes) -> None:
+    """Write through a temporary file beside ``out``: never a half-written calendar."""
+    import os
+    import tempfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 @cli.command("region")
 @click.option("--db", "db_url", required=True,
               help="Адрес общей базы истории региона, например postgresql://…")

@@ -39,6 +39,9 @@ VALUE_COLUMNS: tuple[str, ...] = (*ORG_TYPES, TOTAL)
 META_FIELDS = ("year", "municipality")
 SHEET_NAME = "Сведения"
 KEY_HEADER = "Ключ строки (для файла соответствия)"
+#: Where each figure comes from: the master's trace sheet lists the records by the row key.
+TRACE_NOTE = ("Из каких записей сложено каждое число — лист «Расшифровка» сводной книги "
+              "(по ключу строки в последнем столбце).")
 MONTHS_RU = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август",
              "сентябрь", "октябрь", "ноябрь", "декабрь")
 EXCEL_MAX_ROW, EXCEL_MAX_COL = 1_048_576, 16_384
@@ -138,6 +141,7 @@ def _write_default_sheet(wb: xlsxwriter.Workbook, figures: pd.DataFrame, *, year
             ws.write_number(row, 1, value)
         else:
             ws.write_string(row, 1, str(value or ""))
+    ws.write_string(4, 0, TRACE_NOTE, key)
     header_row = 5
     for col, name in enumerate(("Раздел", "Показатель", *VALUE_COLUMNS, KEY_HEADER)):
         ws.write_string(header_row, col, name, head if col <= 5 else key)

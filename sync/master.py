@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,9 @@ from xlsxwriter.worksheet import Worksheet
 
 from addin.facts import split_ids
 from addin.indicators import BY_KEY, INDICATORS, IndicatorValue
+from addin.plans import Gap, gap_by_key, gaps
 from sync.consolidate import Consolidation, CrossFinding, SchoolResult, SchoolStatus
-from sync.figures import ORG_TYPES, TOTAL, federal_figures
+from sync.figures import ORG_TYPES, TOTAL, federal_figures, figure_trace
 from sync.pseudonym import pseudonym
 from workbook_templates import contract as C
 
@@ -55,8 +57,10 @@ SHEET_PARTICIPANTS = "Участники"
 SHEET_PAIRS = "Пары"
 SHEET_FINDINGS = "Замечания"
 SHEET_LOG = "Журнал сбора"
-SHEETS = (SHEET_SUMMARY, SHEET_INDICATORS, SHEET_CHARTS, SHEET_FIGURES, SHEET_ROADMAP,
-          SHEET_PARTICIPANTS, SHEET_PAIRS, SHEET_FINDINGS, SHEET_LOG)
+SHEET_GAPS = "До цели"
+SHEET_TRACE = "Расшифровка"
+SHEETS = (SHEET_SUMMARY, SHEET_INDICATORS, SHEET_GAPS, SHEET_CHARTS, SHEET_FIGURES,
+          SHEET_TRACE, SHEET_ROADMAP, SHEET_PARTICIPANTS, SHEET_PAIRS, SHEET_FINDINGS, SHEET_LOG)
 
 #: Row 0 of every sheet: what the workbook is; headers on row 1, data from row 2.
 TITLE = "{municipality}: сводная книга наставничества, период {period}, данные на {ref}"
@@ -74,6 +78,21 @@ MUNICIPAL_HEADERS = {
     "title": "Показатель", "numerator": "Числитель", "denominator": "Знаменатель",
     "value": "Значение, %", "target": "Цель, %", "met": "Цель достигнута", "note": "Примечание",
 }
+#: «Показатели муниципалитета» also says what is missing to each target.
+GAP_HEADER = "До цели"
+#: «До цели»: per school and for the municipality, what is missing to each target.
+GAP_HEADERS = {
+    "code": "Код ОО", "name": "Наименование", "title": "Показатель", "value": "Значение, %",
+    "target": "Цель, %", "numerator": "Числитель", "denominator": "Знаменатель",
+    "missing": "Не хватает (человек, документов)", "text": "Что нужно",
+}
+GAP_MUNICIPALITY = "Муниципалитет"
+#: «Расшифровка»: the records behind every figure of «Численность участников» and the form.
+TRACE_HEADERS = {
+    "row_key": "Ключ строки", "label": "Показатель", "school_code": "Код ОО",
+    "org_type": "Тип", "count": "Число", "ids": "ID участников (в строках о парах — ID пар)",
+}
+TRACE_IDS_PSEUDONYMIZED = "Псевдонимы участников (в строках о парах — ID пар)"
 FIGURE_HEADERS = {"section": "Раздел", "label": "Показатель",
                   **{t: t for t in ORG_TYPES}, TOTAL: TOTAL}
 ROADMAP_HEADERS = {
@@ -208,8 +227,10 @@ def _render(path: Path, scratch: str, cons: Consolidation, history: pd.DataFrame
         book.set_properties(cons)
         book.table(SHEET_SUMMARY, _summary(cons), freeze_cols=2)
         book.table(SHEET_INDICATORS, _municipal(cons.municipal), freeze_cols=1)
+        book.table(SHEET_GAPS, _gaps(cons), freeze_cols=3)
         _charts(book, cons, history)
         book.table(SHEET_FIGURES, _figures(figures), freeze_cols=2)
+        book.long_table(SHEET_TRACE, _trace(cons, key), freeze_cols=2)
         book.long_table(SHEET_ROADMAP, _roadmap(cons.roadmap), freeze_cols=1)
         book.long_table(SHEET_PARTICIPANTS, _participants(cons.participants, key), freeze_cols=1)
         book.long_table(SHEET_PAIRS, _pairs(cons.pairs, key), freeze_cols=2)
@@ -345,14 +366,45 @@ def _indicator(s: SchoolResult, key: str) -> IndicatorValue | None:
 
 
 def _municipal(values: list[IndicatorValue]) -> Table:
+    plan = gap_by_key(values)
     frame = pd.DataFrame({
         "title": [v.title for v in values], "numerator": [v.numerator for v in values],
         "denominator": [v.denominator for v in values], "value": [v.value for v in values],
         "target": [v.target for v in values], "met": [_mark(v.met) for v in values],
-        "note": [v.note for v in values]})
+        "note": [v.note for v in values],
+        "gap": [plan[v.key].text_ru if v.key in plan else None for v in values]})
     marks = [_met_fill(v) for v in values]
-    return Table(frame, MUNICIPAL_HEADERS, {"value": "0.0", "target": "0.0"},
-                 {"value": marks, "met": marks}, {"title": 60.0, "note": 30.0})
+    return Table(frame, {**MUNICIPAL_HEADERS, "gap": GAP_HEADER}, {"value": "0.0", "target": "0.0"},
+                 {"value": marks, "met": marks}, {"title": 60.0, "note": 30.0, "gap": 60.0})
+
+
+def _gaps(cons: Consolidation) -> Table:
+    """The municipality first, then every accepted school: one row per indicator with a target."""
+    rows = [_gap_row(GAP_MUNICIPALITY, cons.municipality, g) for g in gaps(cons.municipal)]
+    for s in cons.accepted:
+        rows += [_gap_row(s.entry.code, s.entry.name, g) for g in gaps(s.indicators)]
+    frame = pd.DataFrame(rows, columns=list(GAP_HEADERS))
+    frame = frame.astype({"missing": "float64"})
+    marks = [_fill(RED if m and m > 0 else GREEN if m == 0 else None) for m in frame["missing"]]
+    return Table(frame, GAP_HEADERS, {"value": "0.0", "target": "0.0", "missing": "0"},
+                 {"missing": marks}, {"name": 30.0, "title": 50.0, "text": 70.0})
+
+
+def _gap_row(code: str, name: str, g: Gap) -> dict[str, Any]:
+    return {"code": code, "name": name, "title": g.title, "value": g.value, "target": g.target,
+            "numerator": g.numerator, "denominator": g.denominator, "missing": g.missing,
+            "text": g.text_ru}
+
+
+def _trace(cons: Consolidation, key: bytes | None) -> Table:
+    rename = None if key is None else (lambda school, i: _pseudonym(school, i, key))
+    frame = figure_trace(cons.participants, cons.pairs,
+                         {s.entry.code: s.entry.org_type for s in cons.schools}, rename)
+    headers = dict(TRACE_HEADERS)
+    if key is not None:
+        headers["ids"] = TRACE_IDS_PSEUDONYMIZED
+    return Table(frame, headers, {"count": "0"},
+                 widths={"row_key": 30.0, "label": 40.0, "ids": 80.0})
 
 
 def _figures(figures: pd.DataFrame) -> Table:
@@ -387,8 +439,14 @@ def _pairs(pairs: pd.DataFrame, key: bytes | None) -> Table:
 
 
 def _pseudonyms(schools: pd.Series, ids: pd.Series, key: bytes) -> list[str | None]:
-    return [pseudonym(s, i, key) if isinstance(i, str) and i.strip() else None
+    return [_pseudonym(s, i, key) if isinstance(i, str) and i.strip() else None
             for s, i in zip(schools, ids, strict=True)]
+
+
+@lru_cache(maxsize=1 << 19)
+def _pseudonym(school: str, person_id: str, key: bytes) -> str:
+    """One HMAC per person and run: «Участники» and «Расшифровка» show the same people."""
+    return pseudonym(school, person_id, key)
 
 
 def _findings(findings: pd.DataFrame, cross: list[CrossFinding], key: bytes | None) -> Table:

@@ -19,6 +19,7 @@ xw = pytest.importorskip("xlwings")
 from addin import buttons  # noqa: E402
 from addin.indicators import compute_indicators, load_targets  # noqa: E402
 from addin.model import SchoolWorkbook  # noqa: E402
+from addin.plans import MET, gap_of  # noqa: E402
 from addin.validate import validate_path  # noqa: E402
 
 COLOURS = {"ошибка": "#FFC7CE", "предупреждение": "#FFEB9C", "совет": "#DDEBF7"}
@@ -219,7 +220,9 @@ def test_indicators_sheet_has_compute_indicators_values(demo_files):
         assert row[:3] == [v.title, v.numerator, v.denominator]
         assert row[3] == ("" if v.value is None else v.value)
         assert row[4] == ("" if v.target is None else v.target)
-        assert row[5] == met and row[6] == v.note
+        gap = gap_of(v)
+        plan = gap.text_ru if gap is not None and gap.status != MET else ""
+        assert row[5] == met and row[6] == "; ".join(t for t in (v.note, plan) if t)
     assert [a["args"][0] for a in actions_of(result, "activateSheet")] == [pos]
     assert "Показатели рассчитаны" in actions_of(result, "alert")[0]["args"][0]
 

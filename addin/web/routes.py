@@ -63,7 +63,7 @@ from addin.report import (
     Report,
     shorten,
 )
-from addin.web import collect
+from addin.web import collect, plan_routes
 from addin.web.access import (
     FAILED_LOGIN_DELAY,
     SESSION_COOKIE,
@@ -651,6 +651,8 @@ def make_router(config: ServerConfig, service: Any = None) -> APIRouter:
                                     headers=_headers())
         page.set_cookie(request, response, value)
         return response
+
+    plan_routes.install(router, page)
 
     @router.get("/static/{name}")
     def static(name: str) -> Response:

@@ -1,0 +1,148 @@
+"""The plan on the check page: what is missing to each target, pair suggestions, the calendar.
+
+``install(router, page)`` adds the routes and the template function the «plan.html» partial
+uses; the result page includes that partial. Routes:
+
+    GET /result/<token>/calendar.ics   the school's deadline calendar (roadmap + reporting)
+    GET /result/<token>/suggestions    a copy of the book with the «Предложения пар» sheet
+
+The plan of a result is computed once, on the first view, from the checked file, and kept in
+the result's private folder (plan.json) for as long as the result lives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from addin.errors import WorkbookError
+
+if TYPE_CHECKING:
+    from addin.web.routes import Entry, Page
+
+log = logging.getLogger("nastavnik.web")
+
+ICS_TYPE = "text/calendar; charset=utf-8"
+NO_PLAN_RU = ("Для этого результата план не построен: файл не читается или уже удалён. "
+              "Проверьте книгу снова.")
+
+
+def install(router: APIRouter, page: Page) -> None:
+    """Add the plan's routes to ``router`` and ``plan_for`` to the page's templates."""
+    from addin.web.routes import EXPIRED_RU, XLSX_TYPES, _attachment, _stem
+
+    page.env.globals["plan_for"] = lambda entry, r: plan_for(page, entry, r)
+
+    @router.get("/result/{token}/calendar.ics")
+    def calendar(request: Request, token: str) -> Response:
+        if (stop := page.guard(request)) is not None:
+            return stop
+        _, entry = page.own_result(request, token)
+        if entry is None:
+            return page.message(request, 404, "Календарь не найден", EXPIRED_RU)
+        _ensure_plan(page, entry)
+        path = entry.folder / "calendar.ics"
+        if not path.exists():
+            return page.message(request, 404, "Календаря нет", NO_PLAN_RU)
+        return FileResponse(path, media_type=ICS_TYPE,
+                            headers=_attachment(f"{_stem(entry)}-календарь.ics"))
+
+    @router.get("/result/{token}/suggestions")
+    def suggestions(request: Request, token: str) -> Response:
+        if (stop := page.guard(request)) is not None:
+            return stop
+        _, entry = page.own_result(request, token)
+        if entry is None:
+            return page.message(request, 404, "Копия не найдена", EXPIRED_RU)
+        try:
+            _ensure_plan(page, entry)
+            out = _suggestions_copy(entry)
+        except Exception as exc:  # noqa: BLE001 (a bug must not show a traceback)
+            log.error("suggestions copy failed: %s", type(exc).__name__)
+            out = None
+        if out is None:
+            return page.message(request, 404, "Копии с предложениями нет",
+                                "Копию с листом «Предложения пар» можно сделать только из "
+                                "книги .xlsx или .xlsm. Предложения — на странице результата.")
+        return FileResponse(out, media_type=XLSX_TYPES[entry.suffix],
+                            headers=_attachment(f"{_stem(entry)}-предложения{entry.suffix}"))
+
+
+def plan_for(page: Page, entry: Entry, r: dict[str, Any]) -> dict[str, Any] | None:
+    """The plan shown on the result page (None when the file could not be read)."""
+    if r.get("file_error"):
+        return None
+    stored = entry.folder / "plan.json"
+    with entry.lock:
+        if stored.exists():
+            return json.loads(stored.read_text(encoding="utf-8"))
+        if entry.checked is None or not entry.checked.exists():
+            return None
+        try:
+            plan = _compute(page, entry, r)
+        except WorkbookError:
+            return None
+        except Exception as exc:  # noqa: BLE001 (the page shows the rest without the plan)
+            log.error("plan failed: %s", type(exc).__name__)
+            return None
+        stored.write_text(json.dumps(plan, ensure_ascii=False, default=str), encoding="utf-8")
+        return plan
+
+
+def _ensure_plan(page: Page, entry: Entry) -> None:
+    """Compute the plan if the result page has not been shown yet."""
+    if not (entry.folder / "plan.json").exists() and entry.report_path.exists():
+        plan_for(page, entry, json.loads(entry.report_path.read_text(encoding="utf-8")))
+
+
+def _compute(page: Page, entry: Entry, r: dict[str, Any]) -> dict[str, Any]:
+    from addin.calendar_ics import school_calendar
+    from addin.indicators import compute_indicators
+    from addin.model import SchoolWorkbook
+    from addin.pair_suggest import load_capacity, suggest_pairs
+    from addin.plans import MET, gaps
+
+    ref = date.fromisoformat(r["reference_date"]) if r.get("reference_date") else None
+    wb = SchoolWorkbook.from_path(entry.checked)
+    values = compute_indicators(wb, ref, page.targets())
+    result = suggest_pairs(wb, ref, capacity=load_capacity(page.config.targets_path),
+                           indicators=values)
+    calendar = school_calendar(wb, ref)
+    (entry.folder / "calendar.ics").write_bytes(calendar.to_ics())
+    (entry.folder / "suggestions.json").write_text(json.dumps(result.to_dict(),
+                                                              ensure_ascii=False),
+                                                   encoding="utf-8")
+    plan = gaps(values)
+    return {"gaps": [g.to_dict() for g in plan],
+            "open_gaps": sum(1 for g in plan if g.status != MET),
+            "suggestions": result.to_dict(), "calendar": calendar.summary_ru(),
+            "copy": entry.suffix in (".xlsx", ".xlsm")}
+
+
+def _suggestions_copy(entry: Entry):  # noqa: ANN202 (a Path or None)
+    """The copy with «Предложения пар», written on first request."""
+    from addin.pair_suggest import Suggestion, SuggestionResult
+    from addin.plans import Gap
+    from addin.suggest_writer import write_suggestions
+
+    out = entry.folder / f"suggestions{entry.suffix}"
+    with entry.lock:
+        if out.exists():
+            return out
+        stored, plan = entry.folder / "suggestions.json", entry.folder / "plan.json"
+        if (entry.suffix not in (".xlsx", ".xlsm") or entry.checked is None
+                or not entry.checked.exists() or not stored.exists()):
+            return None
+        data = json.loads(stored.read_text(encoding="utf-8"))
+        result = SuggestionResult(
+            date.fromisoformat(data["reference_date"]), data["capacity"],
+            [Suggestion(**{**s, "start_date": date.fromisoformat(s["start_date"]),
+                           "closes": tuple(s["closes"])}) for s in data["suggestions"]],
+            data["unpaired_mentees"], data["free_slots"], data["unmatched"])
+        gaps = [Gap(**g) for g in json.loads(plan.read_text(encoding="utf-8"))["gaps"]]
+        return write_suggestions(entry.checked, out, result, gaps)
