@@ -102,6 +102,9 @@ class Consolidation:
     findings: pd.DataFrame
     cross: list[CrossFinding]
     municipality: str = ""
+    #: The rows of every school, accepted or not (participants, pairs, roadmap): what the
+    #: store remembers for the next period and for a re-sync.
+    rows: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def accepted(self) -> list[SchoolResult]:
@@ -267,15 +270,20 @@ def combine(schools: list[SchoolResult], period: str, ref: date, *,
     """The municipal tables from judged schools (in registry order)."""
     accepted = [s for s in schools if s.status.accepted]
     municipal = municipal_indicators(accepted, ref, targets)
-    cross = same_person_in_two_schools(accepted) + vanished(schools, previous or {})
+    rows = {name: _concat([s.tables[name] for s in schools if s.tables], columns)
+            for name, columns in (("participants", PARTICIPANT_COLUMNS),
+                                  ("pairs", PAIR_COLUMNS), ("roadmap", ROADMAP_COLUMNS))}
+    codes = {s.code for s in accepted}
+    kept = {name: frame[frame["school_code"].isin(codes)].reset_index(drop=True)
+            for name, frame in rows.items()}
+    cross = (same_person_in_two_schools(kept["participants"])
+             + vanished(schools, previous or {}))
     names = [s.municipality for s in accepted if s.municipality]
     return Consolidation(
         period=period, reference_date=ref, schools=schools, municipal=municipal,
-        participants=_concat([s.tables["participants"] for s in accepted], PARTICIPANT_COLUMNS),
-        pairs=_concat([s.tables["pairs"] for s in accepted], PAIR_COLUMNS),
-        roadmap=_concat([s.tables["roadmap"] for s in accepted], ROADMAP_COLUMNS),
+        participants=kept["participants"], pairs=kept["pairs"], roadmap=kept["roadmap"],
         findings=_concat([findings_of(s) for s in schools], FINDING_COLUMNS),
-        cross=cross, municipality=names[0] if names else "")
+        cross=cross, municipality=names[0] if names else "", rows=rows)
 
 
 def municipal_indicators(accepted: list[SchoolResult], ref: date,
@@ -373,9 +381,9 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 
 
 # -- cross-school and cross-period checks ------------------------------------------------------
-def same_person_in_two_schools(accepted: list[SchoolResult]) -> list[CrossFinding]:
-    """One person (same name and birth date) in active pairs of two schools (X-001)."""
-    people = _concat([s.tables["participants"] for s in accepted], PARTICIPANT_COLUMNS)
+def same_person_in_two_schools(people: pd.DataFrame) -> list[CrossFinding]:
+    """One person (same name and birth date) in active pairs of two schools (X-001), among
+    the participants of the accepted schools."""
     people = people[people["in_active_pair"].astype(bool) & people["full_name"].notna()
                     & people["birth_date"].notna()]
     key = people["full_name"].map(normalize_header) + "|" + people["birth_date"].astype(str)

@@ -16,10 +16,12 @@ import io
 import json
 import zipfile
 import zlib
+from collections.abc import Iterator
 from datetime import date, datetime
 from importlib import metadata
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -32,7 +34,7 @@ from sync.sources import Fetched
 from workbook_templates import contract as C
 
 #: Bump when the payload changes: results kept by an older format are judged again.
-FORMAT = 4
+FORMAT = 5
 
 
 def engine_version(reference_date: date, period: str, targets: dict[str, Any]) -> str:
@@ -96,15 +98,14 @@ def load(payload: bytes, fetched: Fetched,
     return result
 
 
-def dump_tables(results: list[SchoolResult]) -> bytes:
-    """The table rows of every school of the period (participants, pairs, roadmap)."""
+def dump_tables(rows: dict[str, pd.DataFrame]) -> bytes:
+    """The table rows of every school of the period (`Consolidation.rows`: participants,
+    pairs, roadmap); each row carries its school's registry code (`school_code`)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:  # the streams are compressed
         for name in TABLES:
-            frames = [r.tables[name].assign(**{CODE: r.code}) for r in results
-                      if name in r.tables]
-            if frames:
-                zf.writestr(f"{name}.arrow", _arrow(pd.concat(frames, ignore_index=True)))
+            if name in rows:
+                zf.writestr(f"{name}.arrow", _arrow(rows[name]))
     return buf.getvalue()
 
 
@@ -116,14 +117,25 @@ def load_tables(payload: bytes) -> dict[str, dict[str, pd.DataFrame]]:
             if f"{name}.arrow" not in zf.namelist():
                 continue
             frame = _frame(zf.read(f"{name}.arrow"))
-            for code, rows in frame.groupby(CODE, sort=False):
-                out.setdefault(str(code), {})[name] = rows.drop(columns=CODE).reset_index(
-                    drop=True)
+            for code, rows in _by_school(frame):
+                out.setdefault(code, {})[name] = rows
     return out
 
 
+def _by_school(frame: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
+    """A table cut into each school's rows, in their order (slices of one sorted copy:
+    thousands of schools, where a group-by would copy each group)."""
+    codes = frame[CODE].to_numpy(dtype=object)
+    order = np.argsort(codes, kind="stable")
+    frame, codes = frame.iloc[order].reset_index(drop=True), codes[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else []
+    ends = list(starts[1:]) + [len(codes)]
+    for a, b in zip(starts, ends, strict=True):
+        yield str(codes[a]), frame.iloc[a:b].reset_index(drop=True)
+
+
 TABLES = ("participants", "pairs", "roadmap")
-CODE = "__registry_code"
+CODE = "school_code"  # every municipal table row carries its school's registry code
 
 
 def _report(data: dict[str, Any] | None) -> Report | None:

@@ -121,7 +121,7 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
             run_id = store.save_period(cons, figures, run_started=run_started,
                                        registry=str(opts.registry), conn=conn)
             store.save_results(muni, opts.period,
-                               _to_keep(schools, judged.values(), version, drive), conn=conn)
+                               _to_keep(cons, judged.values(), version, drive), conn=conn)
             write_master(cons, out, history=history, figures=figures, pseudonymize_key=secret)
     return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started,
                       reused=len(kept))
@@ -161,11 +161,11 @@ def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
     return kept
 
 
-def _to_keep(schools: list[SchoolResult], judged: Iterable[SchoolResult], version: str,
+def _to_keep(cons: Consolidation, judged: Iterable[SchoolResult], version: str,
              drive: dict[str, str]) -> list[tuple[str, str, str, bytes]]:
     """(code, cache key, engine version, payload) of the schools judged in this run, and the
     table rows of every school of the period."""
-    rows = [(result_cache.PERIOD_TABLES, version, version, result_cache.dump_tables(schools))]
+    rows = [(result_cache.PERIOD_TABLES, version, version, result_cache.dump_tables(cons.rows))]
     for r in judged:
         cache_key = _cache_key(r.entry, r.fetched, drive)
         if cache_key is not None:

@@ -335,7 +335,9 @@ class Store:
                             (indicators, _indicator_rows(cons)),
                             (snapshots, _snapshot_rows(cons)),
                             (figures_table, _figure_rows(period, figures))):
-            if rows:
+            if isinstance(rows, pd.DataFrame):
+                _insert_many(conn, table, rows.assign(municipality=muni))
+            elif rows:
                 _insert_many(conn, table, [{"municipality": muni, **r} for r in rows])
         return int(run_id)
 
@@ -570,40 +572,49 @@ def _indicator_rows(cons: Consolidation) -> list[dict[str, Any]]:
     return rows
 
 
-def _snapshot_rows(cons: Consolidation) -> list[dict[str, Any]]:
+def _snapshot_rows(cons: Consolidation) -> pd.DataFrame:
     """What `snapshot_of` remembers of every school, built over all schools at once (a large
     city has hundreds of thousands of participants)."""
-    people = [s.tables["participants"] for s in cons.schools if s.tables]
-    pairs = [s.tables["pairs"] for s in cons.schools if s.tables]
-    if not people:
-        return []
-    people = pd.concat(people, ignore_index=True)
+    people, pairs = cons.rows.get("participants"), cons.rows.get("pairs")
+    if people is None or pairs is None:  # a consolidation made by hand: school by school
+        people = pd.concat([s.tables["participants"] for s in cons.schools if s.tables]
+                           or [pd.DataFrame(columns=["school_code", "role", "person_id"])])
+        pairs = pd.concat([s.tables["pairs"] for s in cons.schools if s.tables]
+                          or [pd.DataFrame(columns=["school_code", "pair_id", "end_date"])])
     people = people[people["person_id"].notna()]
-    pairs = pd.concat(pairs, ignore_index=True)
     pairs = pairs[pairs["end_date"].isna() & pairs["pair_id"].notna()]
     items = pd.concat([
-        pd.DataFrame({"school_code": pairs["school_code"], "kind": "pair",
-                      "item_id": pairs["pair_id"].astype(str)}),
-        pd.DataFrame({"school_code": people["school_code"],
-                      "kind": people["role"].map(_KIND_OF_ROLE),
-                      "item_id": people["person_id"].astype(str)})], ignore_index=True)
+        pd.DataFrame({"school_code": pairs["school_code"].to_numpy(dtype=object),
+                      "kind": "pair", "item_id": pairs["pair_id"].astype(str).to_numpy()}),
+        pd.DataFrame({"school_code": people["school_code"].to_numpy(dtype=object),
+                      "kind": people["role"].map(_KIND_OF_ROLE).to_numpy(dtype=object),
+                      "item_id": people["person_id"].astype(str).to_numpy()})],
+        ignore_index=True)
     items = items.drop_duplicates().sort_values(["school_code", "kind", "item_id"])
-    return [{"period": cons.period, "school_code": code, "kind": kind, "item_id": item}
-            for code, kind, item in items.itertuples(index=False)]
+    return items.assign(period=cons.period)[["period", "school_code", "kind", "item_id"]]
 
 
-def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert_many(conn: Connection, table: Table,
+                 rows: list[dict[str, Any]] | pd.DataFrame) -> None:
     """Insert many rows through the driver's executemany: SQLAlchemy's per-row parameter
-    processing costs seconds for a city's hundreds of thousands of snapshot rows."""
+    processing costs seconds for a city's hundreds of thousands of snapshot rows. A frame of
+    text columns goes in as it is."""
     style = conn.dialect.paramstyle
+    if isinstance(rows, pd.DataFrame):
+        if rows.empty:
+            return
+        if style not in ("qmark", "format", "pyformat"):
+            rows = rows.to_dict("records")
+        else:
+            columns = list(rows.columns)
+            conn.exec_driver_sql(_insert_sql(conn, table, columns, style),
+                                 list(rows.itertuples(index=False, name=None)))
+            return
     if style not in ("qmark", "format", "pyformat"):
         conn.execute(insert(table), rows)
         return
     columns = list(rows[0])
-    quote = conn.dialect.identifier_preparer.quote
-    mark = "?" if style == "qmark" else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join([mark] * len(columns))})")
+    sql = _insert_sql(conn, table, columns, style)
     types = {c.name: c.type for c in table.columns}
     processors = [types[c].bind_processor(conn.dialect) for c in columns]
     conn.exec_driver_sql(sql, [tuple(v if p is None else p(v) for v, p in zip(
@@ -626,3 +637,10 @@ def _figure_rows(period: str, figures: pd.DataFrame) -> list[dict[str, Any]]:
                      "section": str(row["section"]), "label": str(row["label"]),
                      **{db: int(row[col]) for col, db in _FIGURE_DB.items()}})
     return rows
+
+
+def _insert_sql(conn: Connection, table: Table, columns: list[str], style: str) -> str:
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if style == "qmark" else "%s"
+    return (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})")
