@@ -1,5 +1,9 @@
-"""A judged school kept in the store, so that a re-sync of the period re-reads only the files
-that changed (incremental re-sync).
+"""Judged schools kept beside the master, so that a re-sync of the period re-reads only the
+files that changed (incremental re-sync).
+
+The results hold what the master holds (names and birth dates of participants among them), so
+they live in a file beside the master workbook (`СВОД.results-ГГГГ-ММ.zip`), never in the
+history store: the store, and a regional database above all, keeps no personal data.
 
 A result is kept under the file's SHA-256 and the *engine version*: everything besides the
 file that decides the result (program and template versions, the rule codes, the targets,
@@ -14,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import zipfile
 import zlib
 from collections.abc import Iterator
 from datetime import date, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,6 +58,39 @@ def engine_version(reference_date: date, period: str, targets: dict[str, Any]) -
 
 #: The store row that keeps the tables of every school of the period (not a school code).
 PERIOD_TABLES = "*"
+
+
+class ResultFile:
+    """The results of one period beside the master: school code -> (cache key, engine version,
+    payload), plus the period's table rows under PERIOD_TABLES. Replaced whole, atomically."""
+
+    def __init__(self, master: Path, period: str) -> None:
+        self.path = master.with_name(f"{master.stem}.results-{period}.zip")
+
+    def read(self) -> dict[str, tuple[str, str, bytes]]:
+        """What an earlier run of the period kept; empty when there is none or it is unusable."""
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                index = json.loads(zf.read("index.json"))
+                return {code: (key, version, zf.read(member))
+                        for code, (key, version, member) in index.items()}
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            return {}
+
+    def write(self, rows: list[tuple[str, str, str, bytes]]) -> Path:
+        """Write (code, cache key, engine version, payload) rows to a temporary file beside
+        the final one; `commit` puts it in place (after the master)."""
+        tmp = self.path.with_name(f".~{self.path.name}.{os.getpid()}")
+        index = {}
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:  # payloads are compressed
+            for n, (code, key, version, payload) in enumerate(rows):
+                index[code] = (key, version, f"{n}.bin")
+                zf.writestr(f"{n}.bin", payload)
+            zf.writestr("index.json", json.dumps(index, ensure_ascii=False))
+        return tmp
+
+    def commit(self, tmp: Path) -> None:
+        os.replace(tmp, self.path)
 
 
 def dump(result: SchoolResult) -> bytes:
@@ -160,7 +199,7 @@ def _arrow(frame: pd.DataFrame) -> bytes:
                 lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)))
     table = pa.table(columns)
     buf = io.BytesIO()
-    options = ipc.IpcWriteOptions(compression="zstd")
+    options = ipc.IpcWriteOptions(compression="lz4")  # zstd: a third smaller, twice slower
     with ipc.new_stream(buf, table.schema, options=options) as writer:
         writer.write_table(table)
     return buf.getvalue()

@@ -95,7 +95,8 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         muni = opts.municipality_code or registry_municipality(entries)
         store = Store.for_master(out, opts.db_url, muni)
         version = engine_version(ref, opts.period, targets)
-        cached = store.cached_results(muni, opts.period)
+        results = result_cache.ResultFile(out, opts.period)
+        cached = results.read()
         google = (_google_client(opts) if any(is_google_source(e.source) for e in entries)
                   else None)
         drive = google.modified_times() if google is not None else {}
@@ -120,9 +121,15 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         with store.transaction() as conn:
             run_id = store.save_period(cons, figures, run_started=run_started,
                                        registry=str(opts.registry), conn=conn)
-            store.save_results(muni, opts.period,
-                               _to_keep(cons, judged.values(), version, drive), conn=conn)
-            write_master(cons, out, history=history, figures=figures, pseudonymize_key=secret)
+            kept_rows = _to_keep(cons, judged.values(), version, drive, {
+                schools[i].code: cached[schools[i].code] for i in kept})
+            pending = results.write(kept_rows)
+            try:
+                write_master(cons, out, history=history, figures=figures,
+                             pseudonymize_key=secret)
+                results.commit(pending)
+            finally:
+                pending.unlink(missing_ok=True)
     return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started,
                       reused=len(kept))
 
@@ -162,10 +169,12 @@ def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
 
 
 def _to_keep(cons: Consolidation, judged: Iterable[SchoolResult], version: str,
-             drive: dict[str, str]) -> list[tuple[str, str, str, bytes]]:
-    """(code, cache key, engine version, payload) of the schools judged in this run, and the
-    table rows of every school of the period."""
+             drive: dict[str, str], kept: dict[str, tuple[str, str, bytes]]
+             ) -> list[tuple[str, str, str, bytes]]:
+    """(code, cache key, engine version, payload) of every school this run judged or reused,
+    and the table rows of every school of the period."""
     rows = [(result_cache.PERIOD_TABLES, version, version, result_cache.dump_tables(cons.rows))]
+    rows += [(code, key, ver, payload) for code, (key, ver, payload) in kept.items()]
     for r in judged:
         cache_key = _cache_key(r.entry, r.fetched, drive)
         if cache_key is not None:

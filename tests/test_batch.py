@@ -185,3 +185,27 @@ def test_a_sync_judges_each_book_at_its_own_date_within_the_period(tmp_path) -> 
     assert agreements(own) == [False, True, True]
     assert own[0].report.reference_date == date(2026, 11, 10)
     assert agreements(judge_batch(fetched, REF, None, "2026-11")) == [True, True, True]
+
+
+def test_the_history_keeps_no_names_and_the_results_file_sits_beside_the_master(tmp_path):
+    """Results for a re-sync hold what the master holds (names among it): they stay in a
+    file beside the master, never in the history store (nor a regional database)."""
+    import sqlite3
+
+    from tests.cli import run
+
+    muni = generate_municipality()
+    root = write_municipality(muni, tmp_path / "demo")
+    run("sync", "--registry", root / "registry.csv", "--period", "2026-11",
+        "--out", tmp_path / "свод.xlsx")
+    assert (tmp_path / "свод.results-2026-11.zip").is_file()
+    names = {p["full_name"] for s in muni.schools for key in ("mentors", "mentees")
+             for p in s.data.get(key, []) if p.get("full_name")}
+    assert names
+    db = sqlite3.connect(tmp_path / "свод.history.sqlite")
+    stored = []
+    for (table,) in db.execute("select name from sqlite_master where type='table'"):
+        for row in db.execute(f'select * from "{table}"'):
+            stored += [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                       for v in row if v is not None]
+    assert not [v for v in stored if any(n in v for n in names)]
