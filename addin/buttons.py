@@ -30,7 +30,7 @@ from addin.errors import WorkbookError
 from addin.indicators import IndicatorValue, compute_indicators, load_targets
 from addin.model import SchoolWorkbook, normalize_header
 from addin.plans import MET, SHORT, gap_of, gaps
-from addin.report import Report
+from addin.report import Report, shorten
 from addin.rules.base import Finding, Severity
 from addin.validate import validate_workbook
 from workbook_templates import contract as C
@@ -263,7 +263,9 @@ def _check_row(f: Finding, cell: tuple[int, int] | None, reading: BookReading,
     severity: Any = f.severity.value
     if links and cell is not None:
         severity = hyperlink_formula(reading.place(f.sheet).name, _a1(cell), f.severity.value)
-    return [severity, f.code, f.sheet, f.row, f.column, as_text(f.value), as_text(f.message_ru),
+    # a 40,000-character cell is shown cut, as on the page and in the annotated copy
+    value = shorten(f.value) if f.value is not None else None
+    return [severity, f.code, f.sheet, f.row, f.column, as_text(value), as_text(f.message_ru),
             as_text(f.hint_ru)]
 
 

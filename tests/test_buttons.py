@@ -460,3 +460,13 @@ def test_desktop_decoding_gives_the_same_workbook(bad_file, monkeypatch):
     for key_ in ref.tables:
         assert wb.tables[key_].equals(ref.tables[key_]), key_
     assert wb.school == ref.school
+
+
+def test_a_huge_value_is_shown_cut_on_the_check_sheet(tmp_path):
+    """A 40,000-character cell: «Проверка» shows its first 200 characters and «…»."""
+    data = clean_school()
+    data["mentors"][0]["birth_date"] = "я" * 40_000  # CELL-002 on a giant text
+    payload = payload_from_xlsx(write_school_workbook(tmp_path / "huge.xlsx", data))
+    rows = check_rows(run(buttons.validate, payload), payload)
+    shown = [plain(r[5]) for r in rows if r[1] == "CELL-002"]
+    assert shown and len(shown[0]) == 200 and shown[0].endswith("…")
