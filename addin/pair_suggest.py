@@ -27,6 +27,7 @@ from addin.indicators import BY_KEY, IndicatorValue, compute_indicators, counts
 from addin.model import SchoolWorkbook, normalize_header
 from addin.plans import SHORT, gap_by_key
 from addin.rules.pairs import FORM_ROLES, PEER_FORMS
+from addin.rules.persons import years_ru
 from workbook_templates import contract as C
 
 #: How many mentees one mentor may have in active pairs, unless a setting says otherwise.
@@ -336,7 +337,7 @@ def _reason(mentee: dict[str, Any], mentor: dict[str, Any], form: str, closes: t
              f"форма «{form}» допускает такие роли"]
     if form in PEER_FORMS and pd.notna(mentor["age"]) and pd.notna(mentee["age"]):
         diff = int(mentor["age"] - mentee["age"])
-        parts.append("наставник старше" + (f" на {_years(diff)}" if diff > 0 else ""))
+        parts.append("наставник старше" + (f" на {years_ru(diff)}" if diff > 0 else ""))
     if mentor["category"] in C.EXTERNAL_MENTOR_CATEGORIES:
         parts.append("справка об отсутствии судимости есть")
     for key in dict.fromkeys(closes):
@@ -346,16 +347,8 @@ def _reason(mentee: dict[str, Any], mentor: dict[str, Any], form: str, closes: t
 
 
 def _who(p: dict[str, Any]) -> str:
-    age = f", {_years(int(p['age']))}" if pd.notna(p["age"]) and p["age"] >= 0 else ""
+    age = f", {years_ru(int(p['age']))}" if pd.notna(p["age"]) and p["age"] >= 0 else ""
     return f"{p['category']}{age}"
-
-
-def _years(n: int) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return f"{n} год"
-    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
-        return f"{n} года"
-    return f"{n} лет"
 
 
 def _why_not(mentee: dict[str, Any], mentors: pd.DataFrame, form_of) -> str:  # noqa: ANN001

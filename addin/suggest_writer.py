@@ -8,8 +8,6 @@ copy of a book with it. The checked book itself is never modified; .xlsm macros 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -19,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from addin.annotate import save_atomically
 from addin.pair_suggest import SuggestionResult
 from addin.plans import MET, Gap
 from workbook_templates import contract as C
@@ -44,7 +43,7 @@ def write_suggestions(src: str | Path, out: str | Path, result: SuggestionResult
         raise ValueError("the copy must not overwrite the book")
     wb = load_workbook(src, keep_vba=src.suffix.lower() == ".xlsm")
     write_suggestions_sheet(wb, result, gaps or [])
-    return _save_atomically(wb, out)
+    return save_atomically(wb, out)
 
 
 def write_suggestions_sheet(wb: Workbook, result: SuggestionResult,
@@ -98,17 +97,3 @@ def _header(ws: Worksheet, row: int, col: int, text: str, width: float) -> None:
     cell = ws.cell(row=row, column=col, value=text)
     cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
     ws.column_dimensions[get_column_letter(col)].width = width
-
-
-def _save_atomically(wb: Workbook, out: Path) -> Path:
-    """Save to a temporary file beside ``out``, then rename: never a half-written file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
