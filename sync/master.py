@@ -510,7 +510,7 @@ def _charts(book: _Book, cons: Consolidation, history: pd.DataFrame | None) -> N
     book.chart(SHEET_CHARTS, anchor, 0, _trend_chart(book, trend), height=CHART_HEIGHT + 80)
     n = max(schools.last - schools.first + 1, 1)
     for i, key in enumerate(MAIN_INDICATORS):
-        chart = _school_chart(book, schools, key)
+        chart = target_chart(book, schools, key, CHART_BY_SCHOOL)
         book.chart(SHEET_CHARTS, anchor, CHART_HEIGHT + 100 + (CHART_HEIGHT + 20) * i, chart,
                    width=min(max(CHART_WIDTH, 36 * n), 4000))
 
@@ -566,19 +566,21 @@ def _trend_chart(book: _Book, trend: Placed) -> Any:
     return chart
 
 
-def _school_chart(book: _Book, schools: Placed, key: str) -> Any:
-    cats = [SHEET_CHARTS, schools.first, 0, schools.last, 0]
-    value, target = schools.col(f"value:{key}"), schools.col(f"target:{key}")
+def target_chart(book: _Book, placed: Placed, key: str, title: str) -> Any:
+    """Columns of one indicator per row of a «Диаграммы» table (a school, a municipality)
+    against a dashed target line; `title` is formatted with the indicator's title."""
+    cats = [SHEET_CHARTS, placed.first, 0, placed.last, 0]
+    value, target = placed.col(f"value:{key}"), placed.col(f"target:{key}")
     chart = book.add_chart({"type": "column"})
     chart.add_series({"name": BY_KEY[key].title, "categories": cats,
-                      "values": [SHEET_CHARTS, schools.first, value, schools.last, value]})
+                      "values": [SHEET_CHARTS, placed.first, value, placed.last, value]})
     line = book.add_chart({"type": "line"})
     line.add_series({"name": CHART_TARGET, "categories": cats,
-                     "values": [SHEET_CHARTS, schools.first, target, schools.last, target],
+                     "values": [SHEET_CHARTS, placed.first, target, placed.last, target],
                      "line": {"color": "#C00000", "dash_type": "dash", "width": 2},
                      "marker": {"type": "none"}})
     chart.combine(line)
-    chart.set_title({"name": CHART_BY_SCHOOL.format(title=BY_KEY[key].title)})
+    chart.set_title({"name": title.format(title=BY_KEY[key].title)})
     chart.set_y_axis({"name": CHART_PERCENT, "min": 0})
     chart.set_legend({"position": "bottom"})
     return chart

@@ -41,6 +41,7 @@ from sync.master import (
     Table,
     _Book,
     _finish,
+    target_chart,
 )
 from sync.store import Store
 from workbook_templates import contract as C
@@ -355,7 +356,7 @@ def _charts(book: _Book, region: Region) -> None:
     n = max(table.last - table.first + 1, 1)
     for i, key in enumerate(MAIN_INDICATORS):
         book.chart(SHEET_CHARTS, anchor, CHART_HEIGHT + 100 + (CHART_HEIGHT + 20) * i,
-                   _municipality_chart(book, table, key),
+                   target_chart(book, table, key, CHART_BY_MUNICIPALITY),
                    width=min(max(CHART_WIDTH, 36 * n), 4000))
 
 
@@ -376,21 +377,3 @@ def _chart_table(region: Region) -> Table:
     frame = pd.DataFrame(data).astype(dict.fromkeys(numeric, float))
     return Table(frame, headers, dict.fromkeys(numeric, "0.0"),
                  widths=dict.fromkeys(numeric, 16.0) | {"name": 30.0}, title=CHART_TABLE)
-
-
-def _municipality_chart(book: _Book, table: Any, key: str) -> Any:
-    cats = [SHEET_CHARTS, table.first, 0, table.last, 0]
-    value, target = table.col(f"value:{key}"), table.col(f"target:{key}")
-    chart = book.add_chart({"type": "column"})
-    chart.add_series({"name": BY_KEY[key].title, "categories": cats,
-                      "values": [SHEET_CHARTS, table.first, value, table.last, value]})
-    line = book.add_chart({"type": "line"})
-    line.add_series({"name": CHART_TARGET, "categories": cats,
-                     "values": [SHEET_CHARTS, table.first, target, table.last, target],
-                     "line": {"color": "#C00000", "dash_type": "dash", "width": 2},
-                     "marker": {"type": "none"}})
-    chart.combine(line)
-    chart.set_title({"name": CHART_BY_MUNICIPALITY.format(title=BY_KEY[key].title)})
-    chart.set_y_axis({"name": CHART_PERCENT, "min": 0})
-    chart.set_legend({"position": "bottom"})
-    return chart
