@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -164,13 +165,35 @@ def _copy_book(src: Path, dst: Path, old: str = "", new: str = "", stamp: str = 
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for item in zin.infolist():
             data = zin.read(item.filename)
-            if old and item.filename.startswith("xl/"):
-                data = data.replace(old.encode(), new.encode())
+            if old and item.filename.startswith("xl/"):  # as typed, and as XML escapes it
+                for a, b in ((old, new), (_xml_refs(old), _xml_refs(new))):
+                    data = data.replace(a.encode(), b.encode())
+            if new and item.filename in PEOPLE_PARTS:  # other people, not the same ones
+                data = _rename_people(data, new)
             if stamp and item.filename == "docProps/core.xml":
                 data = data.replace(b"</cp:coreProperties>",
                                     f"<dc:description>{stamp}</dc:description>"
                                     "</cp:coreProperties>".encode())
             zout.writestr(item, data)
+
+
+#: The mentors' and mentees' sheets of a generated book; their column B is «ФИО».
+PEOPLE_PARTS = ("xl/worksheets/sheet4.xml", "xl/worksheets/sheet5.xml")
+_NAME_CELL = re.compile(rb'(<c r="B(?!1")\d+"[^>]*><is><t>)((?:&#\d+;)+)( )')
+
+
+def _rename_people(data: bytes, code: str) -> bytes:
+    """Each surname of a copied book gets a part of its own («Крылов-Бвг»): copies of one book
+    under other codes would otherwise hold one person in many schools (X-001 for all)."""
+    digits = "".join(ch for ch in code if ch.isdigit())
+    tag = "-" + "".join(chr(0x431 + int(d)) for d in digits.lstrip("0") or "0")
+    return _NAME_CELL.sub(lambda m: m.group(1) + m.group(2) + _xml_refs(tag).encode()
+                          + m.group(3), data)
+
+
+def _xml_refs(text: str) -> str:
+    """Text as a writer puts it in sheet XML with character references («&#1054;» for «О»)."""
+    return "".join(c if ord(c) < 128 else f"&#{ord(c)};" for c in text)
 
 
 def run_sync(root: Path, out: Path) -> tuple[float, float, subprocess.CompletedProcess]:

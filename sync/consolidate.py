@@ -7,6 +7,7 @@ from the store) and returns a `Consolidation`; writers (master, store, federal f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -19,9 +20,10 @@ import pandas as pd
 from addin.errors import UnknownVersionError, WorkbookNotFoundError
 from addin.facts import Facts, member, per_school, split_ids
 from addin.indicators import INDICATORS, IndicatorValue, batch_indicators, from_sums
-from addin.model import SCHOOL, WorkbookBatch, normalize_header, period_end
+from addin.model import SCHOOL, WorkbookBatch, fold_text, normalize_header, period_end
 from addin.report import Report
 from addin.validate import validate_batch
+from sync.figures import counted_records
 from sync.sources import Fetched, SchoolEntry
 from workbook_templates import contract as C
 
@@ -53,14 +55,28 @@ class SchoolResult:
     indicators: list[IndicatorValue] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     municipality: str = ""
-    #: This school's rows of the municipal tables: participants, pairs, roadmap.
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: The result as the store keeps it for a re-sync, made where it was judged (a worker).
     stored: bytes | None = field(default=None, repr=False)
 
     @property
     def code(self) -> str:
         return self.entry.code
+
+    @property
+    def readable(self) -> bool:
+        """Whether the file was read (its rows are among the municipal tables)."""
+        return self.report is not None
+
+
+@dataclass
+class Judged:
+    """Schools judged together, in the order given, and their rows of the municipal tables
+    (participants, pairs, roadmap): one frame per table for all of them, each row with its
+    school's registry code, schools in the same order. Rows travel as whole tables, never
+    cut per school: a city has a million of them."""
+
+    schools: list[SchoolResult]
+    rows: dict[str, pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,17 @@ class Consolidation:
         return [s for s in self.schools if s.status.accepted]
 
     @property
+    def org_types(self) -> dict[str, str]:
+        """School code -> ОО / СПО / ДО, as the registry says."""
+        return {s.entry.code: s.entry.org_type for s in self.schools}
+
+    @functools.cached_property
+    def counted(self) -> pd.DataFrame:
+        """The records the federal figures count (`figures.counted_records`): made once for
+        the form's table and for its trace («Расшифровка»)."""
+        return counted_records(self.participants, self.pairs, self.org_types)
+
+    @property
     def any_rejected(self) -> bool:
         return any(not s.status.accepted for s in self.schools)
 
@@ -128,20 +155,22 @@ def judge_batch(fetched: list[Fetched], reference_date: date,
     come in the order of `fetched`, without the raw sheets.
     """
     readable = [f for f in fetched if f.sheets is not None]
-    judged = iter(_judge_dated(readable, reference_date, targets, period, own_dates)
-                  if readable else [])
+    results, rows = (_judge_dated(readable, reference_date, targets, period, own_dates)
+                     if readable else ([], {}))
+    judged = iter(results)
     out = []
     for f in fetched:
         result = next(judged) if f.sheets is not None else _unreadable(f)
         result.fetched = replace(f, sheets=None)
         out.append(result)
-    return out
+    return Judged(out, {name: _concat([rows[name]] if name in rows else [], columns)
+                        for name, columns in ROW_TABLES.items()})
 
 
 def judge(fetched: Fetched, reference_date: date, targets: dict[str, Any] | None,
           period: str | None = None) -> SchoolResult:
     """One school: a batch of one."""
-    return judge_batch([fetched], reference_date, targets, period)[0]
+    return judge_batch([fetched], reference_date, targets, period).schools[0]
 
 
 def _unreadable(fetched: Fetched) -> SchoolResult:
@@ -156,20 +185,30 @@ def _unreadable(fetched: Fetched) -> SchoolResult:
 
 
 def _judge_dated(fetched: list[Fetched], ref: date, targets: dict[str, Any] | None,
-                 period: str | None, own_dates: bool) -> list[SchoolResult]:
-    """Judge at `ref`, or per school at its own date: one batch per date."""
+                 period: str | None, own_dates: bool
+                 ) -> tuple[list[SchoolResult], dict[str, pd.DataFrame]]:
+    """Judge at `ref`, or per school at its own date: one batch per date. Rows come in the
+    order of `fetched`."""
     batch = WorkbookBatch.of([(f.source, f.sheets or {}) for f in fetched])
     dates = [_own_date(b, ref, period) if own_dates else ref for b in batch.books]
     if all(d == ref for d in dates):
-        return _judge_readable(fetched, batch, ref, targets, period)
+        results, rows = _judge_readable(fetched, batch, ref, targets, period)
+        return results, {k: v.drop(columns=SCHOOL) for k, v in rows.items()}
     out: list[SchoolResult | None] = [None] * len(fetched)
+    parts: dict[str, list[pd.DataFrame]] = {}
     for day in sorted(set(dates)):
         idx = [i for i, d in enumerate(dates) if d == day]
         part = [fetched[i] for i in idx]
         sub = WorkbookBatch.of([(f.source, f.sheets or {}) for f in part])
-        for i, result in zip(idx, _judge_readable(part, sub, day, targets, period), strict=True):
+        results, rows = _judge_readable(part, sub, day, targets, period)
+        for i, result in zip(idx, results, strict=True):
             out[i] = result
-    return [r for r in out if r is not None]
+        for name, frame in rows.items():  # renumber the schools as in `fetched`
+            school = np.asarray(idx)[frame[SCHOOL].to_numpy(dtype=int)]
+            parts.setdefault(name, []).append(frame.assign(**{SCHOOL: school}))
+    rows = {name: pd.concat(frames, ignore_index=True).sort_values(SCHOOL, kind="stable")
+            .drop(columns=SCHOOL).reset_index(drop=True) for name, frames in parts.items()}
+    return [r for r in out if r is not None], rows
 
 
 def _own_date(book: Any, ref: date, period: str | None) -> date:
@@ -183,24 +222,24 @@ def _own_date(book: Any, ref: date, period: str | None) -> date:
 
 
 def _judge_readable(fetched: list[Fetched], batch: WorkbookBatch, ref: date,
-                    targets: dict[str, Any] | None, period: str | None) -> list[SchoolResult]:
+                    targets: dict[str, Any] | None, period: str | None
+                    ) -> tuple[list[SchoolResult], dict[str, pd.DataFrame]]:
+    """Results of a batch and its rows, each row with SCHOOL (its school in the batch)."""
     reports = validate_batch(batch, ref)
     values = batch_indicators(batch, ref, targets)
     facts = Facts(batch, ref)
     codes = [f.entry.code for f in fetched]
-    tables = {name: batch.split(make(codes, facts)) for name, make in
-              (("participants", participants_of), ("pairs", pairs_of), ("roadmap", roadmap_of))}
+    rows = {name: make(codes, facts).sort_values(SCHOOL, kind="stable")[
+        [SCHOOL, *ROW_TABLES[name]]].reset_index(drop=True) for name, make in
+        (("participants", participants_of), ("pairs", pairs_of), ("roadmap", roadmap_of))}
     counts = _row_counts(facts)
     out = []
     for i, (f, book, report) in enumerate(zip(fetched, batch.books, reports, strict=True)):
         status, reason = _status(f.entry, book.school_code, book.school.get("period"), report,
                                  period)
-        result = SchoolResult(f.entry, status, reason, f, report, values[i], counts[i],
-                              str(book.school.get("municipality") or ""))
-        result.tables = {k: v[i].drop(columns=SCHOOL).reset_index(drop=True)
-                         for k, v in tables.items()}
-        out.append(result)
-    return out
+        out.append(SchoolResult(f.entry, status, reason, f, report, values[i], counts[i],
+                                str(book.school.get("municipality") or "")))
+    return out, rows
 
 
 def _status(entry: SchoolEntry, code: str, book_period: Any, report: Report,
@@ -249,11 +288,11 @@ def consolidate(fetched: Iterable[Fetched], period: str, *, reference_date: date
                 progress: Callable[[SchoolResult], Any] | None = None) -> Consolidation:
     """Judge every school and build the municipal tables of one period."""
     ref = reference_date_of(period, reference_date)
-    results = judge_batch(list(fetched), ref, targets, period)
+    judged = judge_batch(list(fetched), ref, targets, period)
     if progress is not None:
-        for r in results:
+        for r in judged.schools:
             progress(r)
-    return combine(results, period, ref, targets=targets, previous=previous)
+    return combine(judged, period, ref, targets=targets, previous=previous)
 
 
 def reference_date_of(period: str, reference_date: date | None = None) -> date:
@@ -264,26 +303,39 @@ def reference_date_of(period: str, reference_date: date | None = None) -> date:
     return ref
 
 
-def combine(schools: list[SchoolResult], period: str, ref: date, *,
+def combine(judged: Judged, period: str, ref: date, *,
             targets: dict[str, Any] | None = None,
             previous: dict[str, Snapshot] | None = None) -> Consolidation:
-    """The municipal tables from judged schools (in registry order)."""
+    """The municipal tables from judged schools (in registry order, rows in the same order)."""
+    schools, rows = judged.schools, judged.rows
     accepted = [s for s in schools if s.status.accepted]
     municipal = municipal_indicators(accepted, ref, targets)
-    rows = {name: _concat([s.tables[name] for s in schools if s.tables], columns)
-            for name, columns in (("participants", PARTICIPANT_COLUMNS),
-                                  ("pairs", PAIR_COLUMNS), ("roadmap", ROADMAP_COLUMNS))}
     codes = {s.code for s in accepted}
     kept = {name: frame[frame["school_code"].isin(codes)].reset_index(drop=True)
             for name, frame in rows.items()}
     cross = (same_person_in_two_schools(kept["participants"])
-             + vanished(schools, previous or {}))
+             + vanished(schools, previous or {}, rows))
     names = [s.municipality for s in accepted if s.municipality]
     return Consolidation(
         period=period, reference_date=ref, schools=schools, municipal=municipal,
         participants=kept["participants"], pairs=kept["pairs"], roadmap=kept["roadmap"],
-        findings=_concat([findings_of(s) for s in schools], FINDING_COLUMNS),
-        cross=cross, municipality=names[0] if names else "", rows=rows)
+        findings=findings_of(schools), cross=cross,
+        municipality=names[0] if names else "", rows=rows)
+
+
+def merge_rows(parts: list[dict[str, pd.DataFrame]], order: list[str]
+               ) -> dict[str, pd.DataFrame]:
+    """Rows of schools judged apart (kept from an earlier run, batches of workers) as one
+    table each, schools in the registry order `order` (codes), each school's rows as given."""
+    position = {code: i for i, code in enumerate(order)}
+    out = {}
+    for name, columns in ROW_TABLES.items():
+        frame = _concat([p[name] for p in parts if name in p], columns)
+        at = frame["school_code"].map(position).to_numpy()
+        if len(at) and (np.diff(at) < 0).any():
+            frame = frame.iloc[np.argsort(at, kind="stable")].reset_index(drop=True)
+        out[name] = frame
+    return out
 
 
 def municipal_indicators(accepted: list[SchoolResult], ref: date,
@@ -307,6 +359,9 @@ ROADMAP_COLUMNS = ["school_code", "item_no", "section", "activity", "deadline_te
                    "recurrence", "status", "done_date", "overdue"]
 FINDING_COLUMNS = ["school_code", "severity", "code", "sheet", "row", "column", "value",
                    "message", "hint"]
+#: The municipal tables every school contributes rows to, with their columns.
+ROW_TABLES = {"participants": PARTICIPANT_COLUMNS, "pairs": PAIR_COLUMNS,
+              "roadmap": ROADMAP_COLUMNS}
 
 
 def participants_of(codes: list[str], facts: Facts) -> pd.DataFrame:
@@ -363,13 +418,16 @@ def _codes(codes: list[str], table: pd.DataFrame) -> np.ndarray:
     return np.asarray(codes, dtype=object)[table[SCHOOL].to_numpy()]
 
 
-def findings_of(s: SchoolResult) -> pd.DataFrame:
-    rows = [] if s.report is None else [
-        [s.code, f.severity.value, f.code, f.sheet, f.row, f.column, f.value, f.message_ru,
-         f.hint_ru] for f in s.report.findings]
-    if s.report is None:  # the file itself could not be used
-        rows.append([s.code, "ошибка", "FILE", "", None, None, None,
-                     f"{s.status.value}: {s.reason}", ""])
+def findings_of(schools: list[SchoolResult]) -> pd.DataFrame:
+    """Every finding of every school, one row each (one frame: thousands of schools)."""
+    rows = []
+    for s in schools:
+        if s.report is None:  # the file itself could not be used
+            rows.append([s.code, "ошибка", "FILE", "", None, None, None,
+                         f"{s.status.value}: {s.reason}", ""])
+            continue
+        rows.extend([s.code, f.severity.value, f.code, f.sheet, f.row, f.column, f.value,
+                     f.message_ru, f.hint_ru] for f in s.report.findings)
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 
@@ -386,11 +444,17 @@ def same_person_in_two_schools(people: pd.DataFrame) -> list[CrossFinding]:
     the participants of the accepted schools."""
     people = people[people["in_active_pair"].astype(bool) & people["full_name"].notna()
                     & people["birth_date"].notna()]
-    key = people["full_name"].map(normalize_header) + "|" + people["birth_date"].astype(str)
-    people = people.assign(key=key)
-    shared = people.groupby("key")["school_code"].transform("nunique") > 1
+    names = [fold_text(str(n)) for n in people["full_name"].to_numpy(dtype=object)]
+    key = pd.Series(names, index=people.index, dtype=object) + "|" + people[
+        "birth_date"].astype(str).to_numpy(dtype=object)
+    # a city has hundreds of thousands of people and a handful of shared ones: find the keys
+    # met in two schools first, then look at those people only
+    met = pd.DataFrame({"key": key, "school": people["school_code"].to_numpy(dtype=object)})
+    met = met.drop_duplicates()
+    shared = set(met.loc[met["key"].duplicated(keep=False), "key"])
+    people = people.assign(key=key)[key.isin(shared)]
     out = []
-    for _, group in people[shared].groupby("key"):
+    for _, group in people.groupby("key"):
         schools = group.drop_duplicates("school_code")
         first = schools.iloc[0]
         for _, other in schools.iloc[1:].iterrows():
@@ -402,27 +466,30 @@ def same_person_in_two_schools(people: pd.DataFrame) -> list[CrossFinding]:
     return out
 
 
-def vanished(schools: list[SchoolResult], previous: dict[str, Snapshot]) -> list[CrossFinding]:
-    """Schools, pairs and participants present last period and gone now (X-002, X-003)."""
-    out = []
+def vanished(schools: list[SchoolResult], previous: dict[str, Snapshot],
+             rows: dict[str, pd.DataFrame]) -> list[CrossFinding]:
+    """Schools, pairs and participants present last period and gone now (X-002, X-003).
+    `rows` are this period's rows of every school (`Judged.rows`)."""
+    out: list[CrossFinding] = []
+    if not previous:
+        return out
     by_code = {s.code: s for s in schools}
+    now_rows = _Present(rows["pairs"], rows["participants"])
     for code, before in previous.items():
         now = by_code.get(code)
         was_accepted = before.status in (SchoolStatus.ACCEPTED, SchoolStatus.ACCEPTED_WARNINGS)
-        if now is None or not now.tables:
+        if now is None or not now.readable:
             if was_accepted:
                 out.append(CrossFinding(
                     "X-003", "предупреждение", code,
                     "Организация сдавала данные в прошлом периоде, а в этом книга не получена."))
             continue
-        pairs, people = now.tables["pairs"], now.tables["participants"]
-        ended = set(pairs.loc[pairs["end_date"].notna(), "pair_id"])
-        gone_pairs = sorted(before.open_pairs - set(pairs["pair_id"].dropna()) - ended)
+        gone_pairs = sorted(p for p in before.open_pairs if (code, p) not in now_rows.pairs)
         if gone_pairs:
             out.append(CrossFinding(
                 "X-002", "предупреждение", code,
                 f"Пары прошлого периода исчезли без даты окончания: {_some(gone_pairs)}"))
-        gone_people = _gone_people(before, people)
+        gone_people = now_rows.gone_people(code, before)
         if gone_people:
             out.append(CrossFinding(
                 "X-002", "предупреждение", code,
@@ -430,12 +497,29 @@ def vanished(schools: list[SchoolResult], previous: dict[str, Snapshot]) -> list
     return out
 
 
-def _gone_people(before: Snapshot, people: pd.DataFrame) -> list[str]:
-    """People of the last period missing now, each with their role where it is known."""
-    if before.people:
-        now = set(_people(people))
-        return [f"{pid} ({role})" for role, pid in sorted(before.people - now)]
-    return sorted(before.participants - set(people["person_id"].dropna()))
+class _Present:
+    """Pairs and people of this period, by school, as sets (one pass over all rows)."""
+
+    def __init__(self, pairs: pd.DataFrame, people: pd.DataFrame) -> None:
+        # a pair still listed (ended or not) has not vanished
+        known = pairs[pairs["pair_id"].notna()]
+        self.pairs = set(zip(*_plain(known, "school_code", "pair_id"), strict=True))
+        people = people[people["person_id"].notna()]
+        code, role, pid = _plain(people, "school_code", "role", "person_id")
+        self.people = set(zip(code, role, (str(p) for p in pid), strict=True))
+        self.ids = set(zip(code, pid, strict=True))
+
+    def gone_people(self, code: str, before: Snapshot) -> list[str]:
+        """People of the last period missing now, each with their role where it is known."""
+        if before.people:
+            return [f"{pid} ({role})" for role, pid in sorted(before.people)
+                    if (code, role, pid) not in self.people]
+        return sorted(pid for pid in before.participants if (code, pid) not in self.ids)
+
+
+def _plain(frame: pd.DataFrame, *columns: str) -> list[np.ndarray]:
+    """Columns as arrays of Python values (iterating Arrow-backed text is slow)."""
+    return [frame[c].to_numpy(dtype=object) for c in columns]
 
 
 def _people(people: pd.DataFrame) -> list[tuple[str, str]]:
@@ -447,11 +531,21 @@ def _some(ids: list[str], limit: int = 20) -> str:
     return ", ".join(ids[:limit]) + (" …" if len(ids) > limit else "")
 
 
-def snapshot_of(s: SchoolResult) -> Snapshot:
-    """What to remember of a school for the next period."""
-    if not s.tables:
-        return Snapshot(status=s.status.value)
-    pairs, people = s.tables["pairs"], s.tables["participants"]
-    open_pairs = set(pairs.loc[pairs["end_date"].isna(), "pair_id"].dropna())
-    return Snapshot(status=s.status.value, open_pairs=open_pairs,
-                    participants=set(people["person_id"].dropna()), people=set(_people(people)))
+def snapshots(cons: Consolidation) -> dict[str, Snapshot]:
+    """What to remember of each school for the next period (the store keeps the same, built
+    over all schools at once)."""
+    pairs, people = cons.rows["pairs"], cons.rows["participants"]
+    pairs_of = dict(tuple(pairs.groupby("school_code", sort=False)))
+    people_of = dict(tuple(people.groupby("school_code", sort=False)))
+    out = {}
+    for s in cons.schools:
+        if not s.readable:
+            out[s.code] = Snapshot(status=s.status.value)
+            continue
+        p = pairs_of.get(s.code, pairs.iloc[:0])
+        ppl = people_of.get(s.code, people.iloc[:0])
+        out[s.code] = Snapshot(
+            status=s.status.value,
+            open_pairs=set(p.loc[p["end_date"].isna(), "pair_id"].dropna()),
+            participants=set(ppl["person_id"].dropna()), people=set(_people(ppl)))
+    return out

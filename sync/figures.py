@@ -51,13 +51,14 @@ def row_specs() -> list[tuple[str, str, str]]:
 
 
 def federal_figures(participants: pd.DataFrame, pairs: pd.DataFrame,
-                    org_types: dict[str, str]) -> pd.DataFrame:
+                    org_types: dict[str, str], *,
+                    records: pd.DataFrame | None = None) -> pd.DataFrame:
     """The form's table: one row per figure, one column per school type plus the total.
 
     participants: consolidate.PARTICIPANT_COLUMNS; pairs: consolidate.PAIR_COLUMNS;
-    org_types: school code -> ОО / СПО / ДО.
+    org_types: school code -> ОО / СПО / ДО; records: their `counted_records`, when made.
     """
-    long = counted_records(participants, pairs, org_types)
+    long = records if records is not None else counted_records(participants, pairs, org_types)
     counts = (long.groupby(["row_key", "org_type"]).size().unstack(fill_value=0)
               .reindex(columns=list(ORG_TYPES), fill_value=0))
     specs = pd.DataFrame(row_specs(), columns=["row_key", "section", "label"])
@@ -68,13 +69,14 @@ def federal_figures(participants: pd.DataFrame, pairs: pd.DataFrame,
 
 
 def figure_trace(participants: pd.DataFrame, pairs: pd.DataFrame, org_types: dict[str, str],
-                 rename: Callable[[str, str], str] | None = None) -> pd.DataFrame:
+                 rename: Callable[[str, str], str] | None = None, *,
+                 records: pd.DataFrame | None = None) -> pd.DataFrame:
     """Which records make each figure: one row per (figure, school) with the count and the IDs
     (participant IDs; pair IDs in the rows about pairs), so that the counts of a figure's rows
     sum to the figure in every column. ``rename(school_code, id)`` replaces each participant
     ID (pseudonyms); pair IDs are kept, as on the master's «Пары» sheet.
     """
-    long = counted_records(participants, pairs, org_types)
+    long = records if records is not None else counted_records(participants, pairs, org_types)
     long = long[long["org_type"].isin(ORG_TYPES)]
     if long.empty:
         return pd.DataFrame(columns=TRACE_COLUMNS)

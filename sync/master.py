@@ -180,8 +180,8 @@ def write_master(cons: Consolidation, out: Path, *, history: pd.DataFrame | None
     """
     out = Path(out)
     if figures is None:
-        figures = federal_figures(cons.participants, cons.pairs,
-                                  {s.entry.code: s.entry.org_type for s in cons.schools})
+        figures = federal_figures(cons.participants, cons.pairs, cons.org_types,
+                                  records=cons.counted)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".~{out.stem}.{os.getpid()}.{secrets.token_hex(4)}{out.suffix}")
     lists = _Lists(out)
@@ -398,8 +398,8 @@ def _gap_row(code: str, name: str, g: Gap) -> dict[str, Any]:
 
 def _trace(cons: Consolidation, key: bytes | None) -> Table:
     rename = None if key is None else (lambda school, i: _pseudonym(school, i, key))
-    frame = figure_trace(cons.participants, cons.pairs,
-                         {s.entry.code: s.entry.org_type for s in cons.schools}, rename)
+    frame = figure_trace(cons.participants, cons.pairs, cons.org_types, rename,
+                         records=cons.counted)
     headers = dict(TRACE_HEADERS)
     if key is not None:
         headers["ids"] = TRACE_IDS_PSEUDONYMIZED

@@ -21,15 +21,14 @@ import json
 import os
 import zipfile
 import zlib
-from collections.abc import Iterator
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from addin.indicators import IndicatorValue
@@ -40,7 +39,7 @@ from sync.sources import Fetched
 from workbook_templates import contract as C
 
 #: Bump when the payload changes: results kept by an older format are judged again.
-FORMAT = 5
+FORMAT = 6
 
 
 def engine_version(reference_date: date, period: str, targets: dict[str, Any]) -> str:
@@ -94,8 +93,8 @@ class ResultFile:
 
 
 def dump(result: SchoolResult) -> bytes:
-    """A judged school as bytes for the store, without its table rows: those are kept for the
-    whole period at once (`dump_tables`), so a re-sync reads three tables, not thousands."""
+    """A judged school as bytes, without its table rows: those are kept for the whole period
+    at once (`dump_tables`), so a re-sync reads three tables, not thousands."""
     report = result.report
     meta = {
         "format": FORMAT, "status": result.status.value, "reason": result.reason,
@@ -111,30 +110,21 @@ def dump(result: SchoolResult) -> bytes:
                     "sha256": result.fetched.sha256,
                     "fetched_at": result.fetched.fetched_at.isoformat(),
                     "attempts": result.fetched.attempts},
-        "tables": sorted(result.tables),
     }
     return zlib.compress(json.dumps(meta, ensure_ascii=False).encode(), 1)
 
 
-def load(payload: bytes, fetched: Fetched,
-         tables: dict[str, pd.DataFrame] | None = None) -> SchoolResult:
-    """A judged school back from the store for this run's registry entry, with its rows.
-
-    Raises KeyError when `tables` lacks a table the school had (its rows were not kept).
-    """
+def load(payload: bytes, fetched: Fetched) -> SchoolResult:
+    """A judged school back for this run's registry entry (its rows: `load_tables`)."""
     meta = json.loads(zlib.decompress(payload))
-    tables = tables or {}
-    rows = {name: tables[name] for name in meta["tables"]}
     stored = meta["fetched"]
     fetched.fetched_at = datetime.fromisoformat(stored["fetched_at"])
     fetched.sha256 = stored["sha256"]
     fetched.attempts = stored["attempts"]
-    result = SchoolResult(
+    return SchoolResult(
         fetched.entry, SchoolStatus(meta["status"]), meta["reason"], fetched,
         _report(meta["report"]), [IndicatorValue(**v) for v in meta["indicators"]],
         meta["counts"], meta["municipality"])
-    result.tables = rows
-    return result
 
 
 def dump_tables(rows: dict[str, pd.DataFrame]) -> bytes:
@@ -148,29 +138,15 @@ def dump_tables(rows: dict[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
-def load_tables(payload: bytes) -> dict[str, dict[str, pd.DataFrame]]:
-    """school code -> table name -> its rows, from `dump_tables`."""
-    out: dict[str, dict[str, pd.DataFrame]] = {}
+def load_tables(payload: bytes, schools: set[str]) -> dict[str, pd.DataFrame]:
+    """The rows of `schools` (registry codes) from `dump_tables`, each table whole."""
+    out: dict[str, pd.DataFrame] = {}
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
         for name in TABLES:
             if f"{name}.arrow" not in zf.namelist():
-                continue
-            frame = _frame(zf.read(f"{name}.arrow"))
-            for code, rows in _by_school(frame):
-                out.setdefault(code, {})[name] = rows
+                raise KeyError(name)
+            out[name] = _frame(zf.read(f"{name}.arrow"), schools)
     return out
-
-
-def _by_school(frame: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
-    """A table cut into each school's rows, in their order (slices of one sorted copy:
-    thousands of schools, where a group-by would copy each group)."""
-    codes = frame[CODE].to_numpy(dtype=object)
-    order = np.argsort(codes, kind="stable")
-    frame, codes = frame.iloc[order].reset_index(drop=True), codes[order]
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else []
-    ends = list(starts[1:]) + [len(codes)]
-    for a, b in zip(starts, ends, strict=True):
-        yield str(codes[a]), frame.iloc[a:b].reset_index(drop=True)
 
 
 TABLES = ("participants", "pairs", "roadmap")
@@ -188,7 +164,7 @@ def _report(data: dict[str, Any] | None) -> Report | None:
 
 
 def _arrow(frame: pd.DataFrame) -> bytes:
-    """A table as an Arrow IPC stream (zstd); a column of mixed Python objects (a number typed
+    """A table as an Arrow IPC stream (lz4); a column of mixed Python objects (a number typed
     into a text column) is kept as text."""
     columns = {}
     for c in frame.columns:
@@ -205,10 +181,13 @@ def _arrow(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def _frame(data: bytes) -> pd.DataFrame:
-    """A table back; text columns as Python objects with None, as the judge makes them."""
+def _frame(data: bytes, schools: set[str]) -> pd.DataFrame:
+    """The rows of `schools` back; text columns as Python objects with None, as the judge
+    makes them."""
     with ipc.open_stream(data) as reader:
         table = reader.read_all()
+    wanted = pa.array(sorted(schools), type=pa.string()).cast(table.schema.field(CODE).type)
+    table = table.filter(pc.is_in(table[CODE], value_set=wanted))
     return pd.DataFrame({
         name: (pd.Series(col.to_numpy(), dtype=object) if pa.types.is_string(col.type)
                else col.to_pandas())

@@ -24,9 +24,11 @@ from addin.indicators import load_targets
 from sync import result_cache
 from sync.consolidate import (
     Consolidation,
+    Judged,
     SchoolResult,
     combine,
     judge_batch,
+    merge_rows,
     reference_date_of,
 )
 from sync.figures import federal_figures
@@ -100,21 +102,22 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         google = (_google_client(opts) if any(is_google_source(e.source) for e in entries)
                   else None)
         drive = google.modified_times() if google is not None else {}
-        kept = _unchanged(entries, opts, cached, version, drive)
+        kept, kept_rows = _unchanged(entries, opts, cached, version, drive)
         for result in kept.values():
             if progress is not None:
                 progress(result.entry)
             if checked is not None:
                 checked(result)
         fresh = [(i, e) for i, e in enumerate(entries) if i not in kept]
-        judged = dict(zip((i for i, _ in fresh),
-                          _judge_all([e for _, e in fresh], opts, ref, targets, progress,
-                                     checked, google), strict=True))
+        fresh_judged = _judge_all([e for _, e in fresh], opts, ref, targets, progress,
+                                  checked, google)
+        judged = dict(zip((i for i, _ in fresh), fresh_judged.schools, strict=True))
         schools = [kept[i] if i in kept else judged[i] for i in range(len(entries))]
-        cons = combine(schools, opts.period, ref, targets=targets,
+        rows = merge_rows([kept_rows, fresh_judged.rows], [e.code for e in entries])
+        cons = combine(Judged(schools, rows), opts.period, ref, targets=targets,
                        previous=store.previous_snapshots(opts.period))
-        figures = federal_figures(cons.participants, cons.pairs,
-                                  {e.code: e.org_type for e in entries})
+        figures = federal_figures(cons.participants, cons.pairs, cons.org_types,
+                                  records=cons.counted)
         history = _history_with(store.history(), cons)
         secret = (load_or_create_key(out.with_suffix(".pseudonym.key")) if opts.pseudonymize
                   else None)
@@ -136,18 +139,14 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
 
 def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
                cached: dict[str, tuple[str, str, bytes]], version: str,
-               drive: dict[str, str]) -> dict[int, SchoolResult]:
+               drive: dict[str, str]) -> tuple[dict[int, SchoolResult], dict[str, pd.DataFrame]]:
     """Schools whose file is the one judged in an earlier run of this period, under the same
-    engine version: their stored results, by registry position. A file is known by its
-    SHA-256 (a read of its bytes, not a parse), a spreadsheet by Drive's modifiedTime."""
+    engine version: their stored results by registry position, and their rows. A file is
+    known by its SHA-256 (a read of its bytes, not a parse), a spreadsheet by Drive's
+    modifiedTime."""
     period = cached.get(result_cache.PERIOD_TABLES)
     if period is None or period[1] != version:
-        return {}
-    try:
-        tables = result_cache.load_tables(period[2])
-    except Exception as exc:  # noqa: BLE001 (damaged: judge every file again)
-        log.warning("stored tables unusable (%s)", type(exc).__name__)
-        return {}
+        return {}, {}
     source = FolderSource(opts.source_dir if opts.source_dir is not None
                           else opts.registry.parent)
     kept = {}
@@ -162,10 +161,16 @@ def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
             fetched = source.unread(entry)
         if _cache_key(entry, fetched, drive) == stored[0]:
             try:
-                kept[i] = result_cache.load(stored[2], fetched, tables.get(entry.code))
+                kept[i] = result_cache.load(stored[2], fetched)
             except Exception as exc:  # noqa: BLE001 (a damaged record: judge the file again)
                 log.warning("stored result of %s unusable (%s)", entry.code, type(exc).__name__)
-    return kept
+    try:
+        rows = result_cache.load_tables(period[2], {r.code for r in kept.values()
+                                                    if r.readable})
+    except Exception as exc:  # noqa: BLE001 (damaged: judge every file again)
+        log.warning("stored tables unusable (%s)", type(exc).__name__)
+        return {}, {}
+    return kept, rows
 
 
 def _to_keep(cons: Consolidation, judged: Iterable[SchoolResult], version: str,
@@ -209,8 +214,8 @@ BATCH_SCHOOLS = 100
 def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
                targets: dict[str, Any], progress: Callable[[SchoolEntry], Any] | None,
                checked: Callable[[Any], Any] | None,
-               client: GoogleSheetsSource | None = None) -> list[SchoolResult]:
-    """Fetch and judge every school, in registry order.
+               client: GoogleSheetsSource | None = None) -> Judged:
+    """Fetch and judge every school, in registry order (rows: in batches' order).
 
     Folder schools are read and judged in batches, in worker processes (one per core):
     reading is CPU-bound and batches are independent. Google schools are read one by one
@@ -219,10 +224,12 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
     """
     source_dir = opts.source_dir if opts.source_dir is not None else opts.registry.parent
     results: dict[int, SchoolResult] = {}
+    rows: list[dict[str, pd.DataFrame]] = []
 
-    def done(indexed: list[tuple[int, SchoolEntry]], judged: list[SchoolResult],
+    def done(indexed: list[tuple[int, SchoolEntry]], judged: Judged,
              moved: bool = False) -> None:
-        for (i, entry), result in zip(indexed, judged, strict=True):
+        rows.append(judged.rows)
+        for (i, entry), result in zip(indexed, judged.schools, strict=True):
             if progress is not None and not moved:
                 progress(entry)
             results[i] = result
@@ -251,7 +258,8 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
         fetched = list(fetch_all([e for _, e in online], source_dir, client, progress))
         done(online, _judge_safely(fetched, ref, targets, opts.period, own_dates=own),
              moved=True)
-    return [results[i] for i in range(len(entries))]
+    return Judged([results[i] for i in range(len(entries))],
+                  merge_rows(rows, [e.code for e in entries]))
 
 
 def _chunks(items: list, workers: int) -> list[list]:
@@ -263,17 +271,16 @@ def _chunks(items: list, workers: int) -> list[list]:
 
 
 def _fetch_and_judge(entries: list[SchoolEntry], source_dir: Path, ref: date,
-                     targets: dict[str, Any], period: str,
-                     own_dates: bool) -> list[SchoolResult]:
+                     targets: dict[str, Any], period: str, own_dates: bool) -> Judged:
     """A batch of folder schools, start to finish (runs in a worker process), each result
-    also as the store keeps it (serializing is work the cores share too)."""
+    also as the re-sync keeps it (serializing is work the cores share too)."""
     source = FolderSource(source_dir)
-    results = _judge_safely([source.fetch(e) for e in entries], ref, targets, period,
-                            own_dates=own_dates)
-    for r in results:
+    judged = _judge_safely([source.fetch(e) for e in entries], ref, targets, period,
+                           own_dates=own_dates)
+    for r in judged.schools:
         if r.fetched.sha256:
             r.stored = result_cache.dump(r)
-    return results
+    return judged
 
 
 CHECK_FAILED_RU = ("Книгу не удалось проверить из-за внутренней ошибки программы ({name}). "
@@ -281,15 +288,17 @@ CHECK_FAILED_RU = ("Книгу не удалось проверить из-за 
 
 
 def _judge_safely(fetched: list[Fetched], ref: date, targets: dict[str, Any], period: str,
-                  own_dates: bool) -> list[SchoolResult]:
+                  own_dates: bool) -> Judged:
     """judge_batch(); if it fails on some school's odd content, the schools are judged one by
     one and the failing one gets a status: one bad school never stops the run."""
     try:
         return judge_batch(fetched, ref, targets, period, own_dates=own_dates)
     except Exception as exc:  # noqa: BLE001
         if len(fetched) > 1:
-            return [r for f in fetched
-                    for r in _judge_safely([f], ref, targets, period, own_dates)]
+            alone = [_judge_safely([f], ref, targets, period, own_dates) for f in fetched]
+            return Judged([j.schools[0] for j in alone],
+                          merge_rows([j.rows for j in alone],
+                                     [f.entry.code for f in fetched]))
         error = WorkbookError(CHECK_FAILED_RU.format(name=type(exc).__name__),
                               source=fetched[0].source)
         return judge_batch([replace(fetched[0], sheets=None, error=error)], ref, targets,

@@ -39,6 +39,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from alembic import command
 from alembic.config import Config
@@ -575,12 +576,7 @@ def _indicator_rows(cons: Consolidation) -> list[dict[str, Any]]:
 def _snapshot_rows(cons: Consolidation) -> pd.DataFrame:
     """What `snapshot_of` remembers of every school, built over all schools at once (a large
     city has hundreds of thousands of participants)."""
-    people, pairs = cons.rows.get("participants"), cons.rows.get("pairs")
-    if people is None or pairs is None:  # a consolidation made by hand: school by school
-        people = pd.concat([s.tables["participants"] for s in cons.schools if s.tables]
-                           or [pd.DataFrame(columns=["school_code", "role", "person_id"])])
-        pairs = pd.concat([s.tables["pairs"] for s in cons.schools if s.tables]
-                          or [pd.DataFrame(columns=["school_code", "pair_id", "end_date"])])
+    people, pairs = cons.rows["participants"], cons.rows["pairs"]
     people = people[people["person_id"].notna()]
     pairs = pairs[pairs["end_date"].isna() & pairs["pair_id"].notna()]
     items = pd.concat([
@@ -607,8 +603,10 @@ def _insert_many(conn: Connection, table: Table,
             rows = rows.to_dict("records")
         else:
             columns = list(rows.columns)
+            # plain Python values: iterating Arrow-backed text cell by cell costs seconds
+            values = [_plain(rows[c]) for c in columns]
             conn.exec_driver_sql(_insert_sql(conn, table, columns, style),
-                                 list(rows.itertuples(index=False, name=None)))
+                                 list(zip(*values, strict=True)))
             return
     if style not in ("qmark", "format", "pyformat"):
         conn.execute(insert(table), rows)
@@ -619,6 +617,15 @@ def _insert_many(conn: Connection, table: Table,
     processors = [types[c].bind_processor(conn.dialect) for c in columns]
     conn.exec_driver_sql(sql, [tuple(v if p is None else p(v) for v, p in zip(
         (r[c] for c in columns), processors, strict=True)) for r in rows])
+
+
+def _plain(column: pd.Series) -> np.ndarray:
+    """A column as Python values, None where missing (what a DB driver binds)."""
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values[missing] = None
+    return values
 
 
 #: Snapshot kinds of people by role (stores before roles were kept wrote «participant»).

@@ -49,7 +49,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 
-from sync.consolidate import Consolidation, Snapshot, snapshot_of
+from sync.consolidate import Consolidation, Snapshot
+from sync.consolidate import snapshots as snapshots_of
 from sync.figures import COLUMNS as FIGURE_COLUMNS
 from sync.figures import ORG_TYPES, TOTAL
 
@@ -346,8 +347,9 @@ def _indicator_rows(cons: Consolidation) -> list[dict[str, Any]]:
 
 def _snapshot_rows(cons: Consolidation) -> list[dict[str, Any]]:
     rows = []
+    snaps = snapshots_of(cons)
     for s in cons.schools:
-        snap = snapshot_of(s)
+        snap = snaps[s.code]
         for kind, items in (("pair", snap.open_pairs), ("participant", snap.participants)):
             rows.extend({"period": cons.period, "school_code": s.code, "kind": kind,
                          "item_id": str(item)} for item in sorted(items, key=str))

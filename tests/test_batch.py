@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from addin.indicators import batch_indicators, compute_indicators
 from addin.model import SchoolWorkbook, WorkbookBatch, load_sheets
 from addin.validate import validate_batch, validate_workbook
-from sync.consolidate import judge, judge_batch
+from sync.consolidate import judge_batch
 from sync.sources import FolderSource, read_registry
 from tests.sample import clean_school
 from workbook_templates import contract as C
@@ -118,14 +118,21 @@ def test_sync_rows_of_a_batch_are_those_of_each_school_alone(books, tmp_path) ->
     source = FolderSource(Path("/"))
     fetched = [source.fetch(e) for e in read_registry(registry)]
     together = judge_batch(fetched, REF, None, "2026-11")
-    for f, result in zip(fetched, together, strict=True):
-        alone = judge(f, REF, None, "2026-11")
+    for f, result in zip(fetched, together.schools, strict=True):
+        alone = judge_batch([f], REF, None, "2026-11")
         assert (result.status, result.reason, result.counts) == (
-            alone.status, alone.reason, alone.counts), f.source
-        assert result.indicators == alone.indicators
-        for key, rows in alone.tables.items():
-            pd.testing.assert_frame_equal(result.tables[key], rows, check_dtype=False,
-                                          obj=f"{f.source} {key}")
+            alone.schools[0].status, alone.schools[0].reason, alone.schools[0].counts), f.source
+        assert result.indicators == alone.schools[0].indicators
+        assert_rows_are_each_school_alone(together, alone, f.entry.code)
+
+
+def assert_rows_are_each_school_alone(together, alone, code: str) -> None:
+    """A school's rows of the municipal tables, cut out of a batch, are its rows alone."""
+    for key, rows in alone.rows.items():
+        assert len(rows), f"{code} {key}: no rows to compare"
+        cut = together.rows[key]
+        cut = cut[cut["school_code"] == code].reset_index(drop=True)
+        pd.testing.assert_frame_equal(cut, rows, check_dtype=False, obj=f"{code} {key}")
 
 
 # ----------------------------------------------------------------------- incremental re-sync
@@ -182,9 +189,16 @@ def test_a_sync_judges_each_book_at_its_own_date_within_the_period(tmp_path) -> 
         return [any(f.code == "PAIR-009" for f in r.report.findings) for r in results]
 
     own = judge_batch(fetched, REF, None, "2026-11", own_dates=True)
-    assert agreements(own) == [False, True, True]
-    assert own[0].report.reference_date == date(2026, 11, 10)
-    assert agreements(judge_batch(fetched, REF, None, "2026-11")) == [True, True, True]
+    assert agreements(own.schools) == [False, True, True]
+    assert own.schools[0].report.reference_date == date(2026, 11, 10)
+    assert agreements(judge_batch(fetched, REF, None, "2026-11").schools) == [True, True, True]
+    # judged in two batches (two dates), the rows still come school by school, in order
+    codes = [f.entry.code for f in fetched]
+    order = own.rows["participants"]["school_code"].drop_duplicates().tolist()
+    assert order == codes
+    for f in fetched:
+        assert_rows_are_each_school_alone(own, judge_batch([f], REF, None, "2026-11",
+                                                           own_dates=True), f.entry.code)
 
 
 def test_the_history_keeps_no_names_and_the_results_file_sits_beside_the_master(tmp_path):

@@ -99,17 +99,20 @@ def test_x002_tells_a_mentor_from_a_mentee_with_the_same_id():
     a store written before roles were kept still compares bare IDs."""
     from datetime import UTC, datetime
 
+    from addin.report import Report
     from sync.consolidate import SchoolResult, SchoolStatus, Snapshot, vanished
     from sync.sources import Fetched, SchoolEntry
 
     entry = SchoolEntry("ОО-001", "Школа", "ОО", "a.xlsx")
     now = SchoolResult(entry, SchoolStatus.ACCEPTED, "", Fetched(
-        entry, None, None, "a.xlsx", None, datetime.now(UTC)))
-    now.tables = {"pairs": pd.DataFrame({"pair_id": [], "end_date": []}),
-                  "participants": pd.DataFrame({"role": ["наставник"], "person_id": ["1"]})}
+        entry, None, None, "a.xlsx", None, datetime.now(UTC)),
+        report=Report(source="a.xlsx", reference_date=None, findings=[]))
+    rows = {"pairs": pd.DataFrame({"school_code": [], "pair_id": [], "end_date": []}),
+            "participants": pd.DataFrame({"school_code": ["ОО-001"], "role": ["наставник"],
+                                          "person_id": ["1"]})}
     before = Snapshot("принят", people={("наставник", "1"), ("наставляемый", "1")},
                       participants={"1"})
-    found = vanished([now], {"ОО-001": before})
+    found = vanished([now], {"ОО-001": before}, rows)
     assert [f.code for f in found] == ["X-002"] and "1 (наставляемый)" in found[0].message_ru
     legacy = Snapshot("принят", participants={"1"})
-    assert vanished([now], {"ОО-001": legacy}) == []
+    assert vanished([now], {"ОО-001": legacy}, rows) == []

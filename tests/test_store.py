@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
 from addin.indicators import INDICATORS
-from sync.consolidate import consolidate, snapshot_of, vanished
+from sync.consolidate import consolidate, snapshots, vanished
 from sync.figures import federal_figures
 from sync.sources import FolderSource, read_registry
 from sync.store import (
@@ -106,7 +106,7 @@ def save(store: Store, cons, figures, **kw) -> int:
 
 
 def expected_snapshots(cons) -> dict:
-    return {s.code: snapshot_of(s) for s in cons.schools}
+    return snapshots(cons)
 
 
 # ----------------------------------------------------------------------------- tests
@@ -218,7 +218,7 @@ def test_previous_snapshots(store: Store, periods: Periods):
     assert any(s.open_pairs for s in prev.values())
     assert any(not s.participants for s in prev.values())  # schools without a workbook
     # the same files a month later: nothing vanished
-    assert vanished(periods.dec.schools, prev) == []
+    assert vanished(periods.dec.schools, prev, periods.dec.rows) == []
 
     save(store, periods.dec, periods.figures_dec)
     assert store.previous_snapshots("2027-01") == expected_snapshots(periods.dec)
