@@ -105,8 +105,11 @@ def _check_kind(zf: zipfile.ZipFile, name: str, suffix: str) -> None:
             source=name)
 
 
-def _check_members(zf: zipfile.ZipFile, name: str) -> None:
-    """Read every member once: the zip checks each CRC; sheets are scanned on the way."""
+def _check_members(zf: zipfile.ZipFile, name: str, exact: bool = False) -> None:
+    """Read every member once: the zip checks each CRC; sheets are scanned on the way.
+
+    Small sheets are measured by a bound (`_scan_sheet`); when the bounds pass the grid
+    budget, the sheets are measured exactly before the book is refused."""
     infos = zf.infolist()
     if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
         raise WorkbookTooLargeError(TOO_LARGE_RU.format(mb=MAX_UNPACKED_BYTES >> 20),
@@ -120,7 +123,7 @@ def _check_members(zf: zipfile.ZipFile, name: str) -> None:
             if member == "content.xml":
                 _check_ods(fh, name)
             elif member.lower().endswith(".xml"):  # any part may be a sheet (rels decide)
-                extent = _scan_sheet(fh)
+                extent = _scan_sheet(fh, exact)
                 if extent.far is not None:
                     raise WorkbookTooLargeError(FAR_CELL_RU.format(
                         where=_where(_xlsx_sheet_name(zf, member), extent.far),
@@ -129,6 +132,9 @@ def _check_members(zf: zipfile.ZipFile, name: str) -> None:
                 widest = max(widest, (member, extent), key=lambda m: m[1].cells)
             _drain(fh)
     if grid > MAX_GRID_CELLS:
+        if not exact:
+            _check_members(zf, name, exact=True)
+            return
         member, extent = widest
         raise WorkbookTooLargeError(GRID_RU.format(cells=_CELLS_RU, where=_where(
             _xlsx_sheet_name(zf, member), extent.corner)), source=name)
@@ -151,6 +157,10 @@ def _where(sheet: str | None, cell: str) -> str:
 _CELL = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?(row|c)\b[^>]*?\br="([A-Z]*)(\d+)"')
 _FAR_HINT = re.compile(rb'r="(?:[A-Z]{2,}\d|[A-Z]*\d{6})')
 _ROW = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?row\b[^>]*?\br="(\d+)"')
+#: A reference that needs a look: a column of 2+ letters, or a row of 4+ digits. A chunk
+#: without one has rows below QUICK_ROWS and columns within Z: bounded, not parsed.
+_QUICK_HINT = re.compile(rb'r="(?:[A-Z]{2,}\d|[A-Z]*\d{4})')
+QUICK_ROWS = 999
 
 
 @dataclass
@@ -171,15 +181,23 @@ class _Extent:
         return f"{_column_letters(self.cols)}{self.rows}"
 
 
-def _scan_sheet(stream: IO[bytes]) -> _Extent:
+def _scan_sheet(stream: IO[bytes], exact: bool = False) -> _Extent:
     """The extent of a worksheet XML, read in chunks (a huge sheet costs no memory).
 
-    Rows are counted from every row tag; columns are parsed only in chunks that hold a
-    two-letter column or a 6-digit row, otherwise taken as at most Z (26): precise enough
-    for the grid budget, and cheap on the path every check takes."""
+    A chunk without a 4-digit row or a two-letter column is bounded (QUICK_ROWS x Z) unless
+    `exact`; otherwise rows are counted from every row tag, and columns are parsed only in
+    chunks that hold a two-letter column or a 6-digit row, else taken as at most Z (26):
+    precise enough for the grid budget, and cheap on the path every check takes."""
     ext, tail = _Extent(), b""
     while chunk := stream.read(4 * _CHUNK):
         text = tail + chunk
+        tail = text[-256:]
+        if not exact and _QUICK_HINT.search(text) is None:
+            if b"row" in text:
+                ext.rows = max(ext.rows, QUICK_ROWS)
+            if b"<c " in text or b":c " in text:
+                ext.cols = max(ext.cols, 26)
+            continue
         for m in _ROW.finditer(text):
             ext.rows = max(ext.rows, int(m.group(1)))
         if _FAR_HINT.search(text):
@@ -194,7 +212,6 @@ def _scan_sheet(stream: IO[bytes]) -> _Extent:
                     ext.far = ext.far or digits.decode("ascii")
         elif b"<c " in text or b":c " in text:
             ext.cols = max(ext.cols, 26)
-        tail = text[-256:]
     return ext
 
 

@@ -375,7 +375,8 @@ def participants_of(codes: list[str], facts: Facts) -> pd.DataFrame:
         empty = pd.Series(None, index=t.index, dtype=object)
         links, column = active[key]
         parts.append(pd.DataFrame({
-            SCHOOL: t[SCHOOL], "school_code": _codes(codes, t), "role": role,
+            SCHOOL: t[SCHOOL], "school_code": _codes(codes, t),
+            "role": pd.Series(role, index=t.index, dtype=object),
             "person_id": t["id"], "full_name": t["full_name"], "birth_date": t["birth_date"],
             "age": facts.age(key), "category": t["category"],
             "special_category": t.get("special_category", empty),
@@ -413,9 +414,11 @@ def roadmap_of(codes: list[str], facts: Facts) -> pd.DataFrame:
         "status": r["status"], "done_date": r["done_date"], "overdue": overdue})
 
 
-def _codes(codes: list[str], table: pd.DataFrame) -> np.ndarray:
-    """The registry code of each row's school."""
-    return np.asarray(codes, dtype=object)[table[SCHOOL].to_numpy()]
+def _codes(codes: list[str], table: pd.DataFrame) -> pd.Series:
+    """The registry code of each row's school, as Python text like the columns beside it
+    (pandas would make it Arrow text, and every later use would convert it back)."""
+    return pd.Series(np.asarray(codes, dtype=object)[table[SCHOOL].to_numpy()],
+                     index=table.index, dtype=object)
 
 
 def findings_of(schools: list[SchoolResult]) -> pd.DataFrame:

@@ -144,7 +144,8 @@ def counted_records(participants: pd.DataFrame, pairs: pd.DataFrame,
         parts.append(pd.DataFrame({"row_key": keys.to_numpy(object),
                                    "school_code": sub["school_code"].to_numpy(object),
                                    "org_type": sub["org_type"].to_numpy(object),
-                                   "id": sub[id_col].to_numpy(object), "person": person}))
+                                   "id": sub[id_col].to_numpy(object), "person": person},
+                                  dtype=object))  # not Arrow text: read back as objects
 
     known = role.isin(list(ROLE_LABELS))
     add(people, known, _keys("role:{}", role[known]), "person_id", True)
@@ -176,7 +177,8 @@ def _with_org(frame: pd.DataFrame, org_types: dict[str, str]) -> pd.DataFrame:
     codes, uniques = pd.factorize(frame["school_code"].astype(object))
     # the last slot answers the code -1 of a missing school code
     types = np.array([org_types.get(c) for c in uniques] + [None], dtype=object)
-    return frame.assign(org_type=types[codes] if len(codes) else [])
+    return frame.assign(org_type=pd.Series(types[codes] if len(codes) else [],
+                                           index=frame.index, dtype=object))
 
 
 def _keys(pattern: str, *columns: pd.Series) -> pd.Series:

@@ -267,10 +267,18 @@ def _write_list(t: Table, path: Path) -> None:
     take for a formula gets a leading apostrophe."""
     frame = t.frame[list(t.headers)].rename(columns=t.headers)
     for c in frame.columns:
-        if frame[c].dtype == object:
-            frame[c] = frame[c].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in
-                                    FORMULA_STARTS else v)
+        column = frame[c]
+        if not (pd.api.types.is_numeric_dtype(column.dtype)
+                or pd.api.types.is_datetime64_any_dtype(column.dtype)):  # text, or mixed
+            frame[c] = pd.Series(_as_text(column.to_numpy(dtype=object)), index=frame.index,
+                                 dtype=object)
     frame.to_csv(path, sep=";", index=False, encoding="utf-8-sig", date_format="%d.%m.%Y")
+
+
+def _as_text(values: np.ndarray) -> list[Any]:
+    """Text that Excel would take for a formula, with a leading apostrophe."""
+    return [("'" + v) if v.__class__ is str and v[:1] in FORMULA_STARTS else v
+            for v in values]
 
 
 FORMULA_STARTS = ("=", "+", "-", "@")

@@ -189,6 +189,7 @@ def _frame(data: bytes, schools: set[str]) -> pd.DataFrame:
     wanted = pa.array(sorted(schools), type=pa.string()).cast(table.schema.field(CODE).type)
     table = table.filter(pc.is_in(table[CODE], value_set=wanted))
     return pd.DataFrame({
-        name: (pd.Series(col.to_numpy(), dtype=object) if pa.types.is_string(col.type)
+        name: (pd.Series(col.to_numpy(), dtype=object)
+               if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
                else col.to_pandas())
         for name, col in zip(table.column_names, table.columns, strict=True)})

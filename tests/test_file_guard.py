@@ -70,6 +70,16 @@ def test_cells_up_to_the_limits_are_read(school, tmp_path) -> None:
     check_file(tmp_path / "edge.xlsx")
 
 
+def test_sheets_that_together_pass_the_grid_budget_are_refused(school, tmp_path) -> None:
+    """Each sheet within the limits, together too many cells: the widest corner is named."""
+    book = load_workbook(school)
+    book[C.MENTORS.name][f"CV{MAX_ROWS}"] = "x"
+    book[C.MENTEES.name][f"CU{MAX_ROWS}"] = "x"
+    book.save(tmp_path / "grid.xlsx")
+    text = _refused(tmp_path / "grid.xlsx", errors.WorkbookTooLargeError)
+    assert f"лист «{C.MENTORS.name}», ячейка CV{MAX_ROWS}" in text
+
+
 def test_a_bad_crc_in_any_member_is_a_damaged_file(school, tmp_path) -> None:
     payload = bytearray(school.read_bytes())
     with zipfile.ZipFile(school) as zf:

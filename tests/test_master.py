@@ -556,12 +556,15 @@ def test_a_long_row_sheet_goes_whole_to_a_csv_beside_the_master(cons, tmp_path, 
     rows = len(cons.participants)
     monkeypatch.setattr(M, "MASTER_ROW_LIMIT", rows - 1)
     cons.participants.loc[0, "group"] = "=1+1"
+    # pandas' own text type too (Arrow-backed «str»), not only Python objects
+    cons.participants["organization"] = cons.participants["organization"].astype("str")
+    cons.participants.loc[0, "organization"] = "@SUM(A1)"
     out = M.write_master(cons, tmp_path / "свод.xlsx")
     sidecar = tmp_path / f"свод.{M.SHEET_PARTICIPANTS}.csv"
     with sidecar.open(encoding="utf-8-sig", newline="") as fh:
         listed = list(csv.reader(fh, delimiter=";"))
     assert len(listed) == rows + 1 and listed[0][0] == M.PARTICIPANT_HEADERS["school_code"]
-    assert "'=1+1" in listed[1]
+    assert "'=1+1" in listed[1] and "'@SUM(A1)" in listed[1]
     book = load_workbook(out, read_only=True)
     note = [r[0] for r in book[M.SHEET_PARTICIPANTS].iter_rows(values_only=True) if r[0]]
     assert any(sidecar.name in str(v) and str(rows) in str(v) for v in note)
