@@ -35,10 +35,32 @@ class Styles:
         return self._add("fills", f'<fill><patternFill patternType="solid"><fgColor rgb="{rgb}"/>'
                                   f'<bgColor indexed="64"/></patternFill></fill>')
 
-    def xf(self, font: int = 0, fill: int = 0) -> int:
-        """A cell format with this font and fill (index for a cell's `s`)."""
-        return self._add("cellXfs", f'<xf numFmtId="0" fontId="{font}" fillId="{fill}" '
-                                    f'borderId="0" xfId="0" applyFont="1" applyFill="1"/>')
+    def xf(self, font: int = 0, fill: int = 0, num_fmt: int = 0, wrap: bool = False) -> int:
+        """A cell format with this font, fill and number format, text wrapped at the top
+        when `wrap` (index for a cell's `s`)."""
+        extra = ' applyNumberFormat="1"' if num_fmt else ""
+        inner = ""
+        if wrap:
+            extra += ' applyAlignment="1"'
+            inner = '<alignment vertical="top" wrapText="1"/>'
+        return self._add("cellXfs", f'<xf numFmtId="{num_fmt}" fontId="{font}" fillId="{fill}" '
+                                    f'borderId="0" xfId="0" applyFont="1" applyFill="1"{extra}>'
+                                    f"{inner}</xf>")
+
+    def num_fmt(self, code: str) -> int:
+        """The id of a custom number format (e.g. «DD.MM.YYYY»), added when absent."""
+        holder = self._section("numFmts")
+        ids = [int(f.get("numFmtId", "0")) for f in holder]
+        for f in holder:
+            if f.get("formatCode") == code:
+                return int(f.get("numFmtId"))
+        new = max([*ids, 163]) + 1  # ids below 164 are Excel's built-in formats
+        el = element("<numFmt/>")
+        el.set("numFmtId", str(new))
+        el.set("formatCode", code)
+        holder.append(el)
+        holder.set("count", str(len(holder)))
+        return new
 
     def dxf_fill(self, rgb: str) -> int:
         """A differential format that paints the cell (both colours: Excel reads bgColor for
