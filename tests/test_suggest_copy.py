@@ -147,3 +147,36 @@ def test_libreoffice_opens_the_copy(book, expected, tmp_path, soffice):
     # the book is still a school workbook the check reads like the original
     assert len(SchoolWorkbook.from_path(saved).tables["pairs"]) == \
         len(SchoolWorkbook.from_path(book).tables["pairs"])
+
+
+def _without_styles(src: Path, out: Path) -> Path:
+    """The book as some generators write it: no styles.xml, no style indices on cells."""
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as b:
+        for item in a.infolist():
+            data = a.read(item)
+            if item.filename == "xl/styles.xml":
+                continue
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                data = re.sub(rb'<Relationship [^>]*/styles"[^>]*/>', b"", data)
+            elif item.filename == "[Content_Types].xml":
+                data = re.sub(rb'<Override [^>]*styles\+xml"/>', b"", data)
+            elif item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb' (?:s|style)="\d+"', b"", data)
+            b.writestr(item, data)
+    return out
+
+
+@pytest.mark.libreoffice
+def test_a_book_without_a_style_sheet_gets_both_copies(book, expected, tmp_path, soffice):
+    bare = _without_styles(book, tmp_path / "без-стилей.xlsx")
+    assert "xl/styles.xml" not in _parts(bare)
+    copy = _copy(bare, tmp_path / "предложения.xlsx")
+    annotated = tmp_path / "проверка.xlsx"
+    proc = run("validate", bare, "--annotate", annotated)
+    assert "Traceback" not in proc.stderr and annotated.exists(), proc.stderr
+    for out in (copy, annotated):
+        assert "xl/styles.xml" in _parts(out)
+        load_workbook(out)  # Excel's reader (openpyxl here) takes the new style sheet
+    wb = load_workbook(soffice(copy, "xlsx"))
+    assert [r[0] for r in wb[SHEET_NAME].iter_rows(min_row=2, values_only=True) if r[0]] == \
+        [s["pair_id"] for s in expected["suggestions"]]
