@@ -102,13 +102,13 @@ def write_annotated(src: str | Path, out: str | Path, report: Report,
             _write_indicators_sheet(pkg, styles, indicators)
         _mark_cells(pkg, styles, findings, cells)
 
-    return _edit_copy(src, out, edit)
+    return edit_copy(src, out, edit)
 
 
 def write_indicators_copy(src: str | Path, out: str | Path,
                           values: list[IndicatorValue]) -> Path:
     """Copy `src` to `out` with the «Показатели» sheet filled in; `src` stays untouched."""
-    return _edit_copy(src, out, lambda pkg, styles: _write_indicators_sheet(pkg, styles, values))
+    return edit_copy(src, out, lambda pkg, styles: _write_indicators_sheet(pkg, styles, values))
 
 
 def save_atomically(wb, out: Path) -> Path:  # noqa: ANN001 - an openpyxl Workbook
@@ -126,14 +126,17 @@ def save_atomically(wb, out: Path) -> Path:  # noqa: ANN001 - an openpyxl Workbo
 
 
 # -- the package edit --------------------------------------------------------------------------
-def _edit_copy(src: str | Path, out: str | Path,
-               edit: Callable[[Package, Styles], None]) -> Path:
+def edit_copy(src: str | Path, out: str | Path, edit: Callable[[Package, Styles], None], *,
+              what: str = "Копию с замечаниями") -> Path:
+    """Copy `src` to `out` (atomically) with `edit` applied to the package and its styles;
+    `src` stays untouched. A format or package the edit cannot handle is an
+    AnnotatedCopyError with a Russian message (`what` names the copy in it)."""
     src, out = Path(src), Path(out)
     if src.resolve() == out.resolve():
-        raise ValueError("annotated copy must not overwrite the checked file")
+        raise ValueError("the copy must not overwrite the book it is made from")
     if src.suffix.lower() not in SUPPORTED:
         raise AnnotatedCopyError(
-            f"Копию с замечаниями можно записать только для книги .xlsx или .xlsm, а «{src.name}» "
+            f"{what} можно записать только для книги .xlsx или .xlsm, а «{src.name}» "
             "— другой формат. Сохраните книгу как .xlsx и проверьте ещё раз.", source=src.name)
     if out.suffix.lower() != src.suffix.lower():
         raise AnnotatedCopyError(
@@ -210,7 +213,8 @@ def _write_check_sheet(pkg: Package, styles: Styles, findings: Sequence[Finding]
         row_styles.append([first[f.severity, cell is not None]])
         if cell is not None:
             links.append((f"A{i}", f"{quote_sheet(f.sheet)}!{cell}", f.severity.value))
-    _write_table(pkg, styles, C.CHECK, rows, row_styles, links)
+    write_table(pkg, styles, C.CHECK.name, contract_columns(C.CHECK), rows, row_styles,
+                links)
 
 
 def _write_indicators_sheet(pkg: Package, styles: Styles, values: list[IndicatorValue]) -> None:
@@ -218,24 +222,35 @@ def _write_indicators_sheet(pkg: Package, styles: Styles, values: list[Indicator
     for v in values:
         met = "—" if v.met is None else ("да" if v.met else "нет")
         rows.append([v.title, v.numerator, v.denominator, v.value, v.target, met, v.note])
-    _write_table(pkg, styles, C.INDICATORS, rows, None, [])
+    write_table(pkg, styles, C.INDICATORS.name, contract_columns(C.INDICATORS), rows)
 
 
-def _write_table(pkg: Package, styles: Styles, sheet: C.Sheet, rows: list[list[object]],
-                 row_styles: list[list[int]] | None, links: list[tuple[str, str, str]]) -> None:
-    """Rewrite an output sheet to its header row plus `rows` (created at the end if absent)."""
-    columns = [Column(c.header, c.width) for c in sheet.columns]
-    bold = styles.xf(font=styles.font(bold=True))
-    header = rows_xml([[c.header for c in columns]], C.HEADER_ROW, [[bold] * len(columns)])
+def contract_columns(sheet: C.Sheet) -> list[Column]:
+    """The columns (header, width) of a sheet of the contract."""
+    return [Column(c.header, c.width) for c in sheet.columns]
+
+
+def write_table(pkg: Package, styles: Styles, name: str, columns: Sequence[Column],
+                rows: list[list[object]], row_styles: list[list[int]] | None = None,
+                links: Sequence[tuple[str, str, str]] = (), *, header_xf: int | None = None,
+                position: int | None = None) -> SheetRef:
+    """Rewrite the sheet `name` to its header row plus `rows` (values, or None for an empty
+    cell); a missing sheet is created at `position` (at the end when None). The header is
+    bold unless `header_xf` gives its format (a column without a header stays plain);
+    `links` are (cell, location, display)."""
+    if header_xf is None:
+        header_xf = styles.xf(font=styles.font(bold=True))
+    header = rows_xml([[c.header for c in columns]], C.HEADER_ROW,
+                      [[header_xf if c.header else 0 for c in columns]])
     body = rows_xml(rows, C.FIRST_DATA_ROW, row_styles)
-    ref = next((s for s in pkg.sheets() if s.name == sheet.name), None)
+    ref = next((s for s in pkg.sheets() if s.name == name), None)
     root = parse(pkg.read(ref.part) if ref else new_sheet_xml(columns))
     data = output_sheet(root, header, body, hyperlinks_xml(links), len(columns),
                         C.HEADER_ROW + len(rows))
     if ref is not None:
         pkg.write(ref.part, data)
-    else:
-        pkg.add_sheet(sheet.name, data)
+        return ref
+    return pkg.add_sheet(name, data, position)
 
 
 def shorten(text: str | None, limit: int = TEXT_LIMIT) -> str | None:

@@ -34,6 +34,8 @@ AUTHOR = "Проверка"
 #: First line of every note the check writes.
 MARK = "Замечания проверки:"
 _SEPARATOR = "\n\n"
+#: Characters a line of a note box (240 pt wide) holds, for its height.
+NOTE_LINE_CHARS = 45
 
 _SHAPE = re.compile(rb"<(\w+:|)shape\b.*?</\1shape>", re.DOTALL)
 _ROW = re.compile(rb"<(?:\w+:)?Row>\s*(\d+)\s*<")
@@ -49,9 +51,12 @@ _SHAPETYPE = (f'<v:shapetype {_V} {_O} id="_x0000_t202" coordsize="21600,21600" 
               '<v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>')
 
 
-def update_notes(pkg: Package, part: str, tail: SheetTail, notes: Mapping[str, str]) -> bool:
-    """Replace our notes on a worksheet by `notes` (cell ref -> text without MARK).
+def update_notes(pkg: Package, part: str, tail: SheetTail, notes: Mapping[str, str], *,
+                 mark: str = MARK, author: str = AUTHOR) -> bool:
+    """Replace our notes on a worksheet by `notes` (cell ref -> text without `mark`).
 
+    Our notes are those beginning with `mark` (the check's by default; another writer passes
+    its own first line, so the two never remove each other's notes).
     Returns True when the worksheet's own XML (`tail`) changed."""
     rels = pkg.rels(part)
     found = rels.targets(REL_COMMENTS)
@@ -60,9 +65,9 @@ def update_notes(pkg: Package, part: str, tail: SheetTail, notes: Mapping[str, s
     rid, cpart = found[0] if found else (None, None)
     root = parse(pkg.read(cpart)) if cpart and pkg.has(cpart) else _empty_comments()
     before = _refs(root)
-    changed = _strip_ours(root)
+    changed = _strip_ours(root, mark)
     if notes:
-        _add_notes(root, notes)
+        _add_notes(root, notes, mark, author)
         changed = True
     if not changed:
         return False
@@ -106,31 +111,31 @@ def _set_text(comment: etree._Element, text: str) -> None:
     t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
 
 
-def _strip_ours(root: etree._Element) -> bool:
+def _strip_ours(root: etree._Element, mark: str) -> bool:
     """Remove our notes (and our part of notes shared with a user's text)."""
     changed = False
     for comment in list(root.iter(q("comment"))):
         text = _text(comment)
-        if text.startswith(MARK):
+        if text.startswith(mark):
             comment.getparent().remove(comment)
             changed = True
-        elif _SEPARATOR + MARK in text:
-            _set_text(comment, text[:text.index(_SEPARATOR + MARK)])
+        elif _SEPARATOR + mark in text:
+            _set_text(comment, text[:text.index(_SEPARATOR + mark)])
             changed = True
     return changed
 
 
-def _add_notes(root: etree._Element, notes: Mapping[str, str]) -> None:
+def _add_notes(root: etree._Element, notes: Mapping[str, str], mark: str, author: str) -> None:
     authors = root.find(q("authors"))
     names = [a.text or "" for a in authors]
-    if AUTHOR not in names:
-        etree.SubElement(authors, q("author")).text = AUTHOR
-        names.append(AUTHOR)
-    author_id = str(names.index(AUTHOR))
+    if author not in names:
+        etree.SubElement(authors, q("author")).text = author
+        names.append(author)
+    author_id = str(names.index(author))
     holder = root.find(q("commentList"))
     existing = {c.get("ref"): c for c in holder}
     for ref, note in notes.items():
-        body = f"{MARK}\n{note}"
+        body = f"{mark}\n{note}"
         if ref in existing:
             _set_text(existing[ref], _text(existing[ref]) + _SEPARATOR + body)
             continue
@@ -201,7 +206,7 @@ def _add_shapes(data: bytes, refs: list[str], notes: Mapping[str, str]) -> bytes
     if b"_x0000_t202" not in data:
         shapes.append(_SHAPETYPE)
     for i, ref in enumerate(refs):
-        lines = notes.get(ref, "").count("\n") + 2
+        lines = _lines(notes.get(ref, "")) + 1  # + the mark's line
         shapes.append(_shape(next_id + i, row_index(ref) - 1, column_index(ref) - 1, lines))
     last_block = (next_id + len(refs)) // 1024
     if idmap and last_block > first and b"," not in idmap.group(1):  # a drawing of ours grew
@@ -211,6 +216,11 @@ def _add_shapes(data: bytes, refs: list[str], notes: Mapping[str, str]) -> bytes
     if end < 0:
         end = len(data)
     return data[:end] + "".join(shapes).encode() + data[end:]
+
+
+def _lines(text: str) -> int:
+    """Lines a note's text takes in its box (about NOTE_LINE_CHARS characters a line)."""
+    return sum(max(1, -(-len(line) // NOTE_LINE_CHARS)) for line in text.split("\n"))
 
 
 def _shape(shape_id: int, row: int, col: int, lines: int) -> str:

@@ -223,20 +223,46 @@ class Package:
                 out.append(SheetRef(el.get("name", ""), part))
         return out
 
-    def add_sheet(self, name: str, data: bytes) -> SheetRef:
-        """Add a worksheet at the end of the workbook."""
+    def add_sheet(self, name: str, data: bytes, position: int | None = None) -> SheetRef:
+        """Add a worksheet at `position` in the workbook's order (at the end when None).
+
+        References by sheet index (a defined name's localSheetId, the active and first tab)
+        are moved along, so filters and print areas stay on their sheets."""
         part = self.free_name("xl/worksheets/sheet{}.xml")
         self.write(part, data)
         self.add_override(part, CT_WORKSHEET)
         rid = self.rels(self.workbook_part).add(REL_WORKSHEET, part)
         sheets = self.workbook.find(q("sheets"))
         ids = [int(s.get("sheetId", "0")) for s in sheets]
-        el = etree.SubElement(sheets, q("sheet"))
+        el = etree.Element(q("sheet"))
         el.set("name", name)
         el.set("sheetId", str(max(ids, default=0) + 1))
         el.set(q("id", NS_R), rid)
+        if position is None or position >= len(sheets):
+            sheets.append(el)
+        else:
+            sheets.insert(position, el)
+            self._shift_sheet_indices(position)
         self._edited.add("workbook")
         return SheetRef(name, part)
+
+    def _shift_sheet_indices(self, position: int) -> None:
+        """Sheet indices at or after `position` move one place on (a sheet was inserted)."""
+        def bump(el: etree._Element, attr: str) -> None:
+            value = el.get(attr)
+            if value is not None and value.isdigit() and int(value) >= position:
+                el.set(attr, str(int(value) + 1))
+
+        for name in self.workbook.iter(q("definedName")):
+            bump(name, "localSheetId")
+        for view in self.workbook.iter(q("workbookView")):
+            bump(view, "activeTab")
+            bump(view, "firstSheet")
+
+    def date1904(self) -> bool:
+        """Whether the workbook counts dates from 1904 (old Mac books) instead of 1900."""
+        pr = self.workbook.find(q("workbookPr"))
+        return pr is not None and pr.get("date1904", "").lower() in ("1", "true")
 
     def workbook_target(self, rel_type: str) -> str | None:
         """Part of the workbook's first relationship of a type (styles, shared strings)."""

@@ -127,3 +127,24 @@ def test_plan_in_the_browser(server, demo, tmp_path):
                     "height": min(box["height"], 1150)})
         finally:
             browser.close()
+
+
+def test_ods_book_gets_its_plan_though_the_file_is_not_kept(server, demo, soffice):
+    """The plan is built by the check from the book in hand: an .ods book (no copy, and on
+    this server without a collection folder its file is dropped after the check) still gets
+    the gaps, the suggestions and the calendar; only the copy with suggestions is absent."""
+    ods = soffice(demo / "schools" / "ОО-002.xlsx", "ods")
+    cli = json.loads(run("suggest-pairs", demo / "schools" / "ОО-002.xlsx",
+                         "--format", "json").stdout)
+    with httpx.Client(base_url=server.url, timeout=120, follow_redirects=True) as client:
+        page = upload(client, ods)
+        assert page.status_code == 200
+        assert 'id="plan"' in page.text
+        rows = re.findall(r'class="suggestion" data-mentor="([^"]+)" data-mentee="([^"]+)"',
+                          page.text)
+        assert rows == [(s["mentor_id"], s["mentee_id"]) for s in cli["suggestions"]]
+        assert 'id="download-suggestions"' not in page.text
+        token = _token(page)
+        ics = client.get(f"/result/{token}/calendar.ics")
+        assert ics.status_code == 200 and Calendar.from_ical(ics.content).walk("VEVENT")
+        assert client.get(f"/result/{token}/suggestions").status_code == 404

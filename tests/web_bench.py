@@ -2,7 +2,7 @@
 
 `start_server(...)` runs the installed console script on a free port, waits for /health and
 captures its log; `bench_page_roundtrip(workbook)` measures upload -> rendered result page over
-loopback with httpx (the figure scripts/bench reports; target under 2 s for 5,000 participants).
+loopback with httpx (the figure scripts/bench reports; target under 1 s for 5,000 participants).
 """
 
 from __future__ import annotations

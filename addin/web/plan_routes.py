@@ -6,8 +6,9 @@ uses; the result page includes that partial. Routes:
     GET /result/<token>/calendar.ics   the school's deadline calendar (roadmap + reporting)
     GET /result/<token>/suggestions    a copy of the book with the «Предложения пар» sheet
 
-The plan of a result is computed once, on the first view, from the checked file, and kept in
-the result's private folder (plan.json) for as long as the result lives.
+The plan of a result is computed by the check itself (``build_plan``, called from
+``Page.analyse`` with the workbook and indicators it already has: the book is read once) and
+kept in the result's private folder (plan.json) for as long as the result lives.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from addin.errors import WorkbookError
-
 if TYPE_CHECKING:
+    from addin.indicators import IndicatorValue
+    from addin.model import SchoolWorkbook
     from addin.web.routes import Entry, Page
 
 log = logging.getLogger("nastavnik.web")
@@ -45,7 +46,6 @@ def install(router: APIRouter, page: Page) -> None:
         _, entry = page.own_result(request, token)
         if entry is None:
             return page.message(request, 404, "Календарь не найден", EXPIRED_RU)
-        _ensure_plan(page, entry)
         path = entry.folder / "calendar.ics"
         if not path.exists():
             return page.message(request, 404, "Календаря нет", NO_PLAN_RU)
@@ -60,7 +60,6 @@ def install(router: APIRouter, page: Page) -> None:
         if entry is None:
             return page.message(request, 404, "Копия не найдена", EXPIRED_RU)
         try:
-            _ensure_plan(page, entry)
             out = _suggestions_copy(entry)
         except Exception as exc:  # noqa: BLE001 (a bug must not show a traceback)
             log.error("suggestions copy failed: %s", type(exc).__name__)
@@ -73,55 +72,48 @@ def install(router: APIRouter, page: Page) -> None:
                             headers=_attachment(f"{_stem(entry)}-предложения{entry.suffix}"))
 
 
+def build_plan(page: Page, entry: Entry, wb: SchoolWorkbook, values: list[IndicatorValue],
+               ref: date | None) -> None:
+    """Compute the plan of a checked book and keep it in the result's folder (plan.json,
+    suggestions.json, calendar.ics), from the workbook and indicators the check already has.
+    A failure leaves no plan; the rest of the result page is shown without it."""
+    try:
+        plan, suggestions, ics = _compute(page, entry, wb, values, ref)
+    except Exception as exc:  # noqa: BLE001 (the page shows the rest without the plan)
+        log.error("plan failed: %s", type(exc).__name__)
+        return
+    (entry.folder / "calendar.ics").write_bytes(ics)
+    (entry.folder / "suggestions.json").write_text(json.dumps(suggestions, ensure_ascii=False),
+                                                   encoding="utf-8")
+    (entry.folder / "plan.json").write_text(json.dumps(plan, ensure_ascii=False, default=str),
+                                            encoding="utf-8")
+
+
 def plan_for(page: Page, entry: Entry, r: dict[str, Any]) -> dict[str, Any] | None:
     """The plan shown on the result page (None when the file could not be read)."""
-    if r.get("file_error"):
-        return None
     stored = entry.folder / "plan.json"
-    with entry.lock:
-        if stored.exists():
-            return json.loads(stored.read_text(encoding="utf-8"))
-        if entry.checked is None or not entry.checked.exists():
-            return None
-        try:
-            plan = _compute(page, entry, r)
-        except WorkbookError:
-            return None
-        except Exception as exc:  # noqa: BLE001 (the page shows the rest without the plan)
-            log.error("plan failed: %s", type(exc).__name__)
-            return None
-        stored.write_text(json.dumps(plan, ensure_ascii=False, default=str), encoding="utf-8")
-        return plan
+    if r.get("file_error") or not stored.exists():
+        return None
+    return json.loads(stored.read_text(encoding="utf-8"))
 
 
-def _ensure_plan(page: Page, entry: Entry) -> None:
-    """Compute the plan if the result page has not been shown yet."""
-    if not (entry.folder / "plan.json").exists() and entry.report_path.exists():
-        plan_for(page, entry, json.loads(entry.report_path.read_text(encoding="utf-8")))
-
-
-def _compute(page: Page, entry: Entry, r: dict[str, Any]) -> dict[str, Any]:
+def _compute(page: Page, entry: Entry, wb: SchoolWorkbook, values: list[IndicatorValue],
+             ref: date | None) -> tuple[dict[str, Any], dict[str, Any], bytes]:
+    """(the plan for the page, the suggestions for the copy, the calendar as .ics)."""
     from addin.calendar_ics import school_calendar
-    from addin.indicators import compute_indicators
-    from addin.model import SchoolWorkbook
     from addin.pair_suggest import load_capacity, suggest_pairs
     from addin.plans import MET, gaps
 
-    ref = date.fromisoformat(r["reference_date"]) if r.get("reference_date") else None
-    wb = SchoolWorkbook.from_path(entry.checked)
-    values = compute_indicators(wb, ref, page.targets())
     result = suggest_pairs(wb, ref, capacity=load_capacity(page.config.targets_path),
                            indicators=values)
     calendar = school_calendar(wb, ref)
-    (entry.folder / "calendar.ics").write_bytes(calendar.to_ics())
-    (entry.folder / "suggestions.json").write_text(json.dumps(result.to_dict(),
-                                                              ensure_ascii=False),
-                                                   encoding="utf-8")
+    suggestions = result.to_dict()
     plan = gaps(values)
-    return {"gaps": [g.to_dict() for g in plan],
-            "open_gaps": sum(1 for g in plan if g.status != MET),
-            "suggestions": result.to_dict(), "calendar": calendar.summary_ru(),
-            "copy": entry.suffix in (".xlsx", ".xlsm")}
+    return ({"gaps": [g.to_dict() for g in plan],
+             "open_gaps": sum(1 for g in plan if g.status != MET),
+             "suggestions": suggestions, "calendar": calendar.summary_ru(),
+             "copy": entry.suffix in (".xlsx", ".xlsm")},
+            suggestions, calendar.to_ics())
 
 
 def _suggestions_copy(entry: Entry):  # noqa: ANN202 (a Path or None)

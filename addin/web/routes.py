@@ -395,8 +395,11 @@ class Page:
                 values = compute_indicators(wb, report.reference_date, self.targets())
                 indicators = [v.to_dict() for v in values]
             except Exception as exc:  # noqa: BLE001
+                values = None
                 log.error("indicators failed: %s", type(exc).__name__)
             entry.period = str(wb.school.get("period") or "")
+            if values is not None:  # the plan from the book in hand: no second read
+                plan_routes.build_plan(self, entry, wb, values, report.reference_date)
         data = report.to_dict()
         data["indicators"] = indicators
         entry.report_path.write_text(json.dumps(data, ensure_ascii=False, indent=1,
