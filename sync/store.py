@@ -22,8 +22,8 @@ pass its own connection (``Store.transaction()``) to save the period and write t
 workbook as one unit: if the master write fails, the period is rolled back.
 
 No personal data is stored: people appear only as school-local IDs (``Н-001``, ``У-001``) in
-``snapshots``; names and birth dates stay in the school workbooks. ``school_results`` holds
-opaque payloads the sync fills (it must keep them free of names as well).
+``snapshots``; names and birth dates stay in the school workbooks (and in the results a
+re-sync reuses, kept beside the master workbook: ``sync/result_cache.py``).
 
 Times are stored as naive UTC datetimes (SQLite keeps no time zone).
 """
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -54,7 +54,6 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -175,19 +174,6 @@ figures_table = Table(
     Column("total", Integer, nullable=False),
     PrimaryKeyConstraint("municipality", "period", "row_key", name="pk_figures"),
     Index("ix_figures_period", "period"),
-)
-
-#: One school's result of one period, reused while its file and the engine stay the same.
-school_results = Table(
-    "school_results", metadata,
-    Column("municipality", String, nullable=False),
-    Column("period", String, nullable=False),
-    Column("school_code", String, nullable=False),
-    Column("sha256", String, nullable=False),
-    Column("engine_version", String, nullable=False),
-    Column("payload", LargeBinary, nullable=False),
-    Column("saved_at", DateTime, nullable=False),
-    PrimaryKeyConstraint("municipality", "period", "school_code", name="pk_school_results"),
 )
 
 PERIOD_TABLES = (school_periods, indicators, snapshots, figures_table)
@@ -341,39 +327,6 @@ class Store:
             elif rows:
                 _insert_many(conn, table, [{"municipality": muni, **r} for r in rows])
         return int(run_id)
-
-    # -- per-school results (incremental re-sync) ----------------------------------------
-    def cached_results(self, municipality: str, period: str) -> dict[str, tuple[str, str, bytes]]:
-        """school code -> (file SHA-256, engine version, payload) saved for the period."""
-        c = school_results.c
-        query = select(c.school_code, c.sha256, c.engine_version, c.payload).where(
-            c.municipality == municipality_code(municipality), c.period == period)
-        with self.engine.connect() as conn:
-            return {code: (sha, version, bytes(payload))
-                    for code, sha, version, payload in conn.execute(query)}
-
-    def save_results(self, municipality: str, period: str,
-                     rows: Iterable[tuple[str, str, str, bytes]],
-                     conn: Connection | None = None) -> None:
-        """Save (code, SHA-256, engine version, payload) per school, replacing those schools'
-        earlier results of the period; other schools' results stay. Within ``conn`` (the
-        run's transaction) they are committed or rolled back with the run."""
-        rows = list(rows)
-        if conn is None:
-            with self.transaction() as own:
-                return self.save_results(municipality, period, rows, conn=own)
-        muni, now = municipality_code(municipality), _utc(datetime.now(UTC))
-        c = school_results.c
-        codes = [r[0] for r in rows]
-        for i in range(0, len(codes), 500):  # stay under the bound-parameter limits
-            conn.execute(delete(school_results).where(
-                c.municipality == muni, c.period == period, c.school_code.in_(codes[i:i + 500])))
-        if rows:
-            conn.execute(insert(school_results), [
-                {"municipality": muni, "period": period, "school_code": code, "sha256": sha,
-                 "engine_version": version, "payload": bytes(payload), "saved_at": now}
-                for code, sha, version, payload in rows])
-        return None
 
     # -- reading (this municipality) -----------------------------------------------------
     def _mine(self, table: Table) -> Any:

@@ -18,7 +18,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import URL
 
 from addin.indicators import INDICATORS
@@ -411,28 +411,6 @@ def test_concurrent_runs_of_one_municipality_take_turns(pg_database, periods: Pe
         second.close()
 
 
-# ----------------------------------------------------------------------------- school results
-def test_school_results_round_trip_and_replace_only_the_given_schools(store: Store):
-    assert store.cached_results("71800000", NOV) == {}
-    store.save_results("71800000", NOV, [("ОО-001", "a" * 64, "1.0", b"\x00one"),
-                                         ("ОО-002", "b" * 64, "1.0", b"two")])
-    store.save_results("71900000", NOV, [("ОО-001", "c" * 64, "1.0", b"other")])
-    store.save_results("71800000", NOV, [("ОО-002", "d" * 64, "1.1", b"two again")])
-    assert store.cached_results("71800000", NOV) == {
-        "ОО-001": ("a" * 64, "1.0", b"\x00one"), "ОО-002": ("d" * 64, "1.1", b"two again")}
-    assert store.cached_results("71900000", NOV) == {"ОО-001": ("c" * 64, "1.0", b"other")}
-    assert store.cached_results("71800000", DEC) == {}
-
-
-def test_school_results_roll_back_with_the_run(store: Store, periods: Periods):
-    with pytest.raises(RuntimeError), store.transaction() as conn:
-        save(store, periods.nov, periods.figures_nov, conn=conn)
-        store.save_results("", NOV, [("ОО-001", "a" * 64, "1.0", b"x")], conn=conn)
-        raise RuntimeError("the master workbook could not be written")
-    assert store.cached_results("", NOV) == {}
-    assert store.periods() == []
-
-
 # ----------------------------------------------------------------------------- migrations
 def schema_diff(store: Store) -> list:
     """What differs between the database and sync.store's tables (empty when equal)."""
@@ -511,6 +489,24 @@ def test_downgrade_returns_to_the_previous_release_schema(tmp_path, periods: Per
             pd.testing.assert_frame_equal(old.figures(NOV), figures)
         finally:
             old.close()
+
+
+def test_a_store_of_0002_loses_its_results_table_and_keeps_its_periods(tmp_path,
+                                                                       periods: Periods):
+    """Results a re-sync reuses hold names: 0003 drops the table 0002 kept them in."""
+    url = URL.create("sqlite", database=str(tmp_path / "h.sqlite"))
+    with Store(url) as s:
+        save(s, periods.nov, periods.figures_nov)
+        with s.engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
+            conn.execute(text("INSERT INTO school_results VALUES ('', :p, 'ОО-001', 'a', 'v', "
+                              "x'00', '2026-12-01 00:00:00')"), {"p": NOV})
+    with Store(url) as s:  # opening migrates
+        assert schema_diff(s) == [] and s.periods() == [NOV]
+        assert not inspect(s.engine).has_table("school_results")
 
 
 def _rows_of(engine, table: str) -> list[tuple]:
