@@ -267,12 +267,24 @@ def _write_list(t: Table, path: Path) -> None:
     take for a formula gets a leading apostrophe."""
     frame = t.frame[list(t.headers)].rename(columns=t.headers)
     for c in frame.columns:
-        column = frame[c]
-        if not (pd.api.types.is_numeric_dtype(column.dtype)
-                or pd.api.types.is_datetime64_any_dtype(column.dtype)):  # text, or mixed
-            frame[c] = pd.Series(_as_text(column.to_numpy(dtype=object)), index=frame.index,
-                                 dtype=object)
-    frame.to_csv(path, sep=";", index=False, encoding="utf-8-sig", date_format="%d.%m.%Y")
+        frame[c] = _csv_column(frame[c])
+    # a Russian Excel reads «16,5» as a number and «16.5» as text
+    frame.to_csv(path, sep=";", index=False, encoding="utf-8-sig", date_format="%d.%m.%Y",
+                 decimal=",")
+
+
+def _csv_column(column: pd.Series) -> pd.Series:
+    """A column as the sheet shows it: да/нет, whole numbers without «,0», text safe."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.map({True: C.YES, False: C.NO}).astype(object)
+    if pd.api.types.is_float_dtype(column.dtype):
+        known = column.dropna()
+        return column.astype("Int64") if (known == known.round()).all() else column
+    if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_datetime64_any_dtype(
+            column.dtype):
+        return column
+    return pd.Series(_as_text(column.to_numpy(dtype=object)), index=column.index,
+                     dtype=object)  # text, or mixed
 
 
 def _as_text(values: np.ndarray) -> list[Any]:

@@ -565,6 +565,12 @@ def test_a_long_row_sheet_goes_whole_to_a_csv_beside_the_master(cons, tmp_path, 
         listed = list(csv.reader(fh, delimiter=";"))
     assert len(listed) == rows + 1 and listed[0][0] == M.PARTICIPANT_HEADERS["school_code"]
     assert "'=1+1" in listed[1] and "'@SUM(A1)" in listed[1]
+    # as the sheet shows them: да/нет, ages without «.0» (a Russian Excel reads «16.0» as text)
+    head = listed[0]
+    consent = head.index(M.PARTICIPANT_HEADERS["consent"])
+    age = head.index(M.PARTICIPANT_HEADERS["age"])
+    assert {r[consent] for r in listed[1:]} <= {C.YES, C.NO}
+    assert all(r[age].isdigit() or r[age] == "" for r in listed[1:]) and listed[1][age]
     book = load_workbook(out, read_only=True)
     note = [r[0] for r in book[M.SHEET_PARTICIPANTS].iter_rows(values_only=True) if r[0]]
     assert any(sidecar.name in str(v) and str(rows) in str(v) for v in note)
