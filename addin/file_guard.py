@@ -158,9 +158,10 @@ _CELL = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?(row|c)\b[^>]*?\br="([A-Z]*)(\d+)"'
 _FAR_HINT = re.compile(rb'r="(?:[A-Z]{2,}\d|[A-Z]*\d{6})')
 _ROW = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?row\b[^>]*?\br="(\d+)"')
 #: A reference that needs a look: a column of 2+ letters, or a row of 4+ digits. A chunk
-#: without one has rows below QUICK_ROWS and columns within Z: bounded, not parsed.
+#: without one has rows below 1,000 and columns within Z; without a 5-digit row, below
+#: 10,000: bounded by a search or two, not parsed row by row (`_row_bound`).
 _QUICK_HINT = re.compile(rb'r="(?:[A-Z]{2,}\d|[A-Z]*\d{4})')
-QUICK_ROWS = 999
+_FIVE_DIGITS = re.compile(rb'r="[A-Z]*\d{5}')
 
 
 @dataclass
@@ -184,7 +185,7 @@ class _Extent:
 def _scan_sheet(stream: IO[bytes], exact: bool = False) -> _Extent:
     """The extent of a worksheet XML, read in chunks (a huge sheet costs no memory).
 
-    A chunk without a 4-digit row or a two-letter column is bounded (QUICK_ROWS x Z) unless
+    A chunk without a two-letter column or a 6-digit row is bounded (`_row_bound` x Z) unless
     `exact`; otherwise rows are counted from every row tag, and columns are parsed only in
     chunks that hold a two-letter column or a 6-digit row, else taken as at most Z (26):
     precise enough for the grid budget, and cheap on the path every check takes."""
@@ -192,9 +193,9 @@ def _scan_sheet(stream: IO[bytes], exact: bool = False) -> _Extent:
     while chunk := stream.read(4 * _CHUNK):
         text = tail + chunk
         tail = text[-256:]
-        if not exact and _QUICK_HINT.search(text) is None:
+        if not exact and (bound := _row_bound(text)) is not None:
             if b"row" in text:
-                ext.rows = max(ext.rows, QUICK_ROWS)
+                ext.rows = max(ext.rows, bound)
             if b"<c " in text or b":c " in text:
                 ext.cols = max(ext.cols, 26)
             continue
@@ -213,6 +214,16 @@ def _scan_sheet(stream: IO[bytes], exact: bool = False) -> _Extent:
         elif b"<c " in text or b":c " in text:
             ext.cols = max(ext.cols, 26)
     return ext
+
+
+def _row_bound(text: bytes) -> int | None:
+    """Rows of a chunk are at most this (its columns within Z); None: parse it (a column
+    of two letters or a row of six digits)."""
+    if _QUICK_HINT.search(text) is None:
+        return 999
+    if _FAR_HINT.search(text) is not None:
+        return None
+    return 9_999 if _FIVE_DIGITS.search(text) is None else MAX_ROWS
 
 
 def _column_number(letters: bytes | str) -> int:
