@@ -20,6 +20,7 @@ from openpyxl import Workbook, load_workbook
 
 from addin import errors
 from addin.model import SchoolWorkbook
+from addin.validate import validate_workbook
 from sync.sources import (
     KEY_ENV,
     SCOPES,
@@ -366,6 +367,59 @@ def test_text_ids_and_date_looking_strings_come_back_unchanged(tmp_path, fake, g
     assert f.workbook.tables["mentors"]["birth_date"].iloc[0] == pd.Timestamp(1980, 1, 10)
     assert f.workbook.tables["mentors"]["experience_years"].iloc[0] == 12.5
     assert f.workbook.school["period"] == "2026-11"
+
+
+def _put(book, sheet: C.Sheet, key: str, record: int, value) -> None:
+    """Type ``value`` into column ``key`` of data row ``record`` (0-based) of a table sheet,
+    or into the value cell of field ``key`` of a form sheet, as a user would."""
+    ws = book[sheet.name]
+    header = next(c.header for c in sheet.columns if c.key == key)
+    if sheet is C.SCHOOL:
+        row = next(r for r in ws.iter_rows() if r[0].value == header)
+        row[1].value = value
+        return
+    titles = [c.value for c in ws[C.HEADER_ROW]]
+    ws.cell(row=C.FIRST_DATA_ROW + record, column=titles.index(header) + 1).value = value
+
+
+def _findings(wb: SchoolWorkbook) -> list[tuple]:
+    report = validate_workbook(wb, date(2026, 11, 30))
+    return sorted((f.code, f.sheet, f.row, f.column, str(f.value), f.message_ru)
+                  for f in report.findings)
+
+
+def test_a_date_in_a_text_column_arrives_as_the_file_gives_it(tmp_path, fake, google):
+    """Issue #16: a date typed into a text column of a Google Sheet arrives as the .xlsx of the
+    same cells gives it («01.09.2026»), not as its serial number (46266); dates in date columns
+    and the form stay right, with one request per spreadsheet."""
+    path = write_school_workbook(tmp_path / "dates.xlsx", clean_school())
+    book = load_workbook(path)
+    _put(book, C.MENTEES, "group", 0, date(2026, 9, 1))  # a class typed as «1.9»
+    _put(book, C.MENTORS, "position", 1, datetime(2026, 9, 1, 10, 30))
+    _put(book, C.PAIRS, "order_ref", 1, date(2025, 10, 12))
+    _put(book, C.ROADMAP, "evidence", 1, date(2026, 10, 5))
+    _put(book, C.SCHOOL, "period", 0, date(2026, 11, 1))  # «2026-11» turned into a date
+    book.save(path)
+    sid = sid_for("dates")
+    fake.add_from_xlsx(sid, path)
+    try:
+        f = google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
+    finally:
+        fake.remove(sid)
+    assert f.error is None, f.error
+    from_file = SchoolWorkbook.from_path(path)
+    assert_same_workbook(f.workbook, from_file)
+    assert _findings(f.workbook) == _findings(from_file)
+    tables = f.workbook.tables
+    assert tables["mentees"]["group"].iloc[0] == "01.09.2026"
+    assert tables["mentors"]["position"].iloc[1] == "01.09.2026"
+    assert tables["pairs"]["order_ref"].iloc[1] == "12.10.2025"
+    assert tables["roadmap"]["evidence"].iloc[1] == "05.10.2026"
+    assert f.workbook.school["period"] == "2026-11"
+    # dates in date columns are still dates
+    assert tables["mentors"]["birth_date"].iloc[0] == pd.Timestamp(1980, 1, 10)
+    assert tables["pairs"]["start_date"].iloc[0] == pd.Timestamp(2026, 9, 15)
+    assert len(fake.calls(spreadsheet_id=sid)) == 1
 
 
 def test_missing_or_renamed_sheet_falls_back_to_metadata(tmp_path, fake, google):
