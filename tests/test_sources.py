@@ -22,6 +22,7 @@ from addin import errors
 from addin.model import SchoolWorkbook
 from addin.validate import validate_workbook
 from sync.sources import (
+    GRID_FIELDS,
     KEY_ENV,
     SCOPES,
     FolderSource,
@@ -319,18 +320,19 @@ def test_google_equals_folder_with_one_request_per_spreadsheet(muni, demo_dir, f
         else:  # missing and corrupt files were never uploaded
             assert type(f.error) is errors.WorkbookNotFoundError
             assert "не найдена" in f.error.message_ru
-        assert len(fake.calls("batchGet", sid)) == 1
+        assert len(fake.calls("grid", sid)) == 1
         assert len(fake.calls(spreadsheet_id=sid)) == 1  # no metadata request either
     # one token for the whole run, with the read-only scope, signed by the key
     assert len(fake.calls("token")) == 1
     claims = fake.token_claims[-1]
     assert claims["iss"] == EMAIL and claims["scope"] == " ".join(SCOPES)
-    batch = fake.calls("batchGet")[0]
-    assert batch.host == "sheets.googleapis.com"
-    assert batch.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
-    assert batch.query["dateTimeRenderOption"] == ["SERIAL_NUMBER"]
-    assert [parse_range(r)[0] for r in batch.query["ranges"]] == [
+    get = fake.calls("grid")[0]
+    assert get.host == "sheets.googleapis.com"
+    assert get.path == f"/v4/spreadsheets/{get.spreadsheet_id}"  # spreadsheets.get
+    assert get.query["fields"] == [GRID_FIELDS]
+    assert [parse_range(r)[0] for r in get.query["ranges"]] == [
         C.INSTRUCTIONS.name, *(s.name for s in C.DATA_SHEETS)]
+    assert not fake.calls("batchGet")
 
 
 def test_hash_is_stable_and_follows_the_values(muni, fake, google):
@@ -440,8 +442,7 @@ def test_missing_or_renamed_sheet_falls_back_to_metadata(tmp_path, fake, google)
     assert f.workbook.missing_sheets == ["monitoring"]
     assert len(f.workbook.tables["mentors"]) == 3
     assert_same_workbook(f.workbook, SchoolWorkbook.from_path(path))
-    assert [r.kind for r in fake.calls(spreadsheet_id=sid)] == ["batchGet", "metadata",
-                                                               "batchGet"]
+    assert [r.kind for r in fake.calls(spreadsheet_id=sid)] == ["grid", "metadata", "grid"]
     assert f.attempts == 1
 
 
@@ -464,7 +465,7 @@ def test_429_with_retry_after_is_retried(muni, fake, google, sleeper):
     f = google.fetch(entry)
     assert f.error is None and f.attempts == 2
     assert sleeper.delays == [0.0]
-    assert [r.status for r in fake.calls("batchGet", entry.source)] == [429, 200]
+    assert [r.status for r in fake.calls("grid", entry.source)] == [429, 200]
 
 
 def test_5xx_backs_off_exponentially(muni, fake, google, sleeper):
@@ -500,7 +501,7 @@ def test_a_school_failing_forever_does_not_stop_the_others(muni, demo_dir, fake,
     assert bad.error.code == "source-unavailable" and bad.error.status_ru == "источник недоступен"
     assert bad.attempts == google.max_attempts == 4
     assert "4 попыток" in bad.error.message_ru and "HTTP 500" in bad.error.message_ru
-    assert len(fake.calls("batchGet", broken)) == 4
+    assert len(fake.calls("grid", broken)) == 4
     assert sleeper.delays == pytest.approx([0.01, 0.02, 0.04])
 
 
@@ -545,7 +546,7 @@ def test_expired_token_is_refreshed(muni, fake, google):
     fake.tokens.clear()  # the server forgets the token: 401, then google-auth refreshes
     f = google.fetch(entry)
     assert f.ok and f.attempts == 1
-    assert [r.kind for r in fake.calls()][-3:] == ["batchGet", "token", "batchGet"]
+    assert [r.kind for r in fake.calls()][-3:] == ["grid", "token", "grid"]
 
 
 def test_unreachable_endpoint_is_retried_then_reported(key_file, sleeper):
