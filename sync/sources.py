@@ -723,7 +723,11 @@ def grid_rows(data: list[dict]) -> list[list[Any]]:
     for grid in data:
         top, left = grid.get("startRow", 0), grid.get("startColumn", 0)  # 0 is omitted
         for i, row_data in enumerate(grid.get("rowData", [])):
-            cells = [cell_value(c) for c in row_data.get("values", [])]
+            # cells holding only a format (a formatted empty column) are blanks
+            cells = [cell_value(c) if "effectiveValue" in c else ""
+                     for c in row_data.get("values", ())]
+            if not any(v != "" for v in cells):
+                continue
             while len(rows) <= top + i:
                 rows.append([])
             row = rows[top + i]

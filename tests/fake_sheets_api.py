@@ -195,10 +195,19 @@ def format_of_excel(number_format: str | None, value: Any) -> str | None:
     return "NUMBER"
 
 
+#: Error texts (as the values API and openpyxl show them) -> ErrorValue.type.
+ERROR_TYPES = {"#ERROR!": "ERROR", "#NULL!": "NULL_VALUE", "#DIV/0!": "DIVIDE_BY_ZERO",
+               "#VALUE!": "VALUE", "#REF!": "REF", "#NAME?": "NAME", "#NUM!": "NUM",
+               "#N/A": "N_A"}
+
+
 def extended_value(value: Any) -> dict | None:
-    """An ExtendedValue of a stored cell (None for an empty cell)."""
+    """An ExtendedValue of a stored cell (None for an empty cell); an error text such as
+    «#DIV/0!» (a formula's cached error in an .xlsx) is an errorValue."""
     if value is None or value == "":
         return None
+    if isinstance(value, str) and value in ERROR_TYPES:
+        return {"errorValue": {"type": ERROR_TYPES[value], "message": f"{value} (fake)"}}
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, (date, dtime)):
@@ -433,18 +442,24 @@ class FakeSheets:
         with self._lock:
             self.books[spreadsheet_id] = book
 
-    def add_from_xlsx(self, spreadsheet_id: str, path: str | Path, *, title: str = "") -> None:
+    def add_from_xlsx(self, spreadsheet_id: str, path: str | Path, *, title: str = "",
+                      formatted_rows: int | None = 20) -> None:
         """A spreadsheet holding the values of an .xlsx file (as if uploaded to Drive and
-        converted): cached values of formulas, hidden sheets stay hidden."""
+        converted): cached values of formulas, hidden sheets stay hidden, number formats
+        kept. A column's format covers ``formatted_rows`` empty rows below the data (None:
+        every row of the grid, as Sheets spreads it; slower to serve)."""
         from openpyxl import load_workbook
 
         wb = load_workbook(path, data_only=True)
         sheets, hidden, formats = [], [], {}
         for ws in wb.worksheets:
             cells = list(ws.iter_rows())
-            sheets.append((ws.title, [[c.value for c in r] for r in cells]))
-            formats[ws.title] = [[format_of_excel(c.number_format, c.value) for c in r]
-                                 for r in cells]
+            rows = [[c.value for c in r] for r in cells]
+            sheets.append((ws.title, rows))
+            height = _grid(rows)["rowCount"]
+            if formatted_rows is not None:
+                height = min(height, len(rows) + formatted_rows)
+            formats[ws.title] = _excel_formats(ws, cells, height)
             if ws.sheet_state != "visible":
                 hidden.append(ws.title)
         wb.close()
@@ -677,6 +692,35 @@ class FakeSheets:
                 return _error(400, f"Unable to parse range: {requested}")
             return 200, vr, {}
         return _error(404, f"fake: no route for {method} {path}")
+
+
+def _excel_formats(ws: Any, cells: list[tuple[Any, ...]], height: int
+                   ) -> list[list[str | None]]:
+    """Number format types of a converted .xlsx sheet, cell by cell: a cell's own format, or
+    its column's (the template formats whole columns), which Sheets spreads over every row
+    of the grid: empty cells keep it, as formatted empty cells of a real spreadsheet do."""
+    from openpyxl.utils import column_index_from_string
+
+    columns: dict[int, str | None] = {}
+    for letter, dim in ws.column_dimensions.items():
+        kind = format_of_excel(dim.number_format, None)
+        if kind is not None:
+            first = dim.min or column_index_from_string(letter)
+            for index in range(first, (dim.max or first) + 1):
+                columns[index - 1] = kind
+    width = max([len(r) for r in cells] + [i + 1 for i in columns])
+    out = []
+    for r in range(height if columns else len(cells)):
+        row = cells[r] if r < len(cells) else ()
+        kinds = [None] * width
+        for c in range(width):
+            own = row[c] if c < len(row) else None
+            if own is not None and (own.value is not None or own.number_format != "General"):
+                kinds[c] = format_of_excel(own.number_format, own.value)
+            else:
+                kinds[c] = columns.get(c)
+        out.append(kinds)
+    return out
 
 
 def _grid(rows: list[list[Any]]) -> dict[str, int]:

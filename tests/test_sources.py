@@ -11,7 +11,7 @@ import csv
 import hashlib
 import json
 import socket
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pandas as pd
@@ -403,7 +403,7 @@ def test_a_date_in_a_text_column_arrives_as_the_file_gives_it(tmp_path, fake, go
     _put(book, C.SCHOOL, "period", 0, date(2026, 11, 1))  # «2026-11» turned into a date
     book.save(path)
     sid = sid_for("dates")
-    fake.add_from_xlsx(sid, path)
+    fake.add_from_xlsx(sid, path, formatted_rows=None)  # formats down all 1000 rows
     try:
         f = google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
     finally:
@@ -422,6 +422,30 @@ def test_a_date_in_a_text_column_arrives_as_the_file_gives_it(tmp_path, fake, go
     assert tables["mentors"]["birth_date"].iloc[0] == pd.Timestamp(1980, 1, 10)
     assert tables["pairs"]["start_date"].iloc[0] == pd.Timestamp(2026, 9, 15)
     assert len(fake.calls(spreadsheet_id=sid)) == 1
+
+
+def test_times_and_formula_errors_arrive_as_openpyxl_reads_them(tmp_path, fake, google):
+    """A time typed into a text column reads «10:30:00» (a time, as openpyxl gives it), a
+    date with a time of day in a date column is that day, a formula error is its text."""
+    path = write_school_workbook(tmp_path / "times.xlsx", clean_school())
+    book = load_workbook(path)
+    _put(book, C.MENTEES, "group", 2, time(10, 30))
+    _put(book, C.MENTORS, "birth_date", 1, datetime(2009, 3, 1, 15, 0))
+    _put(book, C.MENTORS, "position", 0, "#DIV/0!")  # what openpyxl caches of =1/0
+    book.save(path)
+    sid = sid_for("times")
+    fake.add_from_xlsx(sid, path)
+    try:
+        f = google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
+    finally:
+        fake.remove(sid)
+    assert f.error is None, f.error
+    assert_same_workbook(f.workbook, SchoolWorkbook.from_openpyxl(load_workbook(
+        path, data_only=True)))
+    tables = f.workbook.tables
+    assert tables["mentees"]["group"].iloc[2] == "10:30:00"
+    assert tables["mentors"]["birth_date"].iloc[1] == pd.Timestamp(2009, 3, 1)
+    assert tables["mentors"]["position"].iloc[0] == "#DIV/0!"
 
 
 def test_missing_or_renamed_sheet_falls_back_to_metadata(tmp_path, fake, google):
@@ -646,6 +670,58 @@ def _check_fake_shapes(fake, requests):
                                        "status": "INVALID_ARGUMENT"}
     finally:
         fake.remove("s" * 30)
+
+
+def test_fake_serves_grid_data_like_the_api():
+    """spreadsheets.get: grid data only when the fields mask (or, without a mask,
+    includeGridData) asks for it; the mask cuts every answer; blanks as the API leaves them."""
+    import requests
+
+    sid = "g" * 30
+    with FakeSheets() as fake:
+        fake.add(sid, {"Лист": [["x", None, date(2026, 9, 1)], [None, None],
+                                ["", 12.5, True, time(10, 30), "#N/A"], [None]],
+                       "Другой": [["y"]], "Пусто": []})
+        url = f"{fake.url}/v4/spreadsheets/{sid}"
+        got = requests.get(url, params={"ranges": ["'Лист'", "'Пусто'"],
+                                        "fields": GRID_FIELDS}).json()
+        assert got == {"sheets": [
+            {"properties": {"title": "Лист"}, "data": [{"rowData": [
+                {"values": [{"effectiveValue": {"stringValue": "x"}}, {},
+                            {"effectiveValue": {"numberValue": 46266},
+                             "effectiveFormat": {"numberFormat": {"type": "DATE"}}}]},
+                {},
+                {"values": [{}, {"effectiveValue": {"numberValue": 12.5}},
+                            {"effectiveValue": {"boolValue": True}},
+                            {"effectiveValue": {"numberValue": 0.4375},
+                             "effectiveFormat": {"numberFormat": {"type": "TIME"}}},
+                            {"effectiveValue": {"errorValue": {"type": "N_A",
+                                                               "message": "#N/A (fake)"}}}]},
+            ]}]},
+            {"properties": {"title": "Пусто"}, "data": [{}]}]}  # startRow 0: omitted
+        assert [r.kind for r in fake.calls()] == ["grid"]
+        # includeGridData=true without a mask: everything, values formatted too
+        full = requests.get(url, params={"includeGridData": "true"}).json()
+        assert [s["properties"]["title"] for s in full["sheets"]] == ["Лист", "Другой", "Пусто"]
+        cell = full["sheets"][0]["data"][0]["rowData"][0]["values"][2]
+        assert cell["formattedValue"] == "01.09.2026"
+        assert cell["effectiveFormat"]["numberFormat"] == {"type": "DATE",
+                                                           "pattern": "dd.MM.yyyy"}
+        # metadata: no grid data, with or without includeGridData once a mask says so
+        for params in ({}, {"includeGridData": "false"},
+                       {"includeGridData": "true", "fields": "sheets.properties.title"}):
+            meta = requests.get(url, params=params).json()
+            assert all("data" not in s for s in meta["sheets"]), params
+        masked = requests.get(url, params={"fields": "properties.title,sheets.properties("
+                                                     "sheet_id,title)"}).json()
+        assert masked == {"properties": {"title": sid},
+                          "sheets": [{"properties": {"sheetId": i, "title": t}}
+                                     for i, t in enumerate(["Лист", "Другой", "Пусто"])]}
+        assert [r.kind for r in fake.calls()][1:] == ["grid"] + ["metadata"] * 4
+        for params in ({"ranges": ["'Нет'"]}, {"ranges": ["'Лист'!A1:B2"]},
+                       {"fields": "sheets(properties"}):
+            assert requests.get(url, params=params).status_code == 400, params
+        assert not fake.internal_errors
 
 
 def test_registry_written_by_the_demo_is_what_we_read(demo_dir):
