@@ -8,11 +8,12 @@ The subset a read-only sync needs (shapes from ../shared/notes/gspread-fake-shee
   ``includeGridData=true`` or a ``fields`` mask asks for ``sheets.data`` (a mask wins over
   ``includeGridData``, as in the API). ``ranges`` limits the answer to those sheets (whole
   sheets only; an unknown sheet answers the range error). Cells carry ``effectiveValue``
-  (numberValue | stringValue | boolValue; dates as serial numbers), ``userEnteredValue``,
-  ``formattedValue`` and ``effectiveFormat`` (``numberFormat.type`` DATE, DATE_TIME, TIME,
-  TEXT, NUMBER, PERCENT …); empty cells are ``{}``, trailing empty cells and rows are left
-  out, zero ``startRow``/``startColumn`` are omitted (proto3 JSON). The ``fields`` mask is
-  applied to every answer of this route.
+  (numberValue | stringValue | boolValue | errorValue; dates as serial numbers),
+  ``userEnteredValue``, ``formattedValue`` and ``effectiveFormat`` (``numberFormat.type``
+  DATE, DATE_TIME, TIME, TEXT, NUMBER, PERCENT …). An empty cell is ``{}``, or only its
+  format when formatted (a column format of an .xlsx covers the empty rows below the data);
+  trailing empty cells and rows are left out, zero ``startRow``/``startColumn`` are omitted
+  (proto3 JSON). The ``fields`` mask is applied to every answer of this route.
 * ``GET /v4/spreadsheets/{id}/values:batchGet`` — whole-sheet ranges, ``valueRenderOption``,
   ``dateTimeRenderOption``, ``majorDimension``; an unknown sheet answers
   ``400 INVALID_ARGUMENT "Unable to parse range: <range>"`` as the real API does.
@@ -27,7 +28,7 @@ Usage::
     with FakeSheets(public_key=key.public_key()) as fake:
         fake.add_from_xlsx("1AbC…", path)
         ... LoopbackAdapter(fake.url) ...
-        fake.calls("batchGet", "1AbC…")
+        fake.calls("grid", "1AbC…")  # spreadsheets.get with grid data
 """
 
 from __future__ import annotations
