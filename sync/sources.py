@@ -7,15 +7,15 @@ one school never stops a municipal run.
 
 * ``FolderSource`` reads .xlsx/.xlsm/.ods files with fastexcel (``addin.model.load_sheets``).
 * ``GoogleSheetsSource`` reads a Google spreadsheet with stock gspread: ONE
-  ``values:batchGet`` request per spreadsheet for every contract sheet, with unformatted
-  values and dates as serial numbers (``SchoolWorkbook`` converts them by column type).
-  It retries 429/5xx/connection errors with exponential backoff and paces its requests to
-  respect the API quota. ``endpoint`` redirects all Google traffic to another base URL
-  (a staging server, or the fake Sheets API of the tests) through ``LoopbackAdapter``.
-
-Known difference from the folder source on the same data: a *date cell* in a text column
-arrives as its serial number (the file path gives «ДД.ММ.ГГГГ»); text typed into a cell,
-IDs and date-looking strings come back unchanged.
+  ``spreadsheets.get`` request per spreadsheet for every contract sheet, asking (by a field
+  mask) only for each cell's effective value and number format type. A number whose format
+  is a date or time becomes a Python datetime (time) as openpyxl gives it from an .xlsx,
+  so a date typed into a text column reads «ДД.ММ.ГГГГ» as from the file, not a serial
+  number; everything else arrives as the values API gives it (numbers, text exactly as
+  typed, booleans). It retries 429/5xx/connection errors with exponential backoff and paces
+  its requests to respect the API quota. ``endpoint`` redirects all Google traffic to
+  another base URL (a staging server, or the fake Sheets API of the tests) through
+  ``LoopbackAdapter``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -341,10 +342,18 @@ NO_KEY_MESSAGE = (
     f"в параметре --google-key или в переменной окружения {KEY_ENV} (ключ создаётся в Google "
     "Cloud Console: IAM и администрирование → Сервисные аккаунты → Ключи → Добавить ключ → "
     "JSON) и откройте каждой таблице доступ «Читатель» для адреса этого аккаунта.")
-#: Values as stored: numbers and booleans typed, dates as serial numbers (days since
-#: 1899-12-30), text exactly as typed. FORMATTED_VALUE would turn numbers into locale strings.
-READ_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE",
-               "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"}
+#: spreadsheets.get field mask: per cell the effective value (numbers and booleans typed,
+#: text exactly as typed, dates as serial numbers) and the number format type, which alone
+#: tells a date from a number. The same read quota as one values:batchGet.
+GRID_FIELDS = ("sheets(properties(title),data(startRow,startColumn,"
+               "rowData(values(effectiveValue,effectiveFormat(numberFormat(type))))))")
+#: Number format types whose numbers are dates or times (serial days since 1899-12-30).
+DATE_TYPES = frozenset({"DATE", "DATE_TIME", "TIME"})
+GOOGLE_EPOCH = datetime(1899, 12, 30)
+#: ErrorValue.type -> the text the values API shows for a formula error.
+ERROR_TEXT = {"ERROR": "#ERROR!", "NULL_VALUE": "#NULL!", "DIVIDE_BY_ZERO": "#DIV/0!",
+              "VALUE": "#VALUE!", "REF": "#REF!", "NAME": "#NAME?", "NUM": "#NUM!",
+              "N_A": "#N/A", "LOADING": "Loading..."}
 #: Sheets one spreadsheet is read for (the data sheets and Инструкция for the version).
 READ_SHEETS: tuple[C.Sheet, ...] = (C.INSTRUCTIONS, *C.DATA_SHEETS)
 #: Retried HTTP statuses: quota (429), timeouts (408) and server errors (5xx).
@@ -561,10 +570,10 @@ class GoogleSheetsSource:
             return {}
 
     def _read_values(self, sid: str, state: _Read) -> dict[str, list]:
-        """Sheet title -> rows: one batchGet, or metadata + batchGet if a sheet is missing."""
+        """Sheet title -> rows: one spreadsheets.get, or metadata + get if a sheet is missing."""
         titles = [s.name for s in READ_SHEETS]
         try:
-            return self._batch_get(sid, titles, state)
+            return self._grid_get(sid, titles, state)
         except gspread.exceptions.APIError as exc:
             if not _is_range_error(exc):
                 raise
@@ -578,19 +587,28 @@ class GoogleSheetsSource:
                    if normalize_header(s["properties"]["title"]) in wanted]
         if not present:
             return {}
-        return self._batch_get(sid, present, state)
+        return self._grid_get(sid, present, state)
 
-    def _batch_get(self, sid: str, titles: list[str], state: _Read) -> dict[str, list]:
-        ranges = [gspread.utils.absolute_range_name(t) for t in titles]
-        resp = self._call(lambda: self.client.http_client.values_batch_get(
-            sid, ranges, params=dict(READ_PARAMS)), state)
-        value_ranges = resp.get("valueRanges", [])
-        if len(value_ranges) != len(titles):
+    def _grid_get(self, sid: str, titles: list[str], state: _Read) -> dict[str, list]:
+        """The cells of these sheets (one spreadsheets.get), as rows of Python values."""
+        params = {"ranges": [gspread.utils.absolute_range_name(t) for t in titles],
+                  "fields": GRID_FIELDS}
+        resp = self._call(lambda: self.client.http_client.spreadsheets_get(
+            sid, params=dict(params)), state)
+        # The answer is a Spreadsheet: its sheets in the spreadsheet's order, matched back
+        # to the requested titles by name.
+        wanted = {normalize_header(t) for t in titles}
+        out: dict[str, list] = {}
+        for sheet in resp.get("sheets", []):
+            title = sheet.get("properties", {}).get("title")
+            if isinstance(title, str) and normalize_header(title) in wanted:
+                wanted.discard(normalize_header(title))
+                out[title] = grid_rows(sheet.get("data", []))
+        if wanted:
             raise SourceUnavailableError(
-                f"Google вернул неполный ответ: {len(value_ranges)} листов из {len(titles)} "
+                f"Google вернул неполный ответ: {len(out)} листов из {len(out) + len(wanted)} "
                 "запрошенных. Запустите сбор ещё раз.")
-        # valueRanges come in the order of the requested ranges.
-        return {t: vr.get("values", []) for t, vr in zip(titles, value_ranges, strict=True)}
+        return out
 
     # -- retry and pacing ---------------------------------------------------------------
     def _call(self, request: Callable[[], Any], state: _Read) -> Any:
@@ -698,10 +716,71 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def grid_rows(data: list[dict]) -> list[list[Any]]:
+    """Rows of Python values from a sheet's GridData, as the values API would give them:
+    interior blanks "", trailing blank cells and rows left out; dates as datetime/time."""
+    rows: list[list[Any]] = []
+    for grid in data:
+        top, left = grid.get("startRow", 0), grid.get("startColumn", 0)  # 0 is omitted
+        for i, row_data in enumerate(grid.get("rowData", [])):
+            # cells holding only a format (a formatted empty column) are blanks
+            cells = [cell_value(c) if "effectiveValue" in c else ""
+                     for c in row_data.get("values", ())]
+            if not any(v != "" for v in cells):
+                continue
+            while len(rows) <= top + i:
+                rows.append([])
+            row = rows[top + i]
+            row.extend([""] * (left + len(cells) - len(row)))
+            row[left:left + len(cells)] = cells
+    for row in rows:
+        while row and row[-1] == "":
+            row.pop()
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def cell_value(cell: dict) -> Any:
+    """One CellData as a Python value: a number formatted as a date or time becomes a
+    datetime (a time of day: a time), as openpyxl reads the cell from an .xlsx."""
+    value = cell.get("effectiveValue") or {}
+    if "numberValue" in value:
+        number = value["numberValue"]
+        kind = ((cell.get("effectiveFormat") or {}).get("numberFormat") or {}).get("type")
+        return from_serial(number, kind) if kind in DATE_TYPES else number
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "boolValue" in value:
+        return value["boolValue"]
+    if "errorValue" in value:
+        return ERROR_TEXT.get(value["errorValue"].get("type", ""), "#ERROR!")
+    return ""
+
+
+def from_serial(serial: float, kind: str) -> datetime | dtime | float:
+    """A Sheets serial (days since 1899-12-30, time as the fraction) as a datetime, to the
+    millisecond; a TIME below one day as a time. Out of datetime's range: the number."""
+    try:
+        moment = GOOGLE_EPOCH + timedelta(milliseconds=round(serial * 86_400_000))
+    except (OverflowError, ValueError):
+        return serial
+    if kind == "TIME" and 0 <= serial < 1:
+        return moment.time()
+    return moment
+
+
 def _values_digest(values: dict[str, list]) -> str:
     canonical = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                           allow_nan=False)
+                           allow_nan=False, default=_tagged)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _tagged(value: Any) -> Any:
+    """Dates and times in the canonical JSON, apart from text that looks the same."""
+    if isinstance(value, datetime | dtime):
+        return {f"${type(value).__name__}": value.isoformat()}
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 # ------------------------------------------------------------------------------- dispatch

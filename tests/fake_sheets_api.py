@@ -4,7 +4,16 @@ The subset a read-only sync needs (shapes from ../shared/notes/gspread-fake-shee
 
 * ``POST /token`` — the OAuth JWT-bearer grant of a service account; with ``public_key`` the
   RS256 assertion is verified and API calls must carry a token it issued.
-* ``GET /v4/spreadsheets/{id}`` — metadata (``fields`` masks are ignored).
+* ``GET /v4/spreadsheets/{id}`` — spreadsheets.get: metadata, and grid data when
+  ``includeGridData=true`` or a ``fields`` mask asks for ``sheets.data`` (a mask wins over
+  ``includeGridData``, as in the API). ``ranges`` limits the answer to those sheets (whole
+  sheets only; an unknown sheet answers the range error). Cells carry ``effectiveValue``
+  (numberValue | stringValue | boolValue | errorValue; dates as serial numbers),
+  ``userEnteredValue``, ``formattedValue`` and ``effectiveFormat`` (``numberFormat.type``
+  DATE, DATE_TIME, TIME, TEXT, NUMBER, PERCENT …). An empty cell is ``{}``, or only its
+  format when formatted (a column format of an .xlsx covers the empty rows below the data);
+  trailing empty cells and rows are left out, zero ``startRow``/``startColumn`` are omitted
+  (proto3 JSON). The ``fields`` mask is applied to every answer of this route.
 * ``GET /v4/spreadsheets/{id}/values:batchGet`` — whole-sheet ranges, ``valueRenderOption``,
   ``dateTimeRenderOption``, ``majorDimension``; an unknown sheet answers
   ``400 INVALID_ARGUMENT "Unable to parse range: <range>"`` as the real API does.
@@ -19,7 +28,7 @@ Usage::
     with FakeSheets(public_key=key.public_key()) as fake:
         fake.add_from_xlsx("1AbC…", path)
         ... LoopbackAdapter(fake.url) ...
-        fake.calls("batchGet", "1AbC…")
+        fake.calls("grid", "1AbC…")  # spreadsheets.get with grid data
 """
 
 from __future__ import annotations
@@ -73,7 +82,7 @@ class Recorded:
     path: str
     query: dict[str, list[str]]
     status: int
-    kind: str  # token | metadata | batchGet | values | allowedLocations | other
+    kind: str  # token | metadata | grid | batchGet | values | allowedLocations | other
     spreadsheet_id: str | None
 
 
@@ -85,12 +94,23 @@ class _Failure:
 
 
 @dataclass
+class FakeSheet:
+    """One sheet: rows of Python cell values and, cell by cell, the number format type
+    (None: automatic); formats may reach past the values (formatted empty cells)."""
+
+    name: str
+    rows: list[list[Any]]
+    hidden: bool = False
+    formats: list[list[str | None]] = field(default_factory=list)
+
+
+@dataclass
 class Book:
-    """One fake spreadsheet: title, (sheet title, rows of Python cell values, hidden), and
-    Drive's modifiedTime (RFC 3339, changed by every `add` of the spreadsheet)."""
+    """One fake spreadsheet: title, sheets, and Drive's modifiedTime (RFC 3339, changed by
+    every `add` of the spreadsheet)."""
 
     title: str
-    sheets: list[tuple[str, list[list[Any]], bool]] = field(default_factory=list)
+    sheets: list[FakeSheet] = field(default_factory=list)
     modified: str = ""
 
 
@@ -134,6 +154,192 @@ def render(value: Any, value_option: str, date_option: str) -> Any:
             return str(_json_number(value)).replace(".", ",")  # ru_RU decimal comma
         return _json_number(value)
     return str(value)
+
+
+#: Number format type -> a pattern as Sheets shows it in a ru_RU spreadsheet.
+PATTERNS = {"DATE": "dd.MM.yyyy", "DATE_TIME": "dd.MM.yyyy H:mm:ss", "TIME": "H:mm:ss",
+            "TEXT": "@", "NUMBER": "#,##0.00", "PERCENT": "0.00%", "CURRENCY": "#,##0.00 [$₽]",
+            "SCIENTIFIC": "0.00E+00"}
+#: What every cell's effectiveFormat carries besides the number format (a mask drops it).
+_DEFAULT_FORMAT = {"backgroundColor": {"red": 1, "green": 1, "blue": 1},
+                   "verticalAlignment": "BOTTOM", "wrapStrategy": "OVERFLOW_CELL",
+                   "textFormat": {"fontFamily": "Arial", "fontSize": 10}}
+
+
+def format_of(value: Any) -> str | None:
+    """The number format type Sheets gives a typed value (None: automatic)."""
+    if isinstance(value, datetime):
+        return "DATE_TIME" if value.time() != dtime() else "DATE"
+    if isinstance(value, date):
+        return "DATE"
+    if isinstance(value, dtime):
+        return "TIME"
+    return None
+
+
+def format_of_excel(number_format: str | None, value: Any) -> str | None:
+    """The type Sheets gives an .xlsx cell's number format when the file is converted."""
+    from openpyxl.styles.numbers import is_datetime
+
+    fmt = (number_format or "General").strip()
+    kind = is_datetime(fmt)
+    if kind:
+        return {"date": "DATE", "datetime": "DATE_TIME", "time": "TIME"}[kind]
+    if fmt == "@":
+        return "TEXT"
+    if fmt == "General":
+        return format_of(value)
+    if "%" in fmt:
+        return "PERCENT"
+    if "E+" in fmt.upper():
+        return "SCIENTIFIC"
+    return "NUMBER"
+
+
+#: Error texts (as the values API and openpyxl show them) -> ErrorValue.type.
+ERROR_TYPES = {"#ERROR!": "ERROR", "#NULL!": "NULL_VALUE", "#DIV/0!": "DIVIDE_BY_ZERO",
+               "#VALUE!": "VALUE", "#REF!": "REF", "#NAME?": "NAME", "#NUM!": "NUM",
+               "#N/A": "N_A"}
+
+
+def extended_value(value: Any) -> dict | None:
+    """An ExtendedValue of a stored cell (None for an empty cell); an error text such as
+    «#DIV/0!» (a formula's cached error in an .xlsx) is an errorValue."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value in ERROR_TYPES:
+        return {"errorValue": {"type": ERROR_TYPES[value], "message": f"{value} (fake)"}}
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, (date, dtime)):
+        return {"numberValue": serial(value)}
+    if isinstance(value, (int, float)):
+        return {"numberValue": _json_number(value)}
+    return {"stringValue": str(value)}
+
+
+def cell_data(value: Any, kind: str | None) -> dict:
+    """One CellData as spreadsheets.get gives it before a field mask: {} for an empty cell
+    without a format."""
+    out: dict[str, Any] = {}
+    typed = extended_value(value)
+    number_format = {"type": kind, "pattern": PATTERNS.get(kind, "")} if kind else None
+    if typed is not None:
+        out["userEnteredValue"] = typed
+        out["effectiveValue"] = typed
+        out["formattedValue"] = render(value, "FORMATTED_VALUE", "FORMATTED_STRING")
+    if number_format is not None:
+        out["userEnteredFormat"] = {"numberFormat": number_format}
+    if typed is not None or number_format is not None:
+        effective = dict(_DEFAULT_FORMAT)
+        if number_format is not None:
+            effective["numberFormat"] = number_format
+        out["effectiveFormat"] = effective
+    return out
+
+
+def grid_data(sheet: FakeSheet) -> dict:
+    """The GridData of a whole sheet: rowData from row 1, trailing empty cells and rows
+    left out, an empty row in between as {}; startRow/startColumn 0 are omitted."""
+    height = max(len(sheet.rows), len(sheet.formats))
+    row_data: list[dict] = []
+    for r in range(height):
+        values = sheet.rows[r] if r < len(sheet.rows) else []
+        kinds = sheet.formats[r] if r < len(sheet.formats) else []
+        width = max(len(values), len(kinds))
+        cells = [cell_data(values[c] if c < len(values) else None,
+                           kinds[c] if c < len(kinds) else None) for c in range(width)]
+        while cells and not cells[-1]:
+            cells.pop()
+        row_data.append({"values": cells} if cells else {})
+    while row_data and not row_data[-1]:
+        row_data.pop()
+    out: dict[str, Any] = {}
+    if row_data:
+        out["rowData"] = row_data
+        out["rowMetadata"] = [{"pixelSize": 21} for _ in row_data]
+    return out
+
+
+def parse_fields(mask: str) -> dict[str, Any]:
+    """A field mask ('a.b,c(d,e(f))', snake_case or camelCase) as a tree: name -> subtree,
+    None for "the whole value"."""
+    tree: dict[str, Any] = {}
+    pos = _parse_mask(mask.replace(" ", ""), 0, tree)
+    if pos != len(mask.replace(" ", "")):
+        raise ValueError(f"bad field mask at {pos}: {mask!r}")
+    return tree
+
+
+def _parse_mask(text: str, pos: int, tree: dict[str, Any]) -> int:
+    while pos < len(text):
+        node = tree
+        while True:  # a dotted path
+            end = pos
+            while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+                end += 1
+            if end == pos:
+                raise ValueError(f"bad field mask at {pos}: {text!r}")
+            name = _camel(text[pos:end])
+            pos = end
+            if pos < len(text) and text[pos] == ".":
+                node = _child(node, name)
+                pos += 1
+                continue
+            if pos < len(text) and text[pos] == "(":
+                pos = _parse_mask(text, pos + 1, _child(node, name))
+                if pos >= len(text) or text[pos] != ")":
+                    raise ValueError(f"unbalanced field mask: {text!r}")
+                pos += 1
+            else:
+                node[name] = None
+            break
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+            continue
+        return pos
+    return pos
+
+
+def _child(node: dict[str, Any], name: str) -> dict[str, Any]:
+    if name not in node:
+        node[name] = {}
+    elif node[name] is None:  # already the whole value: a narrower path adds nothing
+        return {}
+    return node[name]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def apply_fields(value: Any, tree: dict[str, Any] | None) -> Any:
+    """``value`` cut to a field-mask tree; messages left empty are dropped, list items kept
+    (an empty cell stays {} in its row, where its position matters)."""
+    if tree is None:
+        return value
+    if isinstance(value, list):
+        return [apply_fields(v, tree) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for name, sub in tree.items():
+        if name in value:
+            kept = apply_fields(value[name], sub)
+            if kept != {}:
+                out[name] = kept
+    return out
+
+
+def wants_grid(query: dict[str, list[str]]) -> bool:
+    """Whether spreadsheets.get returns grid data: a fields mask decides when given (it must
+    name sheets.data), else includeGridData=true."""
+    mask = query.get("fields", [""])[0]
+    if mask:
+        sheets = parse_fields(mask).get("sheets", {})
+        return sheets is None or "data" in sheets
+    return query.get("includeGridData", ["false"])[0].lower() == "true"
 
 
 def trim(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
@@ -220,30 +426,46 @@ class FakeSheets:
     # -- content --------------------------------------------------------------------------
     def add(self, spreadsheet_id: str, sheets: Mapping[str, list[list[Any]]]
             | Iterable[tuple[str, list[list[Any]]]], *, title: str = "",
-            hidden: Iterable[str] = ()) -> None:
+            hidden: Iterable[str] = (),
+            formats: Mapping[str, list[list[str | None]]] | None = None) -> None:
         """A spreadsheet from sheet title -> rows of Python values (str, int, float, bool,
-        date/datetime/time, None)."""
+        date/datetime/time, None). ``formats`` gives a sheet's number format types cell by
+        cell; without it each cell gets the type Sheets gives its value (a date: DATE)."""
         items = sheets.items() if isinstance(sheets, Mapping) else sheets
         hidden = set(hidden)
         book = Book(title or spreadsheet_id, modified=self._next_time())
         for name, rows in items:
-            book.sheets.append((name, [list(r) for r in rows], name in hidden))
+            rows = [list(r) for r in rows]
+            kinds = (formats or {}).get(name)
+            if kinds is None:
+                kinds = [[format_of(v) for v in r] for r in rows]
+            book.sheets.append(FakeSheet(name, rows, name in hidden, [list(k) for k in kinds]))
         with self._lock:
             self.books[spreadsheet_id] = book
 
-    def add_from_xlsx(self, spreadsheet_id: str, path: str | Path, *, title: str = "") -> None:
+    def add_from_xlsx(self, spreadsheet_id: str, path: str | Path, *, title: str = "",
+                      formatted_rows: int | None = 20) -> None:
         """A spreadsheet holding the values of an .xlsx file (as if uploaded to Drive and
-        converted): cached values of formulas, hidden sheets stay hidden."""
+        converted): cached values of formulas, hidden sheets stay hidden, number formats
+        kept. A column's format covers ``formatted_rows`` empty rows below the data (None:
+        every row of the grid, as Sheets spreads it; slower to serve)."""
         from openpyxl import load_workbook
 
         wb = load_workbook(path, data_only=True)
-        sheets, hidden = [], []
+        sheets, hidden, formats = [], [], {}
         for ws in wb.worksheets:
-            sheets.append((ws.title, [list(r) for r in ws.iter_rows(values_only=True)]))
+            cells = list(ws.iter_rows())
+            rows = [[c.value for c in r] for r in cells]
+            sheets.append((ws.title, rows))
+            height = _grid(rows)["rowCount"]
+            if formatted_rows is not None:
+                height = min(height, len(rows) + formatted_rows)
+            formats[ws.title] = _excel_formats(ws, cells, height)
             if ws.sheet_state != "visible":
                 hidden.append(ws.title)
         wb.close()
-        self.add(spreadsheet_id, sheets, title=title or Path(path).stem, hidden=hidden)
+        self.add(spreadsheet_id, sheets, title=title or Path(path).stem, hidden=hidden,
+                 formats=formats)
 
     def _next_time(self) -> str:
         """A modifiedTime later than any before (Drive's clock, in whole milliseconds)."""
@@ -360,14 +582,41 @@ class FakeSheets:
             out["nextPageToken"] = str(start + size)
         return out
 
-    def _metadata(self, sid: str, book: Book) -> dict:
+    def _spreadsheet(self, sid: str, book: Book, query: dict[str, list[str]]
+                     ) -> tuple[int, dict, dict[str, str]]:
+        """spreadsheets.get: the sheets of ``ranges`` (all without), grid data if asked,
+        cut to the ``fields`` mask."""
+        requested = query.get("ranges", [])
+        chosen: set[int] = set()
+        for text in requested:
+            title, a1 = parse_range(text)
+            index = next((i for i, s in enumerate(book.sheets) if s.name == title), None)
+            if index is None or a1:  # sub-ranges are not faked: loud rather than wrong
+                return _error(400, f"Unable to parse range: {text}")
+            chosen.add(index)
+        try:
+            grid = wants_grid(query)
+            mask = query.get("fields", [""])[0]
+            tree = parse_fields(mask) if mask else None
+        except ValueError as exc:
+            return _error(400, f"Invalid field selection: {exc}")
+        body = self._metadata(sid, book, chosen if requested else None, grid)
+        return 200, apply_fields(body, tree), {}
+
+    def _metadata(self, sid: str, book: Book, chosen: set[int] | None = None,
+                  grid: bool = False) -> dict:
         sheets = []
-        for index, (name, rows, hidden) in enumerate(book.sheets):
-            props = {"sheetId": index, "title": name, "index": index, "sheetType": "GRID",
-                     "gridProperties": _grid(rows)}
-            if hidden:
+        for index, sheet in enumerate(book.sheets):
+            if chosen is not None and index not in chosen:
+                continue
+            props = {"sheetId": index, "title": sheet.name, "index": index,
+                     "sheetType": "GRID", "gridProperties": _grid(sheet.rows)}
+            if sheet.hidden:
                 props["hidden"] = True
-            sheets.append({"properties": props})
+            entry: dict[str, Any] = {"properties": props}
+            if grid:
+                entry["data"] = [grid_data(sheet)]
+            sheets.append(entry)
         return {"spreadsheetId": sid,
                 "properties": {"title": book.title, "locale": "ru_RU",
                                "autoRecalc": "ON_CHANGE", "timeZone": "Europe/Moscow"},
@@ -377,7 +626,7 @@ class FakeSheets:
     def _value_range(self, book: Book, requested: str, query: dict[str, list[str]]
                      ) -> dict | None:
         title, a1 = parse_range(requested)
-        found = next(((n, rows) for n, rows, _ in book.sheets if n == title), None)
+        found = next(((s.name, s.rows) for s in book.sheets if s.name == title), None)
         if found is None or a1:  # sub-ranges are not faked: loud rather than wrong
             return None
         name, rows = found
@@ -425,7 +674,7 @@ class FakeSheets:
         if book is None:
             return _error(404)
         if tail == "":
-            return 200, self._metadata(sid, book), {}
+            return self._spreadsheet(sid, book, query)
         if tail == "values:batchGet":
             ranges = query.get("ranges", [])
             if not ranges:
@@ -446,6 +695,35 @@ class FakeSheets:
         return _error(404, f"fake: no route for {method} {path}")
 
 
+def _excel_formats(ws: Any, cells: list[tuple[Any, ...]], height: int
+                   ) -> list[list[str | None]]:
+    """Number format types of a converted .xlsx sheet, cell by cell: a cell's own format, or
+    its column's (the template formats whole columns), which Sheets spreads over every row
+    of the grid: empty cells keep it, as formatted empty cells of a real spreadsheet do."""
+    from openpyxl.utils import column_index_from_string
+
+    columns: dict[int, str | None] = {}
+    for letter, dim in ws.column_dimensions.items():
+        kind = format_of_excel(dim.number_format, None)
+        if kind is not None:
+            first = dim.min or column_index_from_string(letter)
+            for index in range(first, (dim.max or first) + 1):
+                columns[index - 1] = kind
+    width = max([len(r) for r in cells] + [i + 1 for i in columns])
+    out = []
+    for r in range(height if columns else len(cells)):
+        row = cells[r] if r < len(cells) else ()
+        kinds = [None] * width
+        for c in range(width):
+            own = row[c] if c < len(row) else None
+            if own is not None and (own.value is not None or own.number_format != "General"):
+                kinds[c] = format_of_excel(own.number_format, own.value)
+            else:
+                kinds[c] = columns.get(c)
+        out.append(kinds)
+    return out
+
+
 def _grid(rows: list[list[Any]]) -> dict[str, int]:
     width = max((len(r) for r in rows), default=0)
     return {"rowCount": max(1000, len(rows)), "columnCount": max(26, width)}
@@ -459,7 +737,7 @@ def _error(status: int, message: str | None = None, *, headers: dict[str, str] |
     return status, body, headers or {}
 
 
-def _kind(method: str, path: str) -> tuple[str, str | None]:
+def _kind(method: str, path: str, query: dict[str, list[str]]) -> tuple[str, str | None]:
     if path == "/token":
         return "token", None
     if path.endswith("/allowedLocations"):
@@ -470,7 +748,10 @@ def _kind(method: str, path: str) -> tuple[str, str | None]:
         sid, _, tail = path[len("/v4/spreadsheets/"):].partition("/")
         sid = unquote(sid)
         if tail == "":
-            return "metadata", sid
+            try:
+                return ("grid" if wants_grid(query) else "metadata"), sid
+            except ValueError:
+                return "metadata", sid
         if tail == "values:batchGet":
             return "batchGet", sid
         if tail.startswith("values/"):
@@ -495,7 +776,7 @@ def _handler_for(fake: FakeSheets) -> type[BaseHTTPRequestHandler]:
                 fake.internal_errors.append(exc)
                 status, payload, extra = 500, {"error": {"code": 500, "message": repr(exc),
                                                          "status": "INTERNAL"}}, {}
-            kind, sid = _kind(self.command, split.path)
+            kind, sid = _kind(self.command, split.path, query)
             host = self.headers.get("X-Orig-Host") or self.headers.get("Host", "")
             fake._record(Recorded(self.command, host, split.path, query, status, kind, sid))
             data = json.dumps(payload, ensure_ascii=False).encode("utf-8")

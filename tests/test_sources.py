@@ -11,7 +11,7 @@ import csv
 import hashlib
 import json
 import socket
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,9 @@ from openpyxl import Workbook, load_workbook
 
 from addin import errors
 from addin.model import SchoolWorkbook
+from addin.validate import validate_workbook
 from sync.sources import (
+    GRID_FIELDS,
     KEY_ENV,
     SCOPES,
     FolderSource,
@@ -318,18 +320,19 @@ def test_google_equals_folder_with_one_request_per_spreadsheet(muni, demo_dir, f
         else:  # missing and corrupt files were never uploaded
             assert type(f.error) is errors.WorkbookNotFoundError
             assert "не найдена" in f.error.message_ru
-        assert len(fake.calls("batchGet", sid)) == 1
+        assert len(fake.calls("grid", sid)) == 1
         assert len(fake.calls(spreadsheet_id=sid)) == 1  # no metadata request either
     # one token for the whole run, with the read-only scope, signed by the key
     assert len(fake.calls("token")) == 1
     claims = fake.token_claims[-1]
     assert claims["iss"] == EMAIL and claims["scope"] == " ".join(SCOPES)
-    batch = fake.calls("batchGet")[0]
-    assert batch.host == "sheets.googleapis.com"
-    assert batch.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
-    assert batch.query["dateTimeRenderOption"] == ["SERIAL_NUMBER"]
-    assert [parse_range(r)[0] for r in batch.query["ranges"]] == [
+    get = fake.calls("grid")[0]
+    assert get.host == "sheets.googleapis.com"
+    assert get.path == f"/v4/spreadsheets/{get.spreadsheet_id}"  # spreadsheets.get
+    assert get.query["fields"] == [GRID_FIELDS]
+    assert [parse_range(r)[0] for r in get.query["ranges"]] == [
         C.INSTRUCTIONS.name, *(s.name for s in C.DATA_SHEETS)]
+    assert not fake.calls("batchGet")
 
 
 def test_hash_is_stable_and_follows_the_values(muni, fake, google):
@@ -368,6 +371,83 @@ def test_text_ids_and_date_looking_strings_come_back_unchanged(tmp_path, fake, g
     assert f.workbook.school["period"] == "2026-11"
 
 
+def _put(book, sheet: C.Sheet, key: str, record: int, value) -> None:
+    """Type ``value`` into column ``key`` of data row ``record`` (0-based) of a table sheet,
+    or into the value cell of field ``key`` of a form sheet, as a user would."""
+    ws = book[sheet.name]
+    header = next(c.header for c in sheet.columns if c.key == key)
+    if sheet is C.SCHOOL:
+        row = next(r for r in ws.iter_rows() if r[0].value == header)
+        row[1].value = value
+        return
+    titles = [c.value for c in ws[C.HEADER_ROW]]
+    ws.cell(row=C.FIRST_DATA_ROW + record, column=titles.index(header) + 1).value = value
+
+
+def _findings(wb: SchoolWorkbook) -> list[tuple]:
+    report = validate_workbook(wb, date(2026, 11, 30))
+    return sorted((f.code, f.sheet, f.row, f.column, str(f.value), f.message_ru)
+                  for f in report.findings)
+
+
+def test_a_date_in_a_text_column_arrives_as_the_file_gives_it(tmp_path, fake, google):
+    """Issue #16: a date typed into a text column of a Google Sheet arrives as the .xlsx of the
+    same cells gives it («01.09.2026»), not as its serial number (46266); dates in date columns
+    and the form stay right, with one request per spreadsheet."""
+    path = write_school_workbook(tmp_path / "dates.xlsx", clean_school())
+    book = load_workbook(path)
+    _put(book, C.MENTEES, "group", 0, date(2026, 9, 1))  # a class typed as «1.9»
+    _put(book, C.MENTORS, "position", 1, datetime(2026, 9, 1, 10, 30))
+    _put(book, C.PAIRS, "order_ref", 1, date(2025, 10, 12))
+    _put(book, C.ROADMAP, "evidence", 1, date(2026, 10, 5))
+    _put(book, C.SCHOOL, "period", 0, date(2026, 11, 1))  # «2026-11» turned into a date
+    book.save(path)
+    sid = sid_for("dates")
+    fake.add_from_xlsx(sid, path, formatted_rows=None)  # formats down all 1000 rows
+    try:
+        f = google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
+    finally:
+        fake.remove(sid)
+    assert f.error is None, f.error
+    from_file = SchoolWorkbook.from_path(path)
+    assert_same_workbook(f.workbook, from_file)
+    assert _findings(f.workbook) == _findings(from_file)
+    tables = f.workbook.tables
+    assert tables["mentees"]["group"].iloc[0] == "01.09.2026"
+    assert tables["mentors"]["position"].iloc[1] == "01.09.2026"
+    assert tables["pairs"]["order_ref"].iloc[1] == "12.10.2025"
+    assert tables["roadmap"]["evidence"].iloc[1] == "05.10.2026"
+    assert f.workbook.school["period"] == "2026-11"
+    # dates in date columns are still dates
+    assert tables["mentors"]["birth_date"].iloc[0] == pd.Timestamp(1980, 1, 10)
+    assert tables["pairs"]["start_date"].iloc[0] == pd.Timestamp(2026, 9, 15)
+    assert len(fake.calls(spreadsheet_id=sid)) == 1
+
+
+def test_times_and_formula_errors_arrive_as_openpyxl_reads_them(tmp_path, fake, google):
+    """A time typed into a text column reads «10:30:00» (a time, as openpyxl gives it), a
+    date with a time of day in a date column is that day, a formula error is its text."""
+    path = write_school_workbook(tmp_path / "times.xlsx", clean_school())
+    book = load_workbook(path)
+    _put(book, C.MENTEES, "group", 2, time(10, 30))
+    _put(book, C.MENTORS, "birth_date", 1, datetime(2009, 3, 1, 15, 0))
+    _put(book, C.MENTORS, "position", 0, "#DIV/0!")  # what openpyxl caches of =1/0
+    book.save(path)
+    sid = sid_for("times")
+    fake.add_from_xlsx(sid, path)
+    try:
+        f = google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
+    finally:
+        fake.remove(sid)
+    assert f.error is None, f.error
+    assert_same_workbook(f.workbook, SchoolWorkbook.from_openpyxl(load_workbook(
+        path, data_only=True)))
+    tables = f.workbook.tables
+    assert tables["mentees"]["group"].iloc[2] == "10:30:00"
+    assert tables["mentors"]["birth_date"].iloc[1] == pd.Timestamp(2009, 3, 1)
+    assert tables["mentors"]["position"].iloc[0] == "#DIV/0!"
+
+
 def test_missing_or_renamed_sheet_falls_back_to_metadata(tmp_path, fake, google):
     path = write_school_workbook(tmp_path / "school.xlsx", clean_school())
     book = load_workbook(path)
@@ -386,8 +466,7 @@ def test_missing_or_renamed_sheet_falls_back_to_metadata(tmp_path, fake, google)
     assert f.workbook.missing_sheets == ["monitoring"]
     assert len(f.workbook.tables["mentors"]) == 3
     assert_same_workbook(f.workbook, SchoolWorkbook.from_path(path))
-    assert [r.kind for r in fake.calls(spreadsheet_id=sid)] == ["batchGet", "metadata",
-                                                               "batchGet"]
+    assert [r.kind for r in fake.calls(spreadsheet_id=sid)] == ["grid", "metadata", "grid"]
     assert f.attempts == 1
 
 
@@ -410,7 +489,7 @@ def test_429_with_retry_after_is_retried(muni, fake, google, sleeper):
     f = google.fetch(entry)
     assert f.error is None and f.attempts == 2
     assert sleeper.delays == [0.0]
-    assert [r.status for r in fake.calls("batchGet", entry.source)] == [429, 200]
+    assert [r.status for r in fake.calls("grid", entry.source)] == [429, 200]
 
 
 def test_5xx_backs_off_exponentially(muni, fake, google, sleeper):
@@ -446,7 +525,7 @@ def test_a_school_failing_forever_does_not_stop_the_others(muni, demo_dir, fake,
     assert bad.error.code == "source-unavailable" and bad.error.status_ru == "источник недоступен"
     assert bad.attempts == google.max_attempts == 4
     assert "4 попыток" in bad.error.message_ru and "HTTP 500" in bad.error.message_ru
-    assert len(fake.calls("batchGet", broken)) == 4
+    assert len(fake.calls("grid", broken)) == 4
     assert sleeper.delays == pytest.approx([0.01, 0.02, 0.04])
 
 
@@ -491,7 +570,7 @@ def test_expired_token_is_refreshed(muni, fake, google):
     fake.tokens.clear()  # the server forgets the token: 401, then google-auth refreshes
     f = google.fetch(entry)
     assert f.ok and f.attempts == 1
-    assert [r.kind for r in fake.calls()][-3:] == ["batchGet", "token", "batchGet"]
+    assert [r.kind for r in fake.calls()][-3:] == ["grid", "token", "grid"]
 
 
 def test_unreachable_endpoint_is_retried_then_reported(key_file, sleeper):
@@ -591,6 +670,58 @@ def _check_fake_shapes(fake, requests):
                                        "status": "INVALID_ARGUMENT"}
     finally:
         fake.remove("s" * 30)
+
+
+def test_fake_serves_grid_data_like_the_api():
+    """spreadsheets.get: grid data only when the fields mask (or, without a mask,
+    includeGridData) asks for it; the mask cuts every answer; blanks as the API leaves them."""
+    import requests
+
+    sid = "g" * 30
+    with FakeSheets() as fake:
+        fake.add(sid, {"Лист": [["x", None, date(2026, 9, 1)], [None, None],
+                                ["", 12.5, True, time(10, 30), "#N/A"], [None]],
+                       "Другой": [["y"]], "Пусто": []})
+        url = f"{fake.url}/v4/spreadsheets/{sid}"
+        got = requests.get(url, params={"ranges": ["'Лист'", "'Пусто'"],
+                                        "fields": GRID_FIELDS}).json()
+        assert got == {"sheets": [
+            {"properties": {"title": "Лист"}, "data": [{"rowData": [
+                {"values": [{"effectiveValue": {"stringValue": "x"}}, {},
+                            {"effectiveValue": {"numberValue": 46266},
+                             "effectiveFormat": {"numberFormat": {"type": "DATE"}}}]},
+                {},
+                {"values": [{}, {"effectiveValue": {"numberValue": 12.5}},
+                            {"effectiveValue": {"boolValue": True}},
+                            {"effectiveValue": {"numberValue": 0.4375},
+                             "effectiveFormat": {"numberFormat": {"type": "TIME"}}},
+                            {"effectiveValue": {"errorValue": {"type": "N_A",
+                                                               "message": "#N/A (fake)"}}}]},
+            ]}]},
+            {"properties": {"title": "Пусто"}, "data": [{}]}]}  # startRow 0: omitted
+        assert [r.kind for r in fake.calls()] == ["grid"]
+        # includeGridData=true without a mask: everything, values formatted too
+        full = requests.get(url, params={"includeGridData": "true"}).json()
+        assert [s["properties"]["title"] for s in full["sheets"]] == ["Лист", "Другой", "Пусто"]
+        cell = full["sheets"][0]["data"][0]["rowData"][0]["values"][2]
+        assert cell["formattedValue"] == "01.09.2026"
+        assert cell["effectiveFormat"]["numberFormat"] == {"type": "DATE",
+                                                           "pattern": "dd.MM.yyyy"}
+        # metadata: no grid data, with or without includeGridData once a mask says so
+        for params in ({}, {"includeGridData": "false"},
+                       {"includeGridData": "true", "fields": "sheets.properties.title"}):
+            meta = requests.get(url, params=params).json()
+            assert all("data" not in s for s in meta["sheets"]), params
+        masked = requests.get(url, params={"fields": "properties.title,sheets.properties("
+                                                     "sheet_id,title)"}).json()
+        assert masked == {"properties": {"title": sid},
+                          "sheets": [{"properties": {"sheetId": i, "title": t}}
+                                     for i, t in enumerate(["Лист", "Другой", "Пусто"])]}
+        assert [r.kind for r in fake.calls()][1:] == ["grid"] + ["metadata"] * 4
+        for params in ({"ranges": ["'Нет'"]}, {"ranges": ["'Лист'!A1:B2"]},
+                       {"fields": "sheets(properties"}):
+            assert requests.get(url, params=params).status_code == 400, params
+        assert not fake.internal_errors
 
 
 def test_registry_written_by_the_demo_is_what_we_read(demo_dir):
