@@ -80,8 +80,10 @@ def build_templates_cmd(out_dir: Path, server_url: str | None) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("demo-output/municipality"), show_default=True,
               help="Папка демо-муниципалитета.")
-@click.option("--schools", default=12, show_default=True, type=click.IntRange(3, 500),
-              help="Число образовательных организаций.")
+@click.option("--schools", default=12, show_default=True, type=click.IntRange(1, 500),
+              help="Число образовательных организаций (от 1; при 8 и более — три чистые, три "
+                   "со сбоями сдачи, в остальных — заложенные ошибки; при меньшем числе все "
+                   "ошибки в одной организации).")
 @click.option("--seed", default=2026, show_default=True, help="Зерно генератора.")
 @click.option("--period", default="2026-11", show_default=True, help="Отчётный период ГГГГ-ММ.")
 def demo_data_cmd(out_dir: Path, schools: int, seed: int, period: str) -> None:
@@ -93,8 +95,8 @@ def demo_data_cmd(out_dir: Path, schools: int, seed: int, period: str) -> None:
 
     muni = generate_municipality(n_schools=schools, seed=seed, period=period)
     write_municipality(muni, out_dir)
-    console.print(f"Демо-муниципалитет «{muni.name}»: {len(muni.schools)} организаций, "
-                  f"период {muni.period}")
+    console.print(f"Демо-муниципалитет «{muni.name}», период {muni.period}: организаций "
+                  f"{len(muni.schools)}, заложенных ошибок {len(muni.mistakes)}")
     console.print(f"Книги школ: {out_dir / 'schools'}")
     console.print(f"Реестр: {out_dir / 'registry.csv'}")
 
@@ -109,7 +111,8 @@ def validate_cmd(file: Path, reference_date: date | None, fmt: str,
                  annotate_out: Path | None) -> None:
     """Проверить книгу школы и показать замечания.
 
-    Код выхода: 0 — ошибок нет, 1 — есть ошибки, 2 — файл не читается.
+    Код выхода: 0 — ошибок нет, 1 — есть ошибки, 2 — файл не читается (или копия
+    --annotate не записана).
 
     Пример: nastavnik validate школа.xlsx --annotate школа-проверка.xlsx
     """
@@ -126,27 +129,34 @@ def validate_cmd(file: Path, reference_date: date | None, fmt: str,
 
 
 def _annotate(file: Path, out: Path, report: Report) -> None:
-    from addin.annotate import write_annotated
+    """Write the annotated copy; any failure is a Russian line and exit 2, and ``out`` is
+    either the complete copy or left as it was (the copy is written beside it and renamed)."""
+    from addin.annotate import AnnotatedCopyError, write_annotated
 
     try:
         write_annotated(file, out, report)
     except ValueError:
-        raise click.ClickException("Копия с замечаниями не может заменить проверяемый файл: "
-                                   "укажите другое имя в --annotate.") from None
+        raise click.UsageError("Копия с замечаниями не может заменить проверяемый файл: "
+                               "укажите другое имя в --annotate.") from None
+    except AnnotatedCopyError as exc:
+        # with a cause the package itself could not be read (broken zip or XML): damaged
+        _copy_not_written(corrupt(exc.__cause__, file.name).status_ru
+                          if exc.__cause__ is not None else None, exc.message_ru)
     except WorkbookError as exc:
-        raise click.ClickException(exc.message_ru) from None
+        _copy_not_written(exc.status_ru, exc.message_ru)
     except OSError as exc:
-        raise click.ClickException(f"Не удалось записать {out}: {exc.strerror}") from None
+        _copy_not_written(None, f"не удалось записать {out}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 (the copy could not read what the check could)
-        _unreadable_copy(file, exc)
+        error = corrupt(exc, file.name)
+        _copy_not_written(error.status_ru, error.message_ru)
     err_console.print(f"Копия с замечаниями: {out}")
 
 
-def _unreadable_copy(file: Path, exc: Exception) -> None:
-    """The annotated copy failed while reading the workbook: «файл повреждён», exit 2."""
-    error = corrupt(exc, file.name)
-    err_console.print(f"[bold red]Копия с замечаниями не записана — {error.status_ru}:[/] "
-                      f"{escape(error.message_ru)}")
+def _copy_not_written(status: str | None, message: str) -> None:
+    """The annotated copy was not made: a Russian line (with the file's status, e.g. «файл
+    повреждён», when it is the file's fault), exit 2."""
+    head = "Копия с замечаниями не записана" + (f" — {status}" if status else "")
+    err_console.print(f"[bold red]{head}:[/] {escape(message)}")
     sys.exit(EXIT_UNREADABLE)
 
 
