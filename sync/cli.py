@@ -82,8 +82,12 @@ def build_templates_cmd(out_dir: Path, server_url: str | None) -> None:
     """
     from workbook_templates.build import build_templates
 
-    for path in build_templates(out_dir, server_url):
-        console.print(f"Шаблон: {path}")
+    try:
+        paths = build_templates(out_dir, server_url)
+    except OSError as exc:
+        raise write_failed(out_dir, exc) from None
+    for path in paths:
+        console.print(f"Шаблон: {escape(str(path))}")
 
 
 @cli.command("demo-data")
@@ -95,7 +99,8 @@ def build_templates_cmd(out_dir: Path, server_url: str | None) -> None:
                    "со сбоями сдачи, в остальных — заложенные ошибки; при меньшем числе все "
                    "ошибки в одной организации).")
 @click.option("--seed", default=2026, show_default=True, help="Зерно генератора.")
-@click.option("--period", default="2026-11", show_default=True, help="Отчётный период ГГГГ-ММ.")
+@click.option("--period", default="2026-11", show_default=True,
+              callback=lambda c, p, v: _period(c, p, v), help="Отчётный период ГГГГ-ММ.")
 def demo_data_cmd(out_dir: Path, schools: int, seed: int, period: str) -> None:
     """Создать демо-муниципалитет: книги школ с выдуманными людьми и заложенными ошибками.
 
@@ -104,7 +109,10 @@ def demo_data_cmd(out_dir: Path, schools: int, seed: int, period: str) -> None:
     from workbook_templates.demo import generate_municipality, write_municipality
 
     muni = generate_municipality(n_schools=schools, seed=seed, period=period)
-    write_municipality(muni, out_dir)
+    try:
+        write_municipality(muni, out_dir)
+    except OSError as exc:
+        raise write_failed(out_dir, exc) from None
     console.print(f"Демо-муниципалитет «{muni.name}», период {muni.period}: организаций "
                   f"{len(muni.schools)}, заложенных ошибок {len(muni.mistakes)}")
     console.print(f"Книги школ: {out_dir / 'schools'}")
@@ -305,7 +313,8 @@ def import_roadmap_cmd(file: Path, workbook: Path, out: Path | None, anchor_date
     try:
         report = read_roadmap(file, anchor=anchor_date, table=table)
     except RoadmapImportError as exc:
-        err_console.print(f"[bold red]Не удалось прочитать дорожную карту:[/] {exc.message_ru}")
+        err_console.print(f"[bold red]Не удалось прочитать дорожную карту:[/] "
+                          f"{escape(exc.message_ru)}")
         sys.exit(EXIT_UNREADABLE)
     console.print(report.summary_ru(), markup=False, highlight=False)
     if len(report.tables) > 1 and table is None:
@@ -321,7 +330,7 @@ def import_roadmap_cmd(file: Path, workbook: Path, out: Path | None, anchor_date
     try:
         written = import_into(report, workbook, out, replace=replace)
     except RoadmapImportError as exc:
-        err_console.print(f"[bold red]Не удалось записать:[/] {exc.message_ru}")
+        err_console.print(f"[bold red]Не удалось записать:[/] {escape(exc.message_ru)}")
         sys.exit(EXIT_UNREADABLE)
     except OSError as exc:
         raise write_failed(out, exc) from None
@@ -401,7 +410,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
     try:
         config.check()
     except ServerConfigError as exc:
-        err_console.print(f"[bold red]Сервер не запущен:[/] {exc}")
+        err_console.print(f"[bold red]Сервер не запущен:[/] {escape(str(exc))}")
         sys.exit(EXIT_UNREADABLE)
     console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
     # The staff pages run the sync through this object: addin/ never imports sync/.
@@ -549,10 +558,7 @@ def _check_sync_inputs(registry: Path, out: Path, source_dir: Path | None,
     """Refuse, before anything is read or written, what would fail later or destroy a file:
     a master that is not .xlsx or that would replace the registry or a school's workbook, a
     targets file with a mistake, a database address that is not one."""
-    if out.suffix.lower() != ".xlsx":
-        raise click.BadParameter(f"сводная книга записывается в формате .xlsx, а указано "
-                                 f"«{out.name}»; укажите имя вида «свод.xlsx».",
-                                 param_hint="'--out'")
+    _require_suffix(out, ".xlsx")
     load_targets_ru(targets)
     if db_url:
         check_db_url(db_url)
@@ -566,6 +572,14 @@ def _check_sync_inputs(registry: Path, out: Path, source_dir: Path | None,
             raise click.BadParameter(
                 f"сводная книга не может заменить книгу организации {entry.code} "
                 f"({entry.source}): укажите другое имя.", param_hint="'--out'")
+
+
+def _require_suffix(out: Path, suffix: str) -> None:
+    """A file Excel opens: the name ends as its format does («форма.ods» of an xlsx does not)."""
+    if out.suffix.lower() != suffix.lower():
+        raise click.BadParameter(f"файл записывается в формате {suffix.lower()}, а указано "
+                                 f"«{out.name}»; укажите имя вида «{out.stem}{suffix.lower()}».",
+                                 param_hint="'--out'")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -690,6 +704,7 @@ def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | No
         raise click.UsageError("Бланк (--template) и соответствие (--mapping) задаются вместе.")
     if master is None and db_url is None:
         raise click.UsageError("Укажите --master (история рядом с ним) или --db.")
+    _require_suffix(out, template.suffix if template is not None else ".xlsx")
     url = db_url or _master_history_url(master)
     require_existing_sqlite(url, "Файл истории сборов" if db_url else
                             f"Рядом со сводной книгой {master.name} файл истории сборов")
@@ -713,7 +728,7 @@ def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | No
             fill_official_form(figures, template, load_mapping(mapping), out, year=year,
                                municipality=municipality)
     except MappingError as exc:
-        err_console.print(f"[bold red]Ошибка соответствия:[/] {exc.message_ru}")
+        err_console.print(f"[bold red]Ошибка соответствия:[/] {escape(exc.message_ru)}")
         sys.exit(EXIT_UNREADABLE)
     except OSError as exc:
         raise write_failed(out, exc) from None
@@ -849,7 +864,7 @@ def calendar_cmd(file: Path | None, out: Path, master: Path | None,
         try:
             plan = master_calendar(master, reference_date, reporting=not no_reporting)
         except MasterCalendarError as exc:
-            err_console.print(f"[bold red]Календарь не создан:[/] {exc.message_ru}")
+            err_console.print(f"[bold red]Календарь не создан:[/] {escape(exc.message_ru)}")
             sys.exit(EXIT_UNREADABLE)
     else:
         wb, _ = _book_and_targets(file, None)
@@ -911,6 +926,7 @@ def region_cmd(db_url: str, period: str | None, year: int | None, out: Path,
     if (period is None) == (year is None):
         raise click.UsageError("Укажите --period (сводная книга) или --year (форма), одно из "
                                "двух.")
+    _require_suffix(out, template.suffix if template is not None else ".xlsx")
     if (template is None) != (mapping is None) or (template is not None and year is None):
         raise click.UsageError("Бланк (--template) и соответствие (--mapping) задаются вместе "
                                "и только с --year.")
@@ -923,7 +939,7 @@ def region_cmd(db_url: str, period: str | None, year: int | None, out: Path,
             else:
                 _region_form(store, year, region_name, out, template, mapping)
     except (RegionError, FederalFormError) as exc:
-        err_console.print(f"[bold red]Свод региона не построен:[/] {exc.message_ru}")
+        err_console.print(f"[bold red]Свод региона не построен:[/] {escape(exc.message_ru)}")
         sys.exit(EXIT_UNREADABLE)
     except (SQLAlchemyError, ImportError) as exc:
         err_console.print(f"[bold red]База истории недоступна:[/] "

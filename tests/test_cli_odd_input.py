@@ -7,6 +7,7 @@ message or a file lost."""
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ def refused(res, *words: str) -> None:  # noqa: ANN001
         assert w in text, (w, text)
     for english in ENGLISH:
         assert english not in text, (english, text)
+    assert not re.search(r"[A-Za-z]+(Error|Exception)\b", text), text  # a class name
 
 
 def sha(path: Path) -> str:
@@ -177,4 +179,66 @@ def test_federal_form_of_a_master_without_history(tmp_path):
     master = tmp_path / "свод.xlsx"
     refused(run("federal-form", "--year", "2026", "--master", master, "--out",
                 tmp_path / "форма.xlsx"), "файл истории сборов не найден", "свод.history.sqlite")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- writers of a whole file --------------------------------------------------------------------
+@pytest.mark.parametrize("args", [
+    ["demo-data", "--out", "{bad}/демо"],
+    ["build-templates", "--out", "{bad}/шаблоны"],
+    ["region", "--db", "sqlite:///{history}", "--period", "2026-11", "--out", "{bad}/р.xlsx"],
+])
+def test_whole_file_writers_under_a_file(place, history, args):
+    args = [a.format(bad=place / "заметка.txt", history=history) for a in args]
+    refused(run(*args), "часть пути — файл, а не папка")
+
+
+@pytest.mark.parametrize("period", ["2026-13", "ноябрь"])
+def test_demo_data_period_is_checked(tmp_path, period):
+    refused(run("demo-data", "--out", tmp_path / "демо", "--period", period),
+            "укажите период как ГГГГ-ММ")
+    assert not (tmp_path / "демо").exists()
+
+
+@pytest.fixture(scope="module")
+def history(place, tmp_path_factory) -> Path:
+    """The SQLite history of one sync of the small demo municipality."""
+    master = tmp_path_factory.mktemp("synced") / "свод.xlsx"
+    res = run("sync", "--registry", place / "демо" / "registry.csv", "--period", "2026-11",
+              "--out", master)
+    assert res.returncode == 1, said(res)
+    return master.with_suffix(".history.sqlite")
+
+
+def test_forms_and_the_regional_master_are_xlsx_files(history, tmp_path):
+    master = history.with_name("свод.xlsx")
+    for args in (["region", "--db", f"sqlite:///{history}", "--period", "2026-11"],
+                 ["region", "--db", f"sqlite:///{history}", "--year", "2026"],
+                 ["federal-form", "--year", "2026", "--master", master]):
+        refused(run(*args, "--out", tmp_path / "итог.ods"), "файл записывается в формате .xlsx",
+                "«итог.ods»")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_messages_with_brackets_keep_them(history, tmp_path):
+    """A mapping with an unknown section: the message names «[indicators]» and the allowed
+    «[form]», «[cells]», «[meta]» (the console once ate them as markup)."""
+    from openpyxl import Workbook
+
+    template = tmp_path / "бланк.xlsx"
+    Workbook().save(template)
+    mapping = tmp_path / "соответствие.toml"
+    mapping.write_text("[indicators.teachers_covered]\ntargets = 5\n", encoding="utf-8")
+    res = run("federal-form", "--year", "2026", "--master", history.with_name("свод.xlsx"),
+              "--template", template, "--mapping", mapping, "--out", tmp_path / "ф.xlsx")
+    refused(res, "[indicators]", "[form], [cells], [meta]")
+    mapping.write_text("просто текст\n", encoding="utf-8")
+    res = run("federal-form", "--year", "2026", "--master", history.with_name("свод.xlsx"),
+              "--template", template, "--mapping", mapping, "--out", tmp_path / "ф.xlsx")
+    refused(res, "ошибка синтаксиса TOML в строке 1")
+
+
+def test_a_master_calendar_of_a_file_that_is_no_workbook(place, tmp_path):
+    refused(run("calendar", "--master", place / "заметка.txt", "--out", tmp_path / "к.ics"),
+            "Календарь не создан", "не удалось прочитать")
     assert list(tmp_path.iterdir()) == []
