@@ -549,7 +549,7 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
             sys.exit(EXIT_UNREADABLE)
     _print_sync_summary(result)
     if _registry_entries(registry):
-        _nothing_found_hint(result, source_dir or registry.parent)
+        _nothing_found_hint(result, (source_dir or registry.parent).resolve())
     sys.exit(EXIT_FINDINGS if result.consolidation.any_rejected else EXIT_OK)
 
 
