@@ -5,7 +5,8 @@ statuses, the federal figures, the run log) and never opens a school file; ``wri
 renders it with the master's writer (atomically, xlsxwriter). Regional indicators are sums of
 the municipalities' numerators over sums of their denominators, as a municipality's are sums
 over its schools, and are compared with the region's targets (``--targets``), which may differ
-from the municipalities' own.
+from the municipalities' own; «До цели» says what is missing to them, with the master's writers
+(``indicator_table``, ``gap_table``).
 
 The store holds no names or birth dates (only school-local IDs, which this module does not
 read either), so neither does the regional master.
