@@ -6,6 +6,7 @@ library errors become Russian messages and exit codes, never tracebacks.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +20,15 @@ from addin.errors import WorkbookError, corrupt
 from addin.report import SHOWN_FINDINGS, SHOWN_MESSAGE_CHARS, Report, shorten
 from addin.rules.base import Severity
 from sync import cli_ru
+from sync.cli_errors import (
+    Refused,
+    check_db_url,
+    db_reason,
+    load_targets_ru,
+    os_reason,
+    require_existing_sqlite,
+    write_failed,
+)
 
 cli_ru.install()
 console = Console(highlight=False)
@@ -72,18 +82,25 @@ def build_templates_cmd(out_dir: Path, server_url: str | None) -> None:
     """
     from workbook_templates.build import build_templates
 
-    for path in build_templates(out_dir, server_url):
-        console.print(f"Шаблон: {path}")
+    try:
+        paths = build_templates(out_dir, server_url)
+    except OSError as exc:
+        raise write_failed(out_dir, exc) from None
+    for path in paths:
+        console.print(f"Шаблон: {escape(str(path))}")
 
 
 @cli.command("demo-data")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("demo-output/municipality"), show_default=True,
               help="Папка демо-муниципалитета.")
-@click.option("--schools", default=12, show_default=True, type=click.IntRange(3, 500),
-              help="Число образовательных организаций.")
+@click.option("--schools", default=12, show_default=True, type=click.IntRange(1, 500),
+              help="Число образовательных организаций (от 1; при 8 и более — три чистые, три "
+                   "со сбоями сдачи, в остальных — заложенные ошибки; при меньшем числе все "
+                   "ошибки в одной организации).")
 @click.option("--seed", default=2026, show_default=True, help="Зерно генератора.")
-@click.option("--period", default="2026-11", show_default=True, help="Отчётный период ГГГГ-ММ.")
+@click.option("--period", default="2026-11", show_default=True,
+              callback=lambda c, p, v: _period(c, p, v), help="Отчётный период ГГГГ-ММ.")
 def demo_data_cmd(out_dir: Path, schools: int, seed: int, period: str) -> None:
     """Создать демо-муниципалитет: книги школ с выдуманными людьми и заложенными ошибками.
 
@@ -92,15 +109,18 @@ def demo_data_cmd(out_dir: Path, schools: int, seed: int, period: str) -> None:
     from workbook_templates.demo import generate_municipality, write_municipality
 
     muni = generate_municipality(n_schools=schools, seed=seed, period=period)
-    write_municipality(muni, out_dir)
-    console.print(f"Демо-муниципалитет «{muni.name}»: {len(muni.schools)} организаций, "
-                  f"период {muni.period}")
+    try:
+        write_municipality(muni, out_dir)
+    except OSError as exc:
+        raise write_failed(out_dir, exc) from None
+    console.print(f"Демо-муниципалитет «{muni.name}», период {muni.period}: организаций "
+                  f"{len(muni.schools)}, заложенных ошибок {len(muni.mistakes)}")
     console.print(f"Книги школ: {out_dir / 'schools'}")
     console.print(f"Реестр: {out_dir / 'registry.csv'}")
 
 
 @cli.command("validate")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", metavar="ФАЙЛ", type=click.Path(dir_okay=False, path_type=Path))
 @reference_date_option
 @format_option
 @click.option("--annotate", "annotate_out", type=click.Path(dir_okay=False, path_type=Path),
@@ -109,7 +129,8 @@ def validate_cmd(file: Path, reference_date: date | None, fmt: str,
                  annotate_out: Path | None) -> None:
     """Проверить книгу школы и показать замечания.
 
-    Код выхода: 0 — ошибок нет, 1 — есть ошибки, 2 — файл не читается.
+    Код выхода: 0 — ошибок нет, 1 — есть ошибки, 2 — файл не читается (или копия
+    --annotate не записана).
 
     Пример: nastavnik validate школа.xlsx --annotate школа-проверка.xlsx
     """
@@ -126,27 +147,34 @@ def validate_cmd(file: Path, reference_date: date | None, fmt: str,
 
 
 def _annotate(file: Path, out: Path, report: Report) -> None:
-    from addin.annotate import write_annotated
+    """Write the annotated copy; any failure is a Russian line and exit 2, and ``out`` is
+    either the complete copy or left as it was (the copy is written beside it and renamed)."""
+    from addin.annotate import AnnotatedCopyError, write_annotated
 
     try:
         write_annotated(file, out, report)
     except ValueError:
-        raise click.ClickException("Копия с замечаниями не может заменить проверяемый файл: "
-                                   "укажите другое имя в --annotate.") from None
+        raise click.UsageError("Копия с замечаниями не может заменить проверяемый файл: "
+                               "укажите другое имя в --annotate.") from None
+    except AnnotatedCopyError as exc:
+        # with a cause the package itself could not be read (broken zip or XML): damaged
+        _copy_not_written(corrupt(exc.__cause__, file.name).status_ru
+                          if exc.__cause__ is not None else None, exc.message_ru)
     except WorkbookError as exc:
-        raise click.ClickException(exc.message_ru) from None
+        _copy_not_written(exc.status_ru, exc.message_ru)
     except OSError as exc:
-        raise click.ClickException(f"Не удалось записать {out}: {exc.strerror}") from None
+        _copy_not_written(None, f"не удалось записать {out}: {os_reason(exc)}")
     except Exception as exc:  # noqa: BLE001 (the copy could not read what the check could)
-        _unreadable_copy(file, exc)
+        error = corrupt(exc, file.name)
+        _copy_not_written(error.status_ru, error.message_ru)
     err_console.print(f"Копия с замечаниями: {out}")
 
 
-def _unreadable_copy(file: Path, exc: Exception) -> None:
-    """The annotated copy failed while reading the workbook: «файл повреждён», exit 2."""
-    error = corrupt(exc, file.name)
-    err_console.print(f"[bold red]Копия с замечаниями не записана — {error.status_ru}:[/] "
-                      f"{escape(error.message_ru)}")
+def _copy_not_written(status: str | None, message: str) -> None:
+    """The annotated copy was not made: a Russian line (with the file's status, e.g. «файл
+    повреждён», when it is the file's fault), exit 2."""
+    head = "Копия с замечаниями не записана" + (f" — {status}" if status else "")
+    err_console.print(f"[bold red]{head}:[/] {escape(message)}")
     sys.exit(EXIT_UNREADABLE)
 
 
@@ -186,7 +214,7 @@ def print_report(report: Report) -> None:
 
 
 @cli.command("indicators")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", metavar="ФАЙЛ", type=click.Path(dir_okay=False, path_type=Path))
 @reference_date_option
 @format_option
 @click.option("--targets", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -199,20 +227,9 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
 
     Пример: nastavnik indicators школа.xlsx --out школа-показатели.xlsx
     """
-    from addin.indicators import compute_indicators, load_targets
-    from addin.model import SchoolWorkbook
+    from addin.indicators import compute_indicators
 
-    try:
-        try:
-            wb = SchoolWorkbook.from_path(file)
-        except Exception as exc:  # noqa: BLE001 (any reading failure: «файл повреждён»)
-            raise corrupt(exc, file.name) from exc
-        goals = load_targets(targets)
-    except WorkbookError as exc:
-        err_console.print(f"[bold red]{exc.status_ru}[/]: {escape(str(exc))}")
-        sys.exit(EXIT_UNREADABLE)
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(f"Не удалось прочитать файл целей {targets}: {exc}") from None
+    wb, goals = _book_and_targets(file, targets)
     values = compute_indicators(wb, reference_date, goals)
     from addin.plans import gap_by_key
 
@@ -241,12 +258,12 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
         try:
             write_indicators_copy(file, out_copy, values)
         except ValueError:
-            raise click.ClickException("Копия с показателями не может заменить исходный файл: "
+            raise Refused("Копия с показателями не может заменить исходный файл: "
                                        "укажите другое имя в --out.") from None
         except WorkbookError as exc:
-            raise click.ClickException(exc.message_ru) from None
+            raise Refused(exc.message_ru) from None
         except OSError as exc:
-            raise click.ClickException(f"Не удалось записать {out_copy}: {exc.strerror}") from None
+            raise write_failed(out_copy, exc) from None
         err_console.print(f"Копия с показателями: {out_copy}")
 
 
@@ -265,7 +282,7 @@ def _target(v) -> str:  # noqa: ANN001
 
 
 @cli.command("import-roadmap")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", metavar="ФАЙЛ", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--into", "workbook", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Книга школы, в лист «Дорожная карта» которой переносятся мероприятия.")
@@ -296,7 +313,8 @@ def import_roadmap_cmd(file: Path, workbook: Path, out: Path | None, anchor_date
     try:
         report = read_roadmap(file, anchor=anchor_date, table=table)
     except RoadmapImportError as exc:
-        err_console.print(f"[bold red]Не удалось прочитать дорожную карту:[/] {exc.message_ru}")
+        err_console.print(f"[bold red]Не удалось прочитать дорожную карту:[/] "
+                          f"{escape(exc.message_ru)}")
         sys.exit(EXIT_UNREADABLE)
     console.print(report.summary_ru(), markup=False, highlight=False)
     if len(report.tables) > 1 and table is None:
@@ -306,11 +324,16 @@ def import_roadmap_cmd(file: Path, workbook: Path, out: Path | None, anchor_date
     out = out or workbook.with_name(f"{workbook.stem}-дорожная-карта{workbook.suffix}")
     if out.resolve() == workbook.resolve():
         raise click.UsageError("Копия не может заменить исходную книгу: укажите другое --out.")
+    if out.suffix.lower() != workbook.suffix.lower():
+        raise click.UsageError(f"Копия должна иметь то же расширение, что и книга "
+                               f"({workbook.suffix}), а указано «{out.name}».")
     try:
         written = import_into(report, workbook, out, replace=replace)
     except RoadmapImportError as exc:
-        err_console.print(f"[bold red]Не удалось записать:[/] {exc.message_ru}")
+        err_console.print(f"[bold red]Не удалось записать:[/] {escape(exc.message_ru)}")
         sys.exit(EXIT_UNREADABLE)
+    except OSError as exc:
+        raise write_failed(out, exc) from None
     console.print(f"Перенесено строк: {written}. Книга с дорожной картой: {out}")
 
 
@@ -325,7 +348,10 @@ def checks_cmd(out: Path | None) -> None:
     if out is None:
         click.echo(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise write_failed(out, exc) from None
         console.print(f"Справочник проверок: {out}")
 
 
@@ -374,7 +400,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
     if token_file is not None:
         token = token_file.read_text(encoding="utf-8").strip() or None
         if token is None:
-            raise click.ClickException(f"Файл токена {token_file} пуст.")
+            raise Refused(f"Файл токена {token_file} пуст.")
     from sync.workspace_service import FolderSyncService
 
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
@@ -384,7 +410,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
     try:
         config.check()
     except ServerConfigError as exc:
-        err_console.print(f"[bold red]Сервер не запущен:[/] {exc}")
+        err_console.print(f"[bold red]Сервер не запущен:[/] {escape(str(exc))}")
         sys.exit(EXIT_UNREADABLE)
     console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
     # The staff pages run the sync through this object: addin/ never imports sync/.
@@ -407,9 +433,9 @@ def add_school_code_cmd(access_file: Path, school_code: str, secret: str | None)
     try:
         shown = add_school_code(access_file, school_code, secret)
     except AccessFileError as exc:
-        raise click.ClickException(exc.message_ru) from None
+        raise Refused(exc.message_ru) from None
     except OSError as exc:
-        raise click.ClickException(f"Не удалось записать {access_file}: {exc.strerror}") from None
+        raise write_failed(access_file, exc) from None
     console.print(f"Код доступа для {school_code} записан в {access_file}.")
     if secret is None:
         console.print(f"Код (сообщите школе, он больше не будет показан): [bold]{shown}[/]")
@@ -436,9 +462,9 @@ def add_staff_cmd(access_file: Path, login: str, secret: str | None) -> None:
     try:
         shown = add_staff(access_file, login, secret)
     except AccessFileError as exc:
-        raise click.ClickException(exc.message_ru) from None
+        raise Refused(exc.message_ru) from None
     except OSError as exc:
-        raise click.ClickException(f"Не удалось записать {access_file}: {exc.strerror}") from None
+        raise write_failed(access_file, exc) from None
     console.print(f"Учётная запись сотрудника {login} записана в {access_file}.")
     if secret is None:
         console.print(f"Код (сообщите сотруднику, он больше не будет показан): [bold]{shown}[/]")
@@ -456,12 +482,12 @@ def _period(ctx, param, value: str) -> str:  # noqa: ANN001 (click callback)
 
 
 @cli.command("sync")
-@click.option("--registry", required=True, type=click.Path(path_type=Path),
+@click.option("--registry", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Реестр организаций (CSV или xlsx): код ОО; наименование; тип; источник.")
 @click.option("--period", required=True, callback=_period, help="Отчётный период ГГГГ-ММ.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Сводная книга муниципалитета (xlsx).")
-@click.option("--source-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--source-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Папка, относительно которой указаны файлы в реестре (по умолчанию — папка "
                    "реестра).")
 @click.option("--db", "db_url", help="История: адрес базы SQLAlchemy (по умолчанию файл SQLite "
@@ -496,6 +522,7 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
 
     from sync.service import SyncOptions, run_sync
 
+    _check_sync_inputs(registry, out, source_dir, targets, db_url)
     opts = SyncOptions(registry=registry, period=period, out=out, source_dir=source_dir,
                        db_url=db_url, pseudonymize=pseudonymize, targets=targets,
                        google_key=google_key, google_endpoint=google_endpoint,
@@ -518,10 +545,79 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
         except Exception as exc:  # noqa: BLE001 (every failure becomes a Russian exit 2)
             bar.stop()
             err_console.print(f"[bold red]Сбор не выполнен, сводная книга не изменена:[/] "
-                              f"{_sync_failure(exc)}")
+                              f"{escape(_sync_failure(exc, db_url))}")
             sys.exit(EXIT_UNREADABLE)
     _print_sync_summary(result)
+    if _registry_entries(registry):
+        _nothing_found_hint(result, (source_dir or registry.parent).resolve())
     sys.exit(EXIT_FINDINGS if result.consolidation.any_rejected else EXIT_OK)
+
+
+def _check_sync_inputs(registry: Path, out: Path, source_dir: Path | None,
+                       targets: Path | None, db_url: str | None) -> None:
+    """Refuse, before anything is read or written, what would fail later or destroy a file:
+    a master that is not .xlsx or that would replace the registry or a school's workbook, a
+    targets file with a mistake, a database address that is not one."""
+    _require_suffix(out, ".xlsx")
+    load_targets_ru(targets)
+    if db_url:
+        check_db_url(db_url)
+    target = out.resolve()
+    if target == registry.resolve():
+        raise click.BadParameter("сводная книга не может заменить реестр: укажите другое имя.",
+                                 param_hint="'--out'")
+    root = source_dir if source_dir is not None else registry.parent
+    for entry in _registry_entries(registry):
+        if _same_file(root / entry.source, target):
+            raise click.BadParameter(
+                f"сводная книга не может заменить книгу организации {entry.code} "
+                f"({entry.source}): укажите другое имя.", param_hint="'--out'")
+
+
+def _require_suffix(out: Path, suffix: str) -> None:
+    """A file Excel opens: the name ends as its format does («форма.ods» of an xlsx does not)."""
+    if out.suffix.lower() != suffix.lower():
+        raise click.BadParameter(f"файл записывается в формате {suffix.lower()}, а указано "
+                                 f"«{out.name}»; укажите имя вида «{out.stem}{suffix.lower()}».",
+                                 param_hint="'--out'")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file under two names (also «ОО-1.XLSX» and «ОО-1.xlsx» where case is ignored)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def _master_history_url(master: Path) -> str:
+    """The SQLite history `nastavnik sync` keeps beside a master (Store.for_master's)."""
+    from sqlalchemy.engine import URL
+
+    path = master.resolve().with_suffix(".history.sqlite")
+    return URL.create("sqlite", database=str(path)).render_as_string()
+
+
+def _registry_entries(registry: Path) -> list:
+    from sync.sources import RegistryError, is_google_source, read_registry
+
+    try:
+        return [e for e in read_registry(registry) if not is_google_source(e.source)]
+    except (RegistryError, OSError):
+        return []  # run_sync reports the problem
+
+
+def _nothing_found_hint(result, root: Path) -> None:  # noqa: ANN001
+    """Every school «не представлен»: most likely the files are elsewhere."""
+    from sync.consolidate import SchoolStatus
+
+    schools = result.consolidation.schools
+    if schools and all(s.status == SchoolStatus.MISSING for s in schools):
+        console.print(f"[bold yellow]Ни одной книги не найдено.[/] Пути в реестре считаются "
+                      f"от папки {escape(str(root))}: проверьте её (--source-dir) и столбец "
+                      "«источник» реестра.")
 
 
 def _registry_size(registry: Path) -> int | None:
@@ -533,21 +629,24 @@ def _registry_size(registry: Path) -> int | None:
         return None  # run_sync reports the problem
 
 
-def _sync_failure(exc: Exception) -> str:
+def _sync_failure(exc: Exception, db_url: str | None) -> str:
     """A Russian reason for a failed run; the type name only for the unexpected."""
     message = getattr(exc, "message_ru", None)
     if message:
         return str(message)
     if isinstance(exc, PermissionError):
         return f"нет прав на запись: {exc.filename}"
+    if type(exc).__module__.startswith("sqlalchemy"):
+        return f"база истории недоступна: {db_reason(exc, db_url or '')}"
     if isinstance(exc, OSError):
-        return f"ошибка файла {exc.filename or ''}: {exc.strerror}"
+        return f"ошибка файла {exc.filename or ''}: {os_reason(exc)}"
     return f"непредвиденная ошибка ({type(exc).__name__}); сообщите разработчикам."
 
 
 def _print_sync_summary(result) -> None:  # noqa: ANN001
     cons = result.consolidation
-    table = Table(title=f"Сбор за {cons.period}: {cons.municipality}")
+    table = Table(title=f"Сбор за {cons.period}"
+                  + (f": {escape(cons.municipality)}" if cons.municipality else ""))
     for header in ("Код ОО", "Наименование", "Статус", "Причина"):
         table.add_column(header, overflow="fold")
     colours = {"принят": "green", "принят с предупреждениями": "yellow",
@@ -591,6 +690,8 @@ def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | No
 
     Пример: nastavnik federal-form --year 2026 --master свод.xlsx --out форма.xlsx
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from sync.federal_form import (
         MappingError,
         fill_official_form,
@@ -603,14 +704,23 @@ def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | No
         raise click.UsageError("Бланк (--template) и соответствие (--mapping) задаются вместе.")
     if master is None and db_url is None:
         raise click.UsageError("Укажите --master (история рядом с ним) или --db.")
-    store = (Store.for_master(master.resolve(), db_url, municipality_code) if master
-             else Store(db_url, municipality_code))
-    period = store.latest_period_of_year(year)
+    _require_suffix(out, template.suffix if template is not None else ".xlsx")
+    url = db_url or _master_history_url(master)
+    require_existing_sqlite(url, "Файл истории сборов" if db_url else
+                            f"Рядом со сводной книгой {master.name} файл истории сборов")
+    try:
+        store = (Store.for_master(master.resolve(), db_url, municipality_code) if master
+                 else Store(db_url, municipality_code))
+        period = store.latest_period_of_year(year)
+        figures = None if period is None else store.figures(period)
+    except (SQLAlchemyError, ImportError) as exc:
+        err_console.print(f"[bold red]База истории недоступна:[/] "
+                          f"{escape(db_reason(exc, url))}")
+        sys.exit(EXIT_UNREADABLE)
     if period is None:
         err_console.print(f"[bold red]В истории нет сборов за {year} год.[/] Сначала выполните "
                           "nastavnik sync.")
         sys.exit(EXIT_UNREADABLE)
-    figures = store.figures(period)
     try:
         if template is None:
             write_default_form(figures, out, year=year, municipality=municipality, period=period)
@@ -618,13 +728,15 @@ def federal_form_cmd(year: int, out: Path, master: Path | None, db_url: str | No
             fill_official_form(figures, template, load_mapping(mapping), out, year=year,
                                municipality=municipality)
     except MappingError as exc:
-        err_console.print(f"[bold red]Ошибка соответствия:[/] {exc.message_ru}")
+        err_console.print(f"[bold red]Ошибка соответствия:[/] {escape(exc.message_ru)}")
         sys.exit(EXIT_UNREADABLE)
+    except OSError as exc:
+        raise write_failed(out, exc) from None
     console.print(f"Форма за {year} (данные периода {period}): {out}")
 
 
 @cli.command("suggest-pairs")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", metavar="ФАЙЛ", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "out_copy", type=click.Path(dir_okay=False, path_type=Path),
               help="Записать копию книги с листом «Предложения пар».")
 @reference_date_option
@@ -651,7 +763,7 @@ def suggest_pairs_cmd(file: Path, out_copy: Path | None, reference_date: date | 
     try:
         capacity = capacity or load_capacity(targets)
     except PlanSettingsError as exc:
-        raise click.ClickException(exc.message_ru) from None
+        raise Refused(exc.message_ru) from None
     values = compute_indicators(wb, reference_date, goals)
     result = suggest_pairs(wb, reference_date, capacity=capacity, indicators=values)
     plan = gaps(values)
@@ -665,17 +777,20 @@ def suggest_pairs_cmd(file: Path, out_copy: Path | None, reference_date: date | 
 
 
 def _book_and_targets(file: Path, targets: Path | None):  # noqa: ANN202
-    """The school workbook and the targets, or a Russian message and exit 2."""
-    from addin.indicators import load_targets
+    """The school workbook and the targets, or a Russian message and exit 2 (the targets
+    file is read first: a mistake in it is found before the workbook is read)."""
     from addin.model import SchoolWorkbook
 
+    goals = load_targets_ru(targets)
     try:
-        return SchoolWorkbook.from_path(file), load_targets(targets)
+        try:
+            wb = SchoolWorkbook.from_path(file)
+        except Exception as exc:  # noqa: BLE001 (any reading failure: «файл повреждён»)
+            raise corrupt(exc, file.name) from exc
     except WorkbookError as exc:
-        err_console.print(f"[bold red]{exc.status_ru}[/]: {exc}")
+        err_console.print(f"[bold red]{exc.status_ru}:[/] {escape(exc.message_ru)}")
         sys.exit(EXIT_UNREADABLE)
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(f"Не удалось прочитать файл целей {targets}: {exc}") from None
+    return wb, goals
 
 
 def _print_suggestions(wb, result, plan) -> None:  # noqa: ANN001
@@ -701,23 +816,24 @@ def _write_suggestions(file: Path, out: Path, result, plan) -> None:  # noqa: AN
     from addin.suggest_writer import write_suggestions
 
     if file.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise click.ClickException("Копию с предложениями можно сделать только из книги .xlsx "
+        raise Refused("Копию с предложениями можно сделать только из книги .xlsx "
                                    "или .xlsm: сохраните книгу в этом формате.")
     if out.suffix.lower() != file.suffix.lower():
-        raise click.ClickException(f"Копия должна иметь то же расширение, что и книга "
+        raise Refused(f"Копия должна иметь то же расширение, что и книга "
                                    f"({file.suffix}), а указано «{out.name}».")
     try:
         write_suggestions(file, out, result, plan)
     except ValueError:
-        raise click.ClickException("Копия не может заменить исходную книгу: укажите другое "
+        raise Refused("Копия не может заменить исходную книгу: укажите другое "
                                    "--out.") from None
     except OSError as exc:
-        raise click.ClickException(f"Не удалось записать {out}: {exc.strerror}") from None
+        raise write_failed(out, exc) from None
     err_console.print(f"Копия с листом «Предложения пар»: {out}")
 
 
 @cli.command("calendar")
-@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.argument("file", metavar="[ФАЙЛ]", required=False,
+                type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Файл календаря (.ics) для Яндекс Календаря, Google Календаря, Outlook.")
 @click.option("--master", type=click.Path(dir_okay=False, path_type=Path),
@@ -748,7 +864,7 @@ def calendar_cmd(file: Path | None, out: Path, master: Path | None,
         try:
             plan = master_calendar(master, reference_date, reporting=not no_reporting)
         except MasterCalendarError as exc:
-            err_console.print(f"[bold red]Календарь не создан:[/] {exc.message_ru}")
+            err_console.print(f"[bold red]Календарь не создан:[/] {escape(exc.message_ru)}")
             sys.exit(EXIT_UNREADABLE)
     else:
         wb, _ = _book_and_targets(file, None)
@@ -756,7 +872,7 @@ def calendar_cmd(file: Path | None, out: Path, master: Path | None,
     try:
         _write_bytes(out, plan.to_ics())
     except OSError as exc:
-        raise click.ClickException(f"Не удалось записать {out}: {exc.strerror}") from None
+        raise write_failed(out, exc) from None
     console.print(plan.summary_ru())
     console.print(f"Календарь: {out}")
 
@@ -803,7 +919,6 @@ def region_cmd(db_url: str, period: str | None, year: int | None, out: Path,
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from addin.indicators import load_targets
     from sync.federal_form import FederalFormError
     from sync.region import RegionError
     from sync.store import Store
@@ -811,13 +926,12 @@ def region_cmd(db_url: str, period: str | None, year: int | None, out: Path,
     if (period is None) == (year is None):
         raise click.UsageError("Укажите --period (сводная книга) или --year (форма), одно из "
                                "двух.")
+    _require_suffix(out, template.suffix if template is not None else ".xlsx")
     if (template is None) != (mapping is None) or (template is not None and year is None):
         raise click.UsageError("Бланк (--template) и соответствие (--mapping) задаются вместе "
                                "и только с --year.")
-    try:
-        goals = load_targets(targets)
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(f"Не удалось прочитать файл целей {targets}: {exc}") from None
+    goals = load_targets_ru(targets)
+    require_existing_sqlite(db_url)
     try:
         with Store(db_url) as store:
             if period is not None:
@@ -825,20 +939,14 @@ def region_cmd(db_url: str, period: str | None, year: int | None, out: Path,
             else:
                 _region_form(store, year, region_name, out, template, mapping)
     except (RegionError, FederalFormError) as exc:
-        err_console.print(f"[bold red]Свод региона не построен:[/] {exc.message_ru}")
+        err_console.print(f"[bold red]Свод региона не построен:[/] {escape(exc.message_ru)}")
         sys.exit(EXIT_UNREADABLE)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        err_console.print(f"[bold red]База истории недоступна:[/] {reason}")
-        sys.exit(EXIT_UNREADABLE)
-    except ImportError as exc:
-        err_console.print(f"[bold red]База истории недоступна:[/] не установлен драйвер "
-                          f"«{exc.name}» для адреса {db_url.split(':', 1)[0]}://… "
-                          "(для PostgreSQL: pip install 'psycopg\\[binary]').")
+    except (SQLAlchemyError, ImportError) as exc:
+        err_console.print(f"[bold red]База истории недоступна:[/] "
+                          f"{escape(db_reason(exc, db_url))}")
         sys.exit(EXIT_UNREADABLE)
     except OSError as exc:
-        err_console.print(f"[bold red]Не удалось записать {out}:[/] {exc.strerror}")
-        sys.exit(EXIT_UNREADABLE)
+        raise write_failed(out, exc) from None
 
 
 def _region_master(store, period: str, goals, name: str, out: Path) -> None:  # noqa: ANN001

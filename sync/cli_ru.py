@@ -55,8 +55,16 @@ CATALOGUE: dict[str, str] = {
     "{name} {filename!r} is not writable.": "{name} {filename!r} недоступен для записи.",
     "Could not open file {filename!r}: {message}": "Не удалось открыть {filename!r}: {message}",
     "integer": "целое число",
+    "integer range": "целое число",
     "float": "число",
+    "float range": "число",
+    "boolean": "да или нет",
+    "datetime": "дата и время",
 }
+#: click's parameter types whose `name` is shown untranslated («'x' is not a valid integer.»,
+#: the metavar of --help): their names go through CATALOGUE too.
+_TYPES = ("IntParamType", "IntRange", "FloatParamType", "FloatRange", "BoolParamType",
+          "DateTime")
 _MODULES = ("core", "exceptions", "types", "formatting", "decorators", "parser", "termui")
 
 
@@ -81,6 +89,10 @@ def install() -> None:
             module._ = translate  # type: ignore[attr-defined]
         if getattr(module, "ngettext", None) is not None:
             module.ngettext = translate_plural  # type: ignore[attr-defined]
+    for name in _TYPES:
+        kind = getattr(click.types, name, None)
+        if kind is not None and isinstance(getattr(kind, "name", None), str):
+            kind.name = translate(kind.name)
 
 
 class RuCommand(click.Command):

@@ -257,7 +257,7 @@ def load_mapping(path: Path, *, row_keys: list[str] | None = None) -> Mapping:
         where = re.search(r"line (\d+), column (\d+)", str(exc))
         at = f" в строке {where.group(1)}, позиция {where.group(2)}" if where else ""
         raise MappingError(
-            f"Файл соответствия {name} — ошибка синтаксиса TOML{at} ({exc}). Ключи и адреса "
+            f"Файл соответствия {name} — ошибка синтаксиса TOML{at}. Ключи и адреса "
             "пишутся в кавычках: \"role:наставник.Всего\" = \"D12\". Сравните с примером "
             "federal_mapping.example.toml.") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -22,7 +22,7 @@ import secrets
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -226,7 +226,7 @@ def _render(path: Path, scratch: str, cons: Consolidation, history: pd.DataFrame
     try:
         book.set_properties(cons)
         book.table(SHEET_SUMMARY, _summary(cons), freeze_cols=2)
-        book.table(SHEET_INDICATORS, _municipal(cons.municipal), freeze_cols=1)
+        book.table(SHEET_INDICATORS, indicator_table(cons.municipal), freeze_cols=1)
         book.table(SHEET_GAPS, _gaps(cons), freeze_cols=3)
         _charts(book, cons, history)
         book.table(SHEET_FIGURES, _figures(figures), freeze_cols=2)
@@ -385,7 +385,9 @@ def _indicator(s: SchoolResult, key: str) -> IndicatorValue | None:
     return next((v for v in s.indicators if v.key == key), None)
 
 
-def _municipal(values: list[IndicatorValue]) -> Table:
+def indicator_table(values: list[IndicatorValue]) -> Table:
+    """«Показатели …» of the municipal and the regional master: one row per indicator, with
+    what is missing to its target («До цели»)."""
     plan = gap_by_key(values)
     frame = pd.DataFrame({
         "title": [v.title for v in values], "numerator": [v.numerator for v in values],
@@ -400,13 +402,19 @@ def _municipal(values: list[IndicatorValue]) -> Table:
 
 def _gaps(cons: Consolidation) -> Table:
     """The municipality first, then every accepted school: one row per indicator with a target."""
-    rows = [_gap_row(GAP_MUNICIPALITY, cons.municipality, g) for g in gaps(cons.municipal)]
-    for s in cons.accepted:
-        rows += [_gap_row(s.entry.code, s.entry.name, g) for g in gaps(s.indicators)]
+    return gap_table([(GAP_MUNICIPALITY, cons.municipality, cons.municipal),
+                      *((s.entry.code, s.entry.name, s.indicators) for s in cons.accepted)])
+
+
+def gap_table(groups: Iterable[tuple[str, str, list[IndicatorValue]]],
+              headers: dict[str, str] = GAP_HEADERS) -> Table:
+    """The «До цели» sheet of the municipal and the regional master: for each (code, name,
+    indicators) group, one row per indicator with a target; ``headers`` has GAP_HEADERS' keys."""
+    rows = [_gap_row(code, name, g) for code, name, values in groups for g in gaps(values)]
     frame = pd.DataFrame(rows, columns=list(GAP_HEADERS))
     frame = frame.astype({"missing": "float64"})
     marks = [_fill(RED if m and m > 0 else GREEN if m == 0 else None) for m in frame["missing"]]
-    return Table(frame, GAP_HEADERS, {"value": "0.0", "target": "0.0", "missing": "0"},
+    return Table(frame, headers, {"value": "0.0", "target": "0.0", "missing": "0"},
                  {"missing": marks}, {"name": 30.0, "title": 50.0, "text": 70.0})
 
 

@@ -55,10 +55,10 @@ def _read_roadmap_sheet(master: Path) -> list[list]:
         return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
     except MasterCalendarError:
         raise
-    except Exception as exc:  # calamine raises several types for broken files
+    except Exception:  # calamine raises several types for broken files
         raise MasterCalendarError(
-            f"Сводную книгу {master.name} не удалось прочитать ({type(exc).__name__}): "
-            "сформируйте её заново командой nastavnik sync.") from None
+            f"Сводную книгу {master.name} не удалось прочитать: сформируйте её заново "
+            "командой nastavnik sync.") from None
 
 
 def _as_of(rows: list[list]) -> date | None:

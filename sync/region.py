@@ -5,7 +5,8 @@ statuses, the federal figures, the run log) and never opens a school file; ``wri
 renders it with the master's writer (atomically, xlsxwriter). Regional indicators are sums of
 the municipalities' numerators over sums of their denominators, as a municipality's are sums
 over its schools, and are compared with the region's targets (``--targets``), which may differ
-from the municipalities' own.
+from the municipalities' own; «До цели» says what is missing to them, with the master's writers
+(``indicator_table``, ``gap_table``).
 
 The store holds no names or birth dates (only school-local IDs, which this module does not
 read either), so neither does the regional master.
@@ -32,15 +33,18 @@ from sync.master import (
     CHART_TARGET,
     CHART_WIDTH,
     FIGURE_HEADERS,
+    GAP_HEADERS,
     GREEN,
     MAIN_INDICATORS,
-    MUNICIPAL_HEADERS,
     RED,
+    SHEET_GAPS,
     STATUS_FILL,
     TIME_FORMAT,
     Table,
     _Book,
     _finish,
+    gap_table,
+    indicator_table,
     target_chart,
 )
 from sync.store import Store
@@ -55,8 +59,8 @@ SHEET_DYNAMICS = "Динамика"
 SHEET_MISSING = "Не сдали"
 SHEET_SCHOOLS = "ОО по МО"
 SHEET_FIGURES = "Численность участников"
-SHEETS = (SHEET_MUNICIPALITIES, SHEET_INDICATORS, SHEET_BY_MUNICIPALITY, SHEET_CHARTS,
-          SHEET_DYNAMICS, SHEET_MISSING, SHEET_SCHOOLS, SHEET_FIGURES)
+SHEETS = (SHEET_MUNICIPALITIES, SHEET_INDICATORS, SHEET_GAPS, SHEET_BY_MUNICIPALITY,
+          SHEET_CHARTS, SHEET_DYNAMICS, SHEET_MISSING, SHEET_SCHOOLS, SHEET_FIGURES)
 
 TITLE = "{region}: сводная книга региона, период {period}"
 DEFAULT_REGION = "Регион"
@@ -74,6 +78,9 @@ BY_MUNICIPALITY_HEADERS = {
     "numerator": "Числитель", "denominator": "Знаменатель", "value": "Значение, %",
     "target": "Цель, %", "met": "Цель достигнута",
 }
+#: «До цели»: the region first, then every municipality that synced the period.
+GAP_REGION = "Регион"
+REGION_GAP_HEADERS = GAP_HEADERS | {"code": "Код МО", "name": "Муниципалитет"}
 MISSING_HEADERS = {"code": "Код МО", "name": "Муниципалитет",
                    "last_period": "Последний период сбора"}
 SCHOOL_HEADERS = {
@@ -240,7 +247,8 @@ def _render(region: Region, path: Path, scratch: str) -> None:
         book.wb.set_properties({"title": book.title_text, "subject": region.period,
                                 "comments": "nastavnik region"})
         book.table(SHEET_MUNICIPALITIES, _municipality_table(region), freeze_cols=2)
-        book.table(SHEET_INDICATORS, _indicator_table(region.indicators), freeze_cols=1)
+        book.table(SHEET_INDICATORS, indicator_table(region.indicators), freeze_cols=1)
+        book.table(SHEET_GAPS, _gap_table(region), freeze_cols=3)
         book.table(SHEET_BY_MUNICIPALITY, _by_municipality_table(region), freeze_cols=2)
         _charts(book, region)
         book.table(SHEET_DYNAMICS, Table(region.dynamics, DYNAMICS_HEADERS,
@@ -297,15 +305,12 @@ def _value_of(region: Region, code: str, key: str) -> IndicatorValue | None:
     return next((v for v in region.by_municipality.get(code, []) if v.key == key), None)
 
 
-def _indicator_table(values: list[IndicatorValue]) -> Table:
-    frame = pd.DataFrame({
-        "title": [v.title for v in values], "numerator": [v.numerator for v in values],
-        "denominator": [v.denominator for v in values], "value": [v.value for v in values],
-        "target": [v.target for v in values], "met": [_mark(v.met) for v in values],
-        "note": [v.note for v in values]})
-    marks = [_met_fill(v) for v in values]
-    return Table(frame, MUNICIPAL_HEADERS, {"value": "0.0", "target": "0.0"},
-                 {"value": marks, "met": marks}, {"title": 60.0, "note": 30.0})
+def _gap_table(region: Region) -> Table:
+    """What is missing to the region's targets: the region, then each municipality."""
+    names = dict(zip(region.municipalities["code"], region.municipalities["name"], strict=True))
+    return gap_table([(GAP_REGION, region.name, region.indicators),
+                      *((code or NO_CODE_LABEL, names.get(code, ""), region.by_municipality[code])
+                        for code in region.synced)], REGION_GAP_HEADERS)
 
 
 def _by_municipality_table(region: Region) -> Table:

@@ -124,7 +124,7 @@ def test_annotate_clears_old_findings(bad_file, tmp_path):
 
 def test_annotate_refuses_to_overwrite_input(bad_file):
     res = run("validate", bad_file, "--annotate", bad_file)
-    assert res.returncode != 0
+    assert res.returncode == 2
     assert "другое имя" in res.stderr
 
 
@@ -211,3 +211,45 @@ def test_annotated_copy_never_turns_a_value_into_a_formula(tmp_path):
     quoted = [c for row in ws.iter_rows(min_row=2) for c in row
               if isinstance(c.value, str) and c.value.startswith("=HYPERLINK")]
     assert quoted and all(c.data_type == "s" for c in quoted)
+
+
+def _with_member(src, dst, member: str, payload: bytes):
+    """A copy of the workbook `src` with one package member replaced."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item, payload if item.filename == member else zin.read(item))
+    return dst
+
+
+@pytest.mark.parametrize("member, payload", [
+    ("xl/comments/comment1.xml", b"<comments"),  # a cell comment part that is not XML
+    ("xl/worksheets/sheet4.xml", b"<a>" * 100_000 + b"</a>" * 100_000),  # XML too deep
+])
+def test_annotate_on_a_damaged_package_is_file_damaged(clean_file, tmp_path, member, payload):
+    """The check reads what it needs, but the copy cannot be made of the package: the same
+    answer as every damaged file (exit 2, «файл повреждён»), and no copy, whole or half."""
+    src = _with_member(clean_file, tmp_path / "школа.xlsx", member, payload)
+    folder = tmp_path / "копии"
+    folder.mkdir()
+    out = folder / "школа-проверка.xlsx"
+    res = run("validate", src, "--annotate", out)
+    assert res.returncode == 2, res.stdout + res.stderr
+    said = " ".join(res.stderr.split())
+    assert "Копия с замечаниями не записана — файл повреждён" in said
+    assert "Traceback" not in res.stdout + res.stderr
+    assert list(folder.iterdir()) == []
+    out.write_bytes(b"the copy of yesterday")  # an older copy stays as it was
+    assert run("validate", src, "--annotate", out).returncode == 2
+    assert out.read_bytes() == b"the copy of yesterday"
+    assert list(folder.iterdir()) == [out]
+
+
+def test_annotate_of_a_workbook_it_cannot_copy_exits_two(clean_file, tmp_path):
+    res = run("validate", clean_file, "--annotate", tmp_path / "копия.ods")
+    assert res.returncode == 2 and "то же расширение" in " ".join(res.stderr.split())
+    assert not (tmp_path / "копия.ods").exists()
+    where = tmp_path / "файл"
+    where.write_text("не папка", encoding="utf-8")
+    res = run("validate", clean_file, "--annotate", where / "копия.xlsx")
+    assert res.returncode == 2 and "Копия с замечаниями не записана" in res.stderr
+    assert "Traceback" not in res.stdout + res.stderr

@@ -17,6 +17,7 @@ from python_calamine import CalamineWorkbook
 from workbook_templates import contract as C
 from workbook_templates.demo import (
     PLANTED_CODES,
+    SMALL_ROLES,
     UNKNOWN_VERSION,
     DemoMunicipality,
     age_at,
@@ -77,9 +78,26 @@ def test_other_sizes_plant_every_code(n: int, seed: int) -> None:
     assert {x.code for x in m.mistakes} == set(PLANTED_CODES)
 
 
-def test_too_few_schools_rejected() -> None:
+@pytest.mark.parametrize("n", range(1, 8))
+def test_a_small_municipality_holds_every_code_in_one_school(n: int) -> None:
+    """Below 8 schools: one ОО with every planted code, then clean and failed submissions in
+    the order SMALL_ROLES gives them."""
+    for seed in (2026, 1, 7):
+        m = generate_municipality(n, seed)
+        assert [s.code for s in m.schools] == [f"ОО-{i:03d}" for i in range(1, n + 1)]
+        mistaken = [s for s in m.schools if s.mistakes]
+        assert len(mistaken) == 1 and mistaken[0].org_type == "ОО"
+        assert {x.code for x in m.mistakes} == set(PLANTED_CODES)
+        roles = ["mistaken" if s.mistakes else "clean" if s.clean else s.submission
+                 for s in m.schools]
+        assert sorted(roles) == sorted(SMALL_ROLES[:n])
+        assert all(s.clean or s.submission != "ok" for s in m.schools if not s.mistakes)
+    assert _snapshot(generate_municipality(n, 5)) == _snapshot(generate_municipality(n, 5))
+
+
+def test_no_schools_rejected() -> None:
     with pytest.raises(ValueError):
-        generate_municipality(5)
+        generate_municipality(0)
 
 
 def test_mistake_rows_hold_the_planted_values(muni: DemoMunicipality) -> None:

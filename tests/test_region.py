@@ -8,6 +8,7 @@ import math
 import subprocess
 from collections import Counter
 from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,45 @@ def test_region_equals_the_sum_of_the_municipal_masters(region: Region, tmp_path
             assert (row["Числитель"], row["Знаменатель"], row["Значение, %"]) == (
                 r["Числитель"], r["Знаменатель"], r["Значение, %"])
     assert {r["Код МО"] for r in per} == set(SYNCED_NOV)
+
+
+def test_regional_master_says_what_is_missing_to_each_target(region: Region, tmp_path):
+    """«До цели» as in the municipal master: a column of «Показатели региона» and a sheet with
+    the region first, then every municipality that synced the period."""
+    out = region_master(region, tmp_path, "--name", "Тестовая область")
+    by_title = {d.title: d for d in BY_KEY.values()}
+    indicators = sheet_rows(out, R.SHEET_INDICATORS)
+    gaps = sheet_rows(out, R.SHEET_GAPS)
+    region_rows = {r["Показатель"]: r for r in gaps if r["Код МО"] == R.GAP_REGION}
+    assert {r["Муниципалитет"] for r in region_rows.values()} == {"Тестовая область"}
+    short = 0
+    for row in indicators:
+        gap = region_rows.get(row["Показатель"])
+        if row["Цель, %"] is None:
+            assert gap is None and row["До цели"] is None
+            continue
+        num, den, target = row["Числитель"], row["Знаменатель"], row["Цель, %"]
+        scale = by_title[row["Показатель"]].scale
+        assert (gap["Числитель"], gap["Знаменатель"], gap["Цель, %"]) == (num, den, target)
+        if row["Цель достигнута"] == "да":
+            assert gap["Не хватает (человек, документов)"] == 0
+            assert "достигнута" in row["До цели"] == gap["Что нужно"]
+        elif den and scale == 100:  # a count: the smallest x with (num + x) / den >= target
+            want = math.ceil(Fraction(str(target)) * Fraction(str(den)) / 100
+                             - Fraction(str(num)))
+            assert want > 0 and gap["Не хватает (человек, документов)"] == want
+            assert f"не хватает {want} " in row["До цели"] == gap["Что нужно"]
+            short += 1
+    assert short, "the demo region misses some target"
+    # each municipality's rows are its own master's «До цели» for the municipality
+    for code in SYNCED_NOV:
+        mine = [(r["Показатель"], r["Не хватает (человек, документов)"], r["Что нужно"])
+                for r in gaps if r["Код МО"] == code]
+        master = [(r["Показатель"], r["Не хватает (человек, документов)"], r["Что нужно"])
+                  for r in sheet_rows(region.masters[code], M.SHEET_GAPS)
+                  if r["Код ОО"] == M.GAP_MUNICIPALITY]
+        assert mine == master and mine, code
+    assert {r["Код МО"] for r in gaps} == {R.GAP_REGION, *SYNCED_NOV}
 
 
 def test_region_lists_statuses_missing_municipalities_and_dynamics(region: Region, tmp_path):

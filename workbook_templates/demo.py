@@ -1126,45 +1126,87 @@ def _school_names(rng: random.Random, types: list[str]) -> list[str]:
     return names
 
 
-def _layout(rng: random.Random, n: int) -> tuple[list[str], dict[int, str]]:
-    """Types of the n schools and the positions of the non-"ok" submissions.
+_SIZES = {"ОО": (30, 70), "СПО": (40, 80), "ДО": (25, 45)}
+#: Participants of the one school that holds every planted code in a small municipality.
+SMALL_MISTAKEN_SIZE = 100
+#: Tries of drawing the schools with mistakes again when a code finds no place in them.
+PLANT_ATTEMPTS = 20
+#: Fewer schools than FULL_LAYOUT: what each one is, in the order schools are taken
+#: (a school with mistakes first: the demo exists to show them).
+SMALL_ROLES = ("mistaken", "clean", "missing", "corrupt", "clean", "unknown_version", "clean")
+FULL_LAYOUT = len(SMALL_ROLES) + 1
+CLEAN_TYPES = ("ОО", "ОО", "ДО")
+
+
+def _layout(rng: random.Random, n: int) -> tuple[list[str], dict[int, str], int]:
+    """Types of the n schools, the positions of the non-"ok" submissions and how many of the
+    first schools are clean.
 
     Schools 1 and 2 (ОО) and 3 (ДО) are clean; 4 is a college, and a second college sits in the
     middle of municipalities of ten or more; three other ОО do not submit properly.
     """
+    if n < FULL_LAYOUT:
+        return _small_layout(n)
     types = ["ОО", "ОО", "ДО", "СПО"] + ["ОО"] * (n - 4)
     if n >= 10:
         types[n // 2 + 2] = "СПО"
     candidates = [i for i in range(4, n) if types[i] == "ОО"]
     special = rng.sample(candidates, 3)
     return types, dict(zip(sorted(special), ("missing", "corrupt", "unknown_version"),
-                           strict=True))
+                           strict=True)), len(CLEAN_TYPES)
+
+
+def _small_layout(n: int) -> tuple[list[str], dict[int, str], int]:
+    """A municipality of 1–7 schools: the first n roles of SMALL_ROLES, clean schools first,
+    then the one school that holds every planted mistake (an ОО, which can host them all),
+    then the submissions that fail."""
+    roles = SMALL_ROLES[:n]
+    clean = roles.count("clean")
+    broken = [r for r in roles if r not in ("clean", "mistaken")]
+    types = [*CLEAN_TYPES[:clean], "ОО", *["ОО"] * len(broken)]
+    return types, {clean + 1 + i: r for i, r in enumerate(broken)}, clean
 
 
 def generate_municipality(n_schools: int = 12, seed: int = 2026, period: str = "2026-11",
                           participants_per_school: int | None = None) -> DemoMunicipality:
-    """An invented municipality of ``n_schools`` (at least 8) with planted mistakes.
+    """An invented municipality of ``n_schools`` (at least 1) with planted mistakes.
 
     Schools 1–3 are clean, three others are "missing", "corrupt" and "unknown_version" (with
     clean data), the rest carry 3–6 planted mistakes each (more when there are too few of them to
-    hold every code once). The same arguments always give the same data.
+    hold every code once). Below 8 schools one school holds every planted code and the others
+    are, in this order, clean, missing, corrupt, clean, unknown_version, clean (SMALL_ROLES).
+    The same arguments always give the same data.
     """
-    if n_schools < 8:
-        raise ValueError("a demo municipality needs at least 8 schools")
+    if n_schools < 1:
+        raise ValueError("a demo municipality needs at least 1 school")
     rng = random.Random(seed)
-    types, special = _layout(rng, n_schools)
+    types, special, clean = _layout(rng, n_schools)
     names = _school_names(rng, types)
-    built: list[_School] = []
-    for index, (org_type, name) in enumerate(zip(types, names, strict=True)):
+    mistaken = [i for i in range(n_schools) if i >= clean and i not in special]
+    sizes = [participants_per_school or rng.randint(*_SIZES[t]) for t in types]
+    if n_schools < FULL_LAYOUT:  # one school holds every code: room for all of them
+        sizes = [max(n, SMALL_MISTAKEN_SIZE) if i in mistaken else n for i, n in enumerate(sizes)]
+
+    def build(index: int, attempt: int = 0) -> _School:
         code = f"ОО-{index + 1:03d}"
-        size = participants_per_school or rng.randint(*{"ОО": (30, 70), "СПО": (40, 80),
-                                                         "ДО": (25, 45)}[org_type])
-        ref_date = period_end(period) if org_type == "ДО" else None
-        built.append(_build_school(code, random.Random(f"{seed}:{code}"), n_participants=size,
-                                   org_type=org_type, name=name, period=period,
-                                   municipality=MUNICIPALITY, reference_date=ref_date))
-    mistaken = [s for i, s in enumerate(built) if i >= 3 and i not in special]
-    planted = _plant_all(rng, mistaken)
+        ref_date = period_end(period) if types[index] == "ДО" else None
+        school_seed = f"{seed}:{code}" + (f":{attempt}" if attempt else "")
+        return _build_school(code, random.Random(school_seed), n_participants=sizes[index],
+                             org_type=types[index], name=names[index], period=period,
+                             municipality=MUNICIPALITY, reference_date=ref_date)
+
+    built = [build(i) for i in range(n_schools)]
+    for attempt in range(1, PLANT_ATTEMPTS + 1):
+        try:
+            planted = _plant_all(rng, [built[i] for i in mistaken])
+            break
+        except RuntimeError:
+            # A school whose data cannot host a code (e.g. no roadmap item far enough ahead):
+            # the same school drawn again from the next seed; the data stay reproducible.
+            if attempt == PLANT_ATTEMPTS:
+                raise
+            for i in mistaken:
+                built[i] = build(i, attempt)
     schools = []
     for index, s in enumerate(built):
         submission = special.get(index, "ok")
