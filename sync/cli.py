@@ -826,6 +826,8 @@ def _write_suggestions(file: Path, out: Path, result, plan) -> None:  # noqa: AN
     except ValueError:
         raise Refused("Копия не может заменить исходную книгу: укажите другое "
                                    "--out.") from None
+    except WorkbookError as exc:  # a package the copy cannot edit
+        raise Refused(exc.message_ru) from None
     except OSError as exc:
         raise write_failed(out, exc) from None
     err_console.print(f"Копия с листом «Предложения пар»: {out}")

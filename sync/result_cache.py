@@ -39,7 +39,7 @@ from sync.sources import Fetched
 from workbook_templates import contract as C
 
 #: Bump when the payload changes: results kept by an older format are judged again.
-FORMAT = 6
+FORMAT = 7
 
 
 def engine_version(reference_date: date, period: str, targets: dict[str, Any]) -> str:

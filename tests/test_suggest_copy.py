@@ -180,3 +180,19 @@ def test_a_book_without_a_style_sheet_gets_both_copies(book, expected, tmp_path,
     wb = load_workbook(soffice(copy, "xlsx"))
     assert [r[0] for r in wb[SHEET_NAME].iter_rows(min_row=2, values_only=True) if r[0]] == \
         [s["pair_id"] for s in expected["suggestions"]]
+
+
+def test_a_package_the_copy_cannot_edit_is_a_russian_refusal(book, tmp_path):
+    """The book reads (the check needs only its sheets), but its package cannot be edited:
+    a Russian reason and exit 2, never «внутренняя ошибка», and no copy left behind."""
+    src = tmp_path / "школа.xlsx"
+    with zipfile.ZipFile(book) as zin, zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            broken = item.filename == "[Content_Types].xml"
+            zout.writestr(item, b"<Types" if broken else zin.read(item))
+    out = tmp_path / "копия.xlsx"
+    proc = run("suggest-pairs", src, "--out", out)
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 2, said
+    assert "повреждена" in said and "Внутренняя ошибка" not in said
+    assert not out.exists() and "Traceback" not in proc.stdout + proc.stderr
