@@ -68,6 +68,8 @@ class SyncOptions:
     reference_date: date | None = None
     #: The municipality's code in the history (e.g. ОКТМО); else the registry's column.
     municipality_code: str | None = None
+    #: Read school files only inside the source folder (the server's workspace).
+    confined: bool = False
 
 
 @dataclass
@@ -148,7 +150,7 @@ def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
     if period is None or period[1] != version:
         return {}, {}
     source = FolderSource(opts.source_dir if opts.source_dir is not None
-                          else opts.registry.parent)
+                          else opts.registry.parent, confined=opts.confined)
     kept = {}
     for i, entry in enumerate(entries):
         stored = cached.get(entry.code)
@@ -245,13 +247,14 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
     if workers > 1 and len(folder) >= PARALLEL_MIN_SCHOOLS:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(_fetch_and_judge, [e for _, e in chunk], source_dir, ref,
-                                   targets, opts.period, own): chunk for chunk in chunks}
+                                   targets, opts.period, own, opts.confined): chunk
+                       for chunk in chunks}
             for future in as_completed(futures):
                 done(futures[future], future.result())
     else:
         for chunk in chunks:
             done(chunk, _fetch_and_judge([e for _, e in chunk], source_dir, ref, targets,
-                                         opts.period, own))
+                                         opts.period, own, opts.confined))
     if online:
         client = client if client is not None else _google_client(opts)
         # the bar moves as each spreadsheet arrives: fetching, not judging, takes the time
@@ -271,10 +274,11 @@ def _chunks(items: list, workers: int) -> list[list]:
 
 
 def _fetch_and_judge(entries: list[SchoolEntry], source_dir: Path, ref: date,
-                     targets: dict[str, Any], period: str, own_dates: bool) -> Judged:
+                     targets: dict[str, Any], period: str, own_dates: bool,
+                     confined: bool = False) -> Judged:
     """A batch of folder schools, start to finish (runs in a worker process), each result
     also as the re-sync keeps it (serializing is work the cores share too)."""
-    source = FolderSource(source_dir)
+    source = FolderSource(source_dir, confined=confined)
     judged = _judge_safely([source.fetch(e) for e in entries], ref, targets, period,
                            own_dates=own_dates)
     for r in judged.schools:

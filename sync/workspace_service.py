@@ -60,8 +60,10 @@ class FolderSyncService:
             done += 1
             progress(done, total, school.code)
 
+        # staff upload the registry: it must not lead the server to files elsewhere
         opts = SyncOptions(registry=request.registry, period=request.period, out=request.master,
-                           source_dir=request.source_dir, targets=request.targets)
+                           source_dir=request.source_dir, targets=request.targets,
+                           confined=True)
         try:
             request.master.parent.mkdir(parents=True, exist_ok=True)
             result = run_sync(opts, progress=None, checked=checked)

@@ -54,3 +54,25 @@ def test_registry_problems_come_back_in_russian(tmp_path: Path) -> None:
         FolderSyncService().read_registry(bad)
     with pytest.raises(RegistryProblem, match="не найден"):
         FolderSyncService().read_registry(tmp_path / "нет.csv")
+
+
+def test_the_server_reads_no_school_file_outside_the_collection_folder(tmp_path) -> None:
+    """Staff upload the registry: a source «../» or an absolute path must not make the server
+    read a workbook elsewhere (the CLI, run by its owner, still may)."""
+    muni = generate_municipality(n_schools=8, seed=11)
+    folder = write_municipality(muni, tmp_path / "сдача")
+    accepted = next(s for s in muni.schools if s.submission == "ok")
+    outside = tmp_path / "чужое.xlsx"
+    (folder / "schools" / f"{accepted.code}.xlsx").rename(outside)
+    registry = folder / "registry.csv"
+    text = registry.read_text(encoding="utf-8-sig")
+    for source in ("../чужое.xlsx", str(outside)):
+        registry.write_text(text.replace(f"schools/{accepted.code}.xlsx", source),
+                            encoding="utf-8-sig")
+        outcome = FolderSyncService().run_sync(
+            SyncRequest(registry=registry, period=muni.period, source_dir=folder,
+                        master=tmp_path / "свод" / "свод.xlsx", form=tmp_path / "форма.xlsx"),
+            lambda done, total, code: None)
+        verdict = next(v for v in outcome.verdicts if v.code == accepted.code)
+        assert verdict.status == "не представлен", source
+        assert "вне папки сбора" in verdict.reason and verdict.sha256 is None
