@@ -14,6 +14,7 @@ texts live in the constants at the top of this module.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import math
 import numbers
@@ -33,6 +34,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pa_compute
+import pyarrow.csv as pa_csv
 import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
@@ -263,36 +267,65 @@ class _Lists:
 
 
 def _write_list(t: Table, path: Path) -> None:
-    """A table as CSV for Excel: UTF-8 with BOM, «;», dates as ДД.ММ.ГГГГ; text that Excel would
-    take for a formula gets a leading apostrophe."""
-    frame = t.frame[list(t.headers)].rename(columns=t.headers)
-    for c in frame.columns:
-        frame[c] = _csv_column(frame[c])
-    # a Russian Excel reads «16,5» as a number and «16.5» as text
-    frame.to_csv(path, sep=";", index=False, encoding="utf-8-sig", date_format="%d.%m.%Y",
-                 decimal=",")
+    """A table as CSV for Excel: UTF-8 with BOM, «;», dates as ДД.ММ.ГГГГ, да/нет, decimals
+    with a comma (a Russian Excel reads «16,5» as a number and «16.5» as text); text that
+    Excel would take for a formula gets a leading apostrophe. Arrow's writer: a city's list
+    of a quarter million people takes a fraction of a second."""
+    frame = t.frame[list(t.headers)]
+    table = pa.table({t.headers[c]: _csv_column(frame[c]) for c in frame.columns})
+    with path.open("wb") as fh:
+        fh.write(codecs.BOM_UTF8)
+        pa_csv.write_csv(table, fh, pa_csv.WriteOptions(delimiter=";"))
 
 
-def _csv_column(column: pd.Series) -> pd.Series:
-    """A column as the sheet shows it: да/нет, whole numbers without «,0», text safe."""
+def _csv_column(column: pd.Series) -> pa.Array:
+    """A column as the sheet shows it (see `_write_list`)."""
     if pd.api.types.is_bool_dtype(column.dtype):
-        return column.map({True: C.YES, False: C.NO}).astype(object)
-    if pd.api.types.is_float_dtype(column.dtype):
-        known = column.dropna()
-        return column.astype("Int64") if (known == known.round()).all() else column
-    if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_datetime64_any_dtype(
-            column.dtype):
-        return column
-    return pd.Series(_as_text(column.to_numpy(dtype=object)), index=column.index,
-                     dtype=object)  # text, or mixed
+        return pa.array(np.where(column.to_numpy(dtype=bool), C.YES, C.NO), type=pa.string())
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        if getattr(column.dt, "tz", None) is not None:
+            column = column.dt.tz_convert(None)
+        return _dmy(pa.array(column))
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        numbers = pa.array(column.astype("float64"), from_pandas=True)
+        return pa_compute.replace_substring(pa_compute.cast(numbers, pa.string()), ".", ",")
+    values = column.to_numpy(dtype=object)
+    try:  # text only: formulas neutralised in Arrow
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers or dates typed among the text
+        return pa.array([_csv_text(v) for v in values], type=pa.string())
+    formula = pa_compute.match_substring_regex(text, FORMULA_RE)
+    if not pa_compute.any(formula).as_py():
+        return text
+    return pa_compute.if_else(formula, pa_compute.binary_join_element_wise("'", text, ""), text)
 
 
-def _as_text(values: np.ndarray) -> list[Any]:
-    """Text that Excel would take for a formula, with a leading apostrophe."""
-    return [("'" + v) if v.__class__ is str and v[:1] in FORMULA_STARTS else v
-            for v in values]
+def _dmy(moments: pa.Array) -> pa.Array:
+    """ДД.ММ.ГГГГ of each moment (Arrow's strftime is ten times slower)."""
+    def two(part: pa.Array) -> pa.Array:
+        return pa_compute.utf8_lpad(pa_compute.cast(part, pa.string()), 2, "0")
+
+    return pa_compute.binary_join_element_wise(
+        two(pa_compute.day(moments)), two(pa_compute.month(moments)),
+        pa_compute.cast(pa_compute.year(moments), pa.string()), ".")
 
 
+def _csv_text(v: Any) -> str | None:
+    """One cell of a text (or mixed) column, written as the sheet would show it."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, str):
+        return "'" + v if v[:1] in FORMULA_STARTS else v
+    if isinstance(v, bool | np.bool_):
+        return C.YES if v else C.NO
+    if isinstance(v, datetime | date):
+        return v.strftime("%d.%m.%Y")
+    if isinstance(v, numbers.Real):
+        return (f"{int(v)}" if float(v).is_integer() else repr(float(v))).replace(".", ",")
+    return str(v)
+
+
+FORMULA_RE = "^[=+\\-@]"  # what FORMULA_STARTS says, for Arrow
 FORMULA_STARTS = ("=", "+", "-", "@")
 
 

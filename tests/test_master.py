@@ -571,6 +571,9 @@ def test_a_long_row_sheet_goes_whole_to_a_csv_beside_the_master(cons, tmp_path, 
     age = head.index(M.PARTICIPANT_HEADERS["age"])
     assert {r[consent] for r in listed[1:]} <= {C.YES, C.NO}
     assert all(r[age].isdigit() or r[age] == "" for r in listed[1:]) and listed[1][age]
+    born = head.index(M.PARTICIPANT_HEADERS["birth_date"])
+    assert all(re.fullmatch(r"\d\d\.\d\d\.\d{4}", r[born]) for r in listed[1:] if r[born])
+    assert any(r[born] for r in listed[1:])
     book = load_workbook(out, read_only=True)
     note = [r[0] for r in book[M.SHEET_PARTICIPANTS].iter_rows(values_only=True) if r[0]]
     assert any(sidecar.name in str(v) and str(rows) in str(v) for v in note)
