@@ -15,6 +15,7 @@ texts live in the constants at the top of this module.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import logging
 import math
 import numbers
@@ -44,6 +45,7 @@ from xlsxwriter.worksheet import Worksheet
 from addin.facts import split_ids
 from addin.indicators import BY_KEY, INDICATORS, IndicatorValue
 from addin.plans import Gap, gap_by_key, gaps
+from sync.beside import Beside
 from sync.consolidate import Consolidation, CrossFinding, SchoolResult, SchoolStatus
 from sync.figures import ORG_TYPES, TOTAL, federal_figures, figure_trace
 from sync.pseudonym import pseudonym
@@ -182,6 +184,41 @@ def write_master(cons: Consolidation, out: Path, *, history: pd.DataFrame | None
     denominator, value, target); figures: ``federal_figures`` of ``cons`` (computed when None);
     pseudonymize_key: when given, participants are pseudonyms, without names or birth dates.
     """
+    rendered = render_master(cons, out, history=history, figures=figures,
+                             pseudonymize_key=pseudonymize_key)
+    try:
+        return rendered.publish()
+    except BaseException:
+        rendered.discard()
+        raise
+
+
+@dataclass
+class RenderedMaster:
+    """A master workbook (and its CSV lists) written to temporary files beside their final
+    places: `publish` puts them in place, `discard` removes them."""
+
+    out: Path
+    tmp: Path
+    #: final path -> temporary file of each CSV list
+    lists: dict[Path, Path] = field(default_factory=dict)
+
+    def publish(self) -> Path:
+        for final, written in self.lists.items():
+            _finish(written, final)
+        _finish(self.tmp, self.out)
+        return self.out
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+        for written in self.lists.values():
+            written.unlink(missing_ok=True)
+
+
+def render_master(cons: Consolidation, out: Path, *, history: pd.DataFrame | None = None,
+                  figures: pd.DataFrame | None = None,
+                  pseudonymize_key: bytes | None = None) -> RenderedMaster:
+    """The master of `write_master`, written beside ``out`` but not yet in its place."""
     out = Path(out)
     if figures is None:
         figures = federal_figures(cons.participants, cons.pairs, cons.org_types,
@@ -189,19 +226,18 @@ def write_master(cons: Consolidation, out: Path, *, history: pd.DataFrame | None
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".~{out.stem}.{os.getpid()}.{secrets.token_hex(4)}{out.suffix}")
     lists = _Lists(out)
+    rendered = RenderedMaster(out, tmp, lists.files)
     try:
         with tempfile.TemporaryDirectory(prefix="nastavnik-master-",
                                          ignore_cleanup_errors=True) as scratch:
             _render(tmp, scratch, cons, history, figures, pseudonymize_key, lists)
-        for final, written in lists.files.items():
-            _finish(written, final)
-        _finish(tmp, out)
+        lists.wait()
     except BaseException:
-        tmp.unlink(missing_ok=True)
-        for written in lists.files.values():
-            written.unlink(missing_ok=True)
+        with contextlib.suppress(Exception):
+            lists.wait()  # nothing may be written after it is removed
+        rendered.discard()
         raise
-    return out
+    return rendered
 
 
 class MasterLockedError(Exception):
@@ -259,11 +295,31 @@ class _Lists:
 
     master: Path
     files: dict[Path, Path] = field(default_factory=dict)
+    #: The lists being written, each in a process of its own beside the workbook's sheets.
+    jobs: list[Beside] = field(default_factory=list)
 
     def add(self, sheet: str) -> tuple[Path, Path]:
         final = self.master.with_name(f"{self.master.stem}.{sheet}.csv")
         self.files[final] = final.with_name(f".~{final.name}.{secrets.token_hex(4)}")
         return final, self.files[final]
+
+    def write(self, sheet: str, t: Table) -> Path:
+        """Start writing the list of `sheet`; return where it will be."""
+        final, written = self.add(sheet)
+        self.jobs.append(Beside(lambda: _write_list(t, written)))
+        return final
+
+    def wait(self) -> None:
+        """Every list written (the first error raised, after all have ended)."""
+        errors = []
+        for job in self.jobs:
+            try:
+                job.result()
+            except Exception as exc:  # noqa: BLE001 (raised below, once all have ended)
+                errors.append(exc)
+        self.jobs.clear()
+        if errors:
+            raise errors[0]
 
 
 def _write_list(t: Table, path: Path) -> None:
@@ -703,8 +759,7 @@ class _Book:
         a longer one goes whole to a CSV file beside the master, and the sheet says where."""
         if len(t.frame) <= MASTER_ROW_LIMIT:
             return self.table(sheet, t, freeze_cols=freeze_cols)
-        final, written = self.lists.add(sheet)
-        _write_list(t, written)
+        final = self.lists.write(sheet, t)
         note = LONG_SHEET_NOTE.format(rows=len(t.frame), name=final.name)
         return self.table(sheet, Table(pd.DataFrame({"note": [note]}), {"note": "Где список"},
                                        widths={"note": 120.0}), filter_=False)

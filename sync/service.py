@@ -1,8 +1,10 @@
 """One monthly run of the municipal consolidation: registry -> sources -> consolidation ->
 history store and master workbook, under a lock, all-or-nothing.
 
-The store's transaction stays open while the master is written: if writing the master fails,
-the period is not recorded either, and the previous master stays as it was.
+The master is written in a process of its own while the history is saved (`sync.beside`),
+and put in place before the store's transaction commits: if writing the master fails, the
+period is not recorded either, and the previous master stays as it was; if saving fails, the
+written master is removed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 from addin.errors import WorkbookError
 from addin.indicators import load_targets
 from sync import result_cache
+from sync.beside import Beside
 from sync.consolidate import (
     Consolidation,
     Judged,
@@ -32,7 +35,7 @@ from sync.consolidate import (
     reference_date_of,
 )
 from sync.figures import federal_figures
-from sync.master import master_lock, write_master
+from sync.master import master_lock, render_master
 from sync.pseudonym import load_or_create_key
 from sync.result_cache import engine_version
 from sync.sources import (
@@ -123,20 +126,41 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         history = _history_with(store.history(), cons)
         secret = (load_or_create_key(out.with_suffix(".pseudonym.key")) if opts.pseudonymize
                   else None)
-        with store.transaction() as conn:
-            run_id = store.save_period(cons, figures, run_started=run_started,
-                                       registry=str(opts.registry), conn=conn)
-            kept_rows = _to_keep(cons, judged.values(), version, drive, {
-                schools[i].code: cached[schools[i].code] for i in kept})
-            pending = results.write(kept_rows)
-            try:
-                write_master(cons, out, history=history, figures=figures,
-                             pseudonymize_key=secret)
+        # the master is written beside the history (another core), put in place only when
+        # both are done: if either fails, neither changes
+        master = Beside(lambda: render_master(cons, out, history=history, figures=figures,
+                                              pseudonymize_key=secret))
+        pending = None
+        try:
+            with store.transaction() as conn:
+                run_id = store.save_period(cons, figures, run_started=run_started,
+                                           registry=str(opts.registry), conn=conn)
+                kept_rows = _to_keep(cons, judged.values(), version, drive, {
+                    schools[i].code: cached[schools[i].code] for i in kept})
+                pending = results.write(kept_rows)
+                rendered = master.result()
+                try:
+                    rendered.publish()
+                except BaseException:
+                    rendered.discard()
+                    raise
                 results.commit(pending)
-            finally:
+        except BaseException:
+            _discard(master)
+            raise
+        finally:
+            if pending is not None:
                 pending.unlink(missing_ok=True)
     return SyncResult(cons, out, _where(store), run_id, time.perf_counter() - started,
                       reused=len(kept))
+
+
+def _discard(master: Beside) -> None:
+    """After a failure: wait for the master being written and remove it (or its error)."""
+    try:
+        master.result().discard()
+    except Exception:  # noqa: BLE001 (the failure being raised is the one to report)
+        pass
 
 
 def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
