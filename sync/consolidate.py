@@ -520,9 +520,18 @@ class _Present:
         return sorted(pid for pid in before.participants if (code, pid) not in self.ids)
 
 
+def python_values(column: pd.Series) -> np.ndarray:
+    """A column as an array of Python values, None where missing (what a DB driver binds;
+    iterating Arrow-backed text value by value is slow)."""
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values[missing] = None
+    return values
+
+
 def _plain(frame: pd.DataFrame, *columns: str) -> list[np.ndarray]:
-    """Columns as arrays of Python values (iterating Arrow-backed text is slow)."""
-    return [frame[c].to_numpy(dtype=object) for c in columns]
+    return [python_values(frame[c]) for c in columns]
 
 
 def _people(people: pd.DataFrame) -> list[tuple[str, str]]:

@@ -39,7 +39,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from alembic import command
 from alembic.config import Config
@@ -69,7 +68,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 
-from sync.consolidate import Consolidation, Snapshot
+from sync.consolidate import Consolidation, Snapshot, python_values
 from sync.figures import COLUMNS as FIGURE_COLUMNS
 from sync.figures import ORG_TYPES, TOTAL
 
@@ -557,7 +556,7 @@ def _insert_many(conn: Connection, table: Table,
         else:
             columns = list(rows.columns)
             # plain Python values: iterating Arrow-backed text cell by cell costs seconds
-            values = [_plain(rows[c]) for c in columns]
+            values = [python_values(rows[c]) for c in columns]
             conn.exec_driver_sql(_insert_sql(conn, table, columns, style),
                                  list(zip(*values, strict=True)))
             return
@@ -570,15 +569,6 @@ def _insert_many(conn: Connection, table: Table,
     processors = [types[c].bind_processor(conn.dialect) for c in columns]
     conn.exec_driver_sql(sql, [tuple(v if p is None else p(v) for v, p in zip(
         (r[c] for c in columns), processors, strict=True)) for r in rows])
-
-
-def _plain(column: pd.Series) -> np.ndarray:
-    """A column as Python values, None where missing (what a DB driver binds)."""
-    values = column.to_numpy(dtype=object)
-    missing = pd.isna(values)
-    if missing.any():
-        values[missing] = None
-    return values
 
 
 #: Snapshot kinds of people by role (stores before roles were kept wrote «participant»).
