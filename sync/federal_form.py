@@ -260,8 +260,14 @@ def load_mapping(path: Path, *, row_keys: list[str] | None = None) -> Mapping:
             f"Файл соответствия {name} — ошибка синтаксиса TOML{at}. Ключи и адреса "
             "пишутся в кавычках: \"role:наставник.Всего\" = \"D12\". Сравните с примером "
             "federal_mapping.example.toml.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(f"Не удалось прочитать файл соответствия {name}: {exc}") from None
+    except UnicodeDecodeError:
+        raise MappingError(f"Файл соответствия {name} не в кодировке UTF-8: сохраните его в "
+                           "UTF-8 (в Блокноте: «Сохранить как» → «Кодировка: UTF-8»).") from None
+    except IsADirectoryError:
+        raise MappingError(f"{path} — папка, а нужен файл соответствия (.toml).") from None
+    except OSError as exc:
+        raise MappingError(f"Не удалось прочитать файл соответствия {name} (код ошибки "
+                           f"{exc.errno}): проверьте, что файл доступен для чтения.") from None
 
     problems: list[str] = []
     unknown_top = sorted(set(data) - _TOP_KEYS)

@@ -277,6 +277,19 @@ def test_missing_mapping_file(tmp_path):
         load_mapping(tmp_path / "нет.toml")
 
 
+def test_unreadable_mapping_files_are_named_in_russian(tmp_path):
+    """A folder, or a file saved in Windows-1251: a Russian reason, not Python's English."""
+    with pytest.raises(MappingError) as err:
+        load_mapping(tmp_path)
+    assert "папка, а нужен файл соответствия" in err.value.message_ru
+    cp1251 = tmp_path / "соответствие.toml"
+    cp1251.write_bytes('[cells]\n"role:наставник.Всего" = "Г1"\n'.encode("cp1251"))
+    with pytest.raises(MappingError) as err:
+        load_mapping(cp1251)
+    assert "не в кодировке UTF-8" in err.value.message_ru
+    assert not any(word in err.value.message_ru for word in ("codec", "decode", "byte"))
+
+
 def test_template_without_the_mapped_sheet(figures, tmp_path):
     template = tmp_path / "official.xlsx"
     build_official_template(template)
