@@ -343,6 +343,16 @@ def test_hash_is_stable_and_follows_the_values(muni, fake, google):
     assert other.sha256 != first.sha256
 
 
+
+def _fetch_served(fake, google, path: Path, name: str, **served: object):  # noqa: ANN001, ANN202
+    """The workbook at `path` served by the fake API as spreadsheet `name`, fetched back."""
+    sid = sid_for(name)
+    fake.add_from_xlsx(sid, path, **served)
+    try:
+        return google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
+    finally:
+        fake.remove(sid)
+
 def test_text_ids_and_date_looking_strings_come_back_unchanged(tmp_path, fake, google):
     data = clean_school()
     tricky = {"item_no": "1.10", "deadline_text": "01.09.2026", "result": "=СУММ(A1:A2)",
@@ -352,12 +362,7 @@ def test_text_ids_and_date_looking_strings_come_back_unchanged(tmp_path, fake, g
     data["pairs"][0]["order_ref"] = "12.10.2025"
     data["mentors"][0]["experience_years"] = 12.5
     path = write_school_workbook(tmp_path / "tricky.xlsx", data)
-    sid = sid_for("tricky")
-    fake.add_from_xlsx(sid, path)
-    try:
-        f = google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
-    finally:
-        fake.remove(sid)
+    f = _fetch_served(fake, google, path, "tricky")
     assert f.error is None, f.error
     assert_same_workbook(f.workbook, SchoolWorkbook.from_path(path))
     road = f.workbook.tables["roadmap"].iloc[0]
@@ -402,12 +407,8 @@ def test_a_date_in_a_text_column_arrives_as_the_file_gives_it(tmp_path, fake, go
     _put(book, C.ROADMAP, "evidence", 1, date(2026, 10, 5))
     _put(book, C.SCHOOL, "period", 0, date(2026, 11, 1))  # «2026-11» turned into a date
     book.save(path)
-    sid = sid_for("dates")
-    fake.add_from_xlsx(sid, path, formatted_rows=None)  # formats down all 1000 rows
-    try:
-        f = google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
-    finally:
-        fake.remove(sid)
+    # formats down all 1000 rows
+    f = _fetch_served(fake, google, path, "dates", formatted_rows=None)
     assert f.error is None, f.error
     from_file = SchoolWorkbook.from_path(path)
     assert_same_workbook(f.workbook, from_file)
@@ -421,7 +422,7 @@ def test_a_date_in_a_text_column_arrives_as_the_file_gives_it(tmp_path, fake, go
     # dates in date columns are still dates
     assert tables["mentors"]["birth_date"].iloc[0] == pd.Timestamp(1980, 1, 10)
     assert tables["pairs"]["start_date"].iloc[0] == pd.Timestamp(2026, 9, 15)
-    assert len(fake.calls(spreadsheet_id=sid)) == 1
+    assert len(fake.calls(spreadsheet_id=sid_for("dates"))) == 1
 
 
 def test_times_and_formula_errors_arrive_as_openpyxl_reads_them(tmp_path, fake, google):
@@ -433,12 +434,7 @@ def test_times_and_formula_errors_arrive_as_openpyxl_reads_them(tmp_path, fake, 
     _put(book, C.MENTORS, "birth_date", 1, datetime(2009, 3, 1, 15, 0))
     _put(book, C.MENTORS, "position", 0, "#DIV/0!")  # what openpyxl caches of =1/0
     book.save(path)
-    sid = sid_for("times")
-    fake.add_from_xlsx(sid, path)
-    try:
-        f = google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
-    finally:
-        fake.remove(sid)
+    f = _fetch_served(fake, google, path, "times")
     assert f.error is None, f.error
     assert_same_workbook(f.workbook, SchoolWorkbook.from_openpyxl(load_workbook(
         path, data_only=True)))
@@ -456,17 +452,13 @@ def test_missing_or_renamed_sheet_falls_back_to_metadata(tmp_path, fake, google)
     mentors.title = "tmp"  # openpyxl renames a case-only change to «наставники1»
     mentors.title = C.MENTORS.name.lower()  # sheets are matched by name, case does not matter
     book.save(path)
-    sid = sid_for("fallback")
-    fake.add_from_xlsx(sid, path)
-    try:
-        f = google.fetch(SchoolEntry("ОО-901", "Школа", "ОО", sid))
-    finally:
-        fake.remove(sid)
+    f = _fetch_served(fake, google, path, "fallback")
     assert f.error is None, f.error
     assert f.workbook.missing_sheets == ["monitoring"]
     assert len(f.workbook.tables["mentors"]) == 3
     assert_same_workbook(f.workbook, SchoolWorkbook.from_path(path))
-    assert [r.kind for r in fake.calls(spreadsheet_id=sid)] == ["grid", "metadata", "grid"]
+    calls = fake.calls(spreadsheet_id=sid_for("fallback"))
+    assert [r.kind for r in calls] == ["grid", "metadata", "grid"]
     assert f.attempts == 1
 
 
