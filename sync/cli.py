@@ -643,7 +643,15 @@ def _sync_failure(exc: Exception, db_url: str | None) -> str:
     return f"непредвиденная ошибка ({type(exc).__name__}); сообщите разработчикам."
 
 
+#: Up to this many schools the summary lists every one; beyond it, those with a problem.
+SUMMARY_ALL_SCHOOLS = 40
+#: The most schools the summary lists (a city's 2,000 would scroll off the screen).
+SUMMARY_SHOWN_SCHOOLS = 100
+
+
 def _print_sync_summary(result) -> None:  # noqa: ANN001
+    from sync.master import SHEET_LOG
+
     cons = result.consolidation
     table = Table(title=f"Сбор за {cons.period}"
                   + (f": {escape(cons.municipality)}" if cons.municipality else ""))
@@ -651,12 +659,20 @@ def _print_sync_summary(result) -> None:  # noqa: ANN001
         table.add_column(header, overflow="fold")
     colours = {"принят": "green", "принят с предупреждениями": "yellow",
                "не представлен": "dim"}
-    for s in cons.schools:
+    shown = _summary_schools(cons.schools)
+    for s in shown:
         style = colours.get(s.status.value, "red")
         table.add_row(escape(s.code), escape(shorten(s.entry.name)),
                       f"[{style}]{s.status.value}[/]",
                       escape(shorten(s.reason, SHOWN_MESSAGE_CHARS)))
-    console.print(table)
+    if shown:
+        console.print(table)
+    if len(shown) < len(cons.schools):
+        if shown:
+            console.print(f"Показаны организации с замечаниями: {len(shown)} из "
+                          f"{len(cons.schools)}.")
+        console.print(f"Статусы и причины всех организаций — на листе «{SHEET_LOG}» сводной "
+                      "книги.")
     accepted = len(cons.accepted)
     console.print(f"Принято {accepted} из {len(cons.schools)}; межшкольных замечаний: "
                   f"{len(cons.cross)}; время {result.seconds:.1f} с")
@@ -665,6 +681,18 @@ def _print_sync_summary(result) -> None:  # noqa: ANN001
                       f"{result.reused} из {len(cons.schools)}")
     console.print(f"Сводная книга: {result.master}")
     console.print(f"История: {result.store_url}")
+
+
+def _summary_schools(schools: list) -> list:
+    """Every school of a small municipality; of a large one, first the schools not
+    accepted, then those accepted with warnings, at most SUMMARY_SHOWN_SCHOOLS."""
+    from sync.consolidate import SchoolStatus
+
+    if len(schools) <= SUMMARY_ALL_SCHOOLS:
+        return schools
+    worst = [s for s in schools if not s.status.accepted]
+    warned = [s for s in schools if s.status == SchoolStatus.ACCEPTED_WARNINGS]
+    return (worst + warned)[:SUMMARY_SHOWN_SCHOOLS]
 
 
 @cli.command("federal-form")

@@ -404,6 +404,36 @@ def test_formula_like_text_stays_text(cons, tmp_path):
                 assert "<f>" not in z.read(name).decode("utf-8"), name
 
 
+AWKWARD = ["a & b < c > d", "  отступ с пробелами ", "звонок\x07", "я" * 40_000, ""]
+
+
+def test_awkward_text_reads_back_as_written(cons, tmp_path):
+    """Markup characters, spaces at the ends, a character XML cannot carry, text past a
+    cell's limit and an empty text: each cell reads back as the school wrote it (as much
+    of it as a cell holds), and nothing else on the sheet moves."""
+    roadmap = cons.roadmap.copy()
+    for i, text in enumerate(AWKWARD):
+        roadmap.loc[i, "activity"] = text
+    out = write_master(dataclasses.replace(cons, roadmap=roadmap), tmp_path / "m.xlsx")
+    rows = records(out, M.SHEET_ROADMAP)
+    assert [r["Мероприятие"] for r in rows[:5]] == [
+        "a & b < c > d", "  отступ с пробелами ", "звонок", "я" * 32767, None]
+    assert [r["Код ОО"] for r in rows] == list(roadmap["school_code"])
+
+
+def test_master_opens_in_libreoffice(plain, soffice):
+    """LibreOffice reads every table of the master as openpyxl does (rows, numbers, dates)."""
+    back = soffice(plain)
+    for sheet in (M.SHEET_SUMMARY, M.SHEET_GAPS, M.SHEET_ROADMAP, M.SHEET_PARTICIPANTS,
+                  M.SHEET_LOG):
+        assert records(back, sheet) == records(plain, sheet), sheet
+    book = load_workbook(back)
+    birth = book[M.SHEET_PARTICIPANTS].cell(M.HEADER_ROW + 2, 5)
+    assert birth.number_format.replace("\\", "").lower() == M.DATE_FORMAT
+    fills = {c.fill.fgColor.rgb[-6:] for c in book[M.SHEET_LOG]["F"][M.HEADER_ROW + 1:]}
+    assert M.GREEN[1:] in fills and M.GREY[1:] in fills
+
+
 # ----------------------------------------------------------------------------- charts
 def test_charts_exist_with_targets(plain):
     charts = chart_xml(plain)

@@ -212,3 +212,28 @@ def test_killed_mid_write_keeps_previous_master(muni, tmp_path):
     # the stale lock of the killed run does not block the next one
     res = run("sync", "--registry", root / "registry.csv", "--period", "2026-12", "--out", out)
     assert res.returncode == 1, res.stderr
+
+
+def test_a_large_municipality_lists_only_schools_with_a_problem(muni, tmp_path):
+    """Past SUMMARY_ALL_SCHOOLS the table shows the schools with a problem (not accepted
+    first), not the accepted ones: a city's 2,000 rows would scroll the news away."""
+    from sync.cli import SUMMARY_ALL_SCHOOLS
+
+    _, root = muni
+    lines = (root / "registry.csv").read_text(encoding="utf-8-sig").splitlines()
+    extra = [f"ОО-9{i:02d};Школа без книги {i};ОО;schools/ОО-9{i:02d}.xlsx"
+             for i in range(SUMMARY_ALL_SCHOOLS)]
+    registry = root / "большой-реестр.csv"
+    registry.write_text("\n".join(lines + extra) + "\n", encoding="utf-8-sig")
+    res = run("sync", "--registry", registry, "--period", "2026-11",
+              "--out", tmp_path / "свод.xlsx")
+    assert res.returncode == 1, res.stdout + res.stderr
+    table = {line.split("│")[1].strip(): line for line in res.stdout.splitlines()
+             if line.count("│") >= 4}
+    statuses = {r["Код ОО"]: r["Статус"] for r in _rows(tmp_path / "свод.xlsx", M.SHEET_LOG)}
+    clean = [code for code, status in statuses.items() if status == "принят"]
+    problems = [code for code, status in statuses.items() if status != "принят"]
+    assert clean and not set(clean) & set(table)
+    assert set(problems) <= set(table)
+    assert f"Показаны организации с замечаниями: {len(problems)} из {len(statuses)}" in res.stdout
+    assert f"на листе «{M.SHEET_LOG}»" in res.stdout
