@@ -50,7 +50,7 @@ from sync.sources import (
     registry_municipality,
     spreadsheet_id,
 )
-from sync.store import Store
+from sync.store import Store, run_token
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,9 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
                   else None)
         drive = google.modified_times() if google is not None else {}
         kept, kept_rows = _unchanged(entries, opts, cached, version, drive)
+        # the kept schools' items are in the store when its latest run of the period is the
+        # one that wrote the results (a rolled-back or another run: all are written again)
+        stored = kept and cached[result_cache.PERIOD_TABLES][0] == store.last_run(opts.period)
         for result in kept.values():
             if progress is not None:
                 progress(result.entry)
@@ -133,10 +136,12 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         pending = None
         try:
             with store.transaction() as conn:
-                run_id = store.save_period(cons, figures, run_started=run_started,
-                                           registry=str(opts.registry), conn=conn)
+                run_id = store.save_period(
+                    cons, figures, run_started=run_started, registry=str(opts.registry),
+                    conn=conn, unchanged=[schools[i].code for i in kept] if stored else ())
                 kept_rows = _to_keep(cons, judged.values(), version, drive, {
-                    schools[i].code: cached[schools[i].code] for i in kept})
+                    schools[i].code: cached[schools[i].code] for i in kept},
+                    run_token(run_id, run_started))
                 pending = results.write(kept_rows)
                 rendered = master.result()
                 try:
@@ -200,11 +205,11 @@ def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
 
 
 def _to_keep(cons: Consolidation, judged: Iterable[SchoolResult], version: str,
-             drive: dict[str, str], kept: dict[str, tuple[str, str, bytes]]
+             drive: dict[str, str], kept: dict[str, tuple[str, str, bytes]], run: str
              ) -> list[tuple[str, str, str, bytes]]:
     """(code, cache key, engine version, payload) of every school this run judged or reused,
-    and the table rows of every school of the period."""
-    rows = [(result_cache.PERIOD_TABLES, version, version, result_cache.dump_tables(cons.rows))]
+    and the table rows of every school of the period under the run's `run_token`."""
+    rows = [(result_cache.PERIOD_TABLES, run, version, result_cache.dump_tables(cons.rows))]
     rows += [(code, key, ver, payload) for code, (key, ver, payload) in kept.items()]
     for r in judged:
         cache_key = _cache_key(r.entry, r.fetched, drive)

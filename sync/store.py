@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -296,16 +296,18 @@ class Store:
             yield conn
 
     def save_period(self, cons: Consolidation, figures: pd.DataFrame, *, run_started: datetime,
-                    registry: str, conn: Connection | None = None) -> int:
+                    registry: str, conn: Connection | None = None,
+                    unchanged: Collection[str] = ()) -> int:
         """Record one run and replace this municipality's rows of the period; returns the run id.
 
         With ``conn`` (from ``transaction()``) the caller commits or rolls back; without it
-        the save is its own transaction.
+        the save is its own transaction. ``unchanged``: schools whose items this period's
+        latest run (`last_run`) stored exactly as ``cons`` has them; their rows are kept.
         """
         if conn is None:
             with self.transaction() as own:
                 return self.save_period(cons, figures, run_started=run_started,
-                                        registry=registry, conn=own)
+                                        registry=registry, conn=own, unchanged=unchanged)
         muni, period = self.municipality, cons.period
         _claim(conn, muni, cons.municipality)  # first: the lock that serializes this municipality
         accepted = len(cons.accepted)
@@ -315,11 +317,12 @@ class Store:
             schools=len(cons.schools), accepted=accepted,
             rejected=len(cons.schools) - accepted)).inserted_primary_key[0]
         for table in PERIOD_TABLES:
-            conn.execute(delete(table).where(table.c.municipality == muni,
-                                             table.c.period == period))
+            if table is not snapshots:
+                conn.execute(delete(table).where(table.c.municipality == muni,
+                                                 table.c.period == period))
+        _replace_snapshots(conn, muni, cons, unchanged)
         for table, rows in ((school_periods, _school_rows(cons)),
                             (indicators, _indicator_rows(cons)),
-                            (snapshots, _snapshot_rows(cons)),
                             (figures_table, _figure_rows(period, figures))):
             if isinstance(rows, pd.DataFrame):
                 _insert_many(conn, table, rows.assign(municipality=muni))
@@ -328,6 +331,14 @@ class Store:
         return int(run_id)
 
     # -- reading (this municipality) -----------------------------------------------------
+    def last_run(self, period: str) -> str | None:
+        """The `run_token` of the latest saved run of a period."""
+        r = runs.c
+        with self.engine.connect() as conn:
+            found = conn.execute(select(r.id, r.started_at).where(
+                self._mine(runs), r.period == period).order_by(r.id.desc()).limit(1)).first()
+        return None if found is None else run_token(*found)
+
     def _mine(self, table: Table) -> Any:
         return table.c.municipality == self.municipality
 
@@ -525,10 +536,13 @@ def _indicator_rows(cons: Consolidation) -> list[dict[str, Any]]:
     return rows
 
 
-def _snapshot_rows(cons: Consolidation) -> pd.DataFrame:
-    """What `snapshot_of` remembers of every school, built over all schools at once (a large
-    city has hundreds of thousands of participants)."""
+def _snapshot_rows(cons: Consolidation, only: Collection[str] | None = None) -> pd.DataFrame:
+    """What `snapshots` remembers of every school (or of the `only` ones), built over all
+    schools at once (a large city has hundreds of thousands of participants)."""
     people, pairs = cons.rows["participants"], cons.rows["pairs"]
+    if only is not None:
+        people = people[people["school_code"].isin(list(only))]
+        pairs = pairs[pairs["school_code"].isin(list(only))]
     people = people[people["person_id"].notna()]
     pairs = pairs[pairs["end_date"].isna() & pairs["pair_id"].notna()]
     items = pd.concat([
@@ -540,6 +554,34 @@ def _snapshot_rows(cons: Consolidation) -> pd.DataFrame:
         ignore_index=True)
     items = items.drop_duplicates().sort_values(["school_code", "kind", "item_id"])
     return items.assign(period=cons.period)[["period", "school_code", "kind", "item_id"]]
+
+
+#: Schools per DELETE of their snapshot rows (well under any driver's parameter limit).
+_DELETE_CHUNK = 500
+
+
+def _replace_snapshots(conn: Connection, muni: str, cons: Consolidation,
+                       unchanged: Collection[str]) -> None:
+    """Make the period's snapshot rows those of `cons`. The rows of `unchanged` schools are
+    already stored as `cons` has them and stay: a re-sync after 20 of 2,000 schools
+    resubmitted rewrote 300,000 rows to change a few thousand."""
+    sn = snapshots.c
+    mine = (sn.municipality == muni, sn.period == cons.period)
+    rewrite = None
+    if not unchanged:
+        conn.execute(delete(snapshots).where(*mine))
+    else:
+        stored = set(conn.scalars(select(sn.school_code).where(*mine).distinct()))
+        rewrite = sorted((stored | {s.code for s in cons.schools}) - set(unchanged))
+        for k in range(0, len(rewrite), _DELETE_CHUNK):
+            conn.execute(delete(snapshots).where(
+                *mine, sn.school_code.in_(rewrite[k:k + _DELETE_CHUNK])))
+    _insert_many(conn, snapshots, _snapshot_rows(cons, rewrite).assign(municipality=muni))
+
+
+def run_token(run_id: int, started_at: datetime) -> str:
+    """What identifies a saved run (its id alone may be reused after a rollback)."""
+    return f"{run_id}@{_utc(started_at).isoformat()}"
 
 
 def _insert_many(conn: Connection, table: Table,

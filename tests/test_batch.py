@@ -8,6 +8,8 @@ button, the page, `validate`) and together (the sync), and every figure must agr
 from __future__ import annotations
 
 import random
+import sqlite3
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -152,9 +154,11 @@ def test_a_resync_rereads_only_changed_files_and_equals_a_full_sync(tmp_path) ->
                 "--out", tmp_path / "свод.xlsx")
     assert first.returncode in (0, 1) and "не перечитывались" not in first.stdout
     changed = sorted((root / "schools").glob("*.xlsx"))[:2]
-    for path in changed:  # a school resubmits: one more mentee note, a new file
+    for path in changed:  # a school resubmits: a note, and the last mentee is gone
         book = load_workbook(path)
         book[C.SCHOOL.name]["D1"] = "исправлено"
+        mentees = book[C.MENTEES.name]
+        mentees.delete_rows(mentees.max_row)
         book.save(path)
     again = run("sync", "--registry", registry, "--period", "2026-11",
                 "--out", tmp_path / "свод.xlsx")
@@ -165,6 +169,22 @@ def test_a_resync_rereads_only_changed_files_and_equals_a_full_sync(tmp_path) ->
     assert "не перечитывались" not in full.stdout
     assert again.returncode == full.returncode
     assert _values(tmp_path / "свод.xlsx") == _values(tmp_path / "полный.xlsx")
+    # the history remembers every school's items as a full sync does
+    assert _items(tmp_path / "свод.history.sqlite") == _items(tmp_path / "f.db")
+    # the same master with another history: nothing is in it yet, so everything is written
+    other = run("sync", "--registry", registry, "--period", "2026-11",
+                "--out", tmp_path / "свод.xlsx", "--db", f"sqlite:///{tmp_path / 'o.db'}")
+    assert f"(не перечитывались): {readable} из" in other.stdout, other.stdout + other.stderr
+    assert _items(tmp_path / "o.db") == _items(tmp_path / "f.db")
+
+
+def _items(db: Path) -> list[tuple]:
+    """The people and pairs a history remembers of the period, school by school."""
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT school_code, kind, item_id FROM snapshots "
+                            "WHERE period = '2026-11' ORDER BY 1, 2, 3").fetchall()
+    assert rows
+    return rows
 
 
 def test_a_sync_judges_each_book_at_its_own_date_within_the_period(tmp_path) -> None:

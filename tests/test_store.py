@@ -225,6 +225,27 @@ def test_previous_snapshots(store: Store, periods: Periods):
     assert store.previous_snapshots(DEC) == expected_snapshots(periods.nov)
 
 
+def test_resaving_a_period_keeps_exactly_the_new_items(store: Store, periods: Periods):
+    """A re-sync rewrites only the schools whose items changed; what the store remembers is
+    still exactly the new consolidation: a person gone, a person added, a school's rows gone,
+    and the other schools untouched."""
+    save(store, periods.nov, periods.figures_nov)
+    people, pairs = periods.nov.rows["participants"], periods.nov.rows["pairs"]
+    a, b, c = list(dict.fromkeys(people.dropna(subset=["person_id"])["school_code"]))[:3]
+    gone = people[people["school_code"] == a].dropna(subset=["person_id"]).index[:1]
+    added = people[people["school_code"] == b].dropna(subset=["person_id"]).iloc[:1]
+    people = pd.concat([people.drop(index=gone), added.assign(person_id="НОВЫЙ-001")],
+                       ignore_index=True)
+    changed = dataclasses.replace(periods.nov, rows={
+        **periods.nov.rows, "participants": people[people["school_code"] != c],
+        "pairs": pairs[pairs["school_code"] != c]})
+    save(store, changed, periods.figures_nov)
+    after = store.previous_snapshots(DEC)
+    assert after == expected_snapshots(changed) != expected_snapshots(periods.nov)
+    before = expected_snapshots(periods.nov)
+    assert {k for k in after if after[k] != before[k]} == {a, b, c}
+
+
 def test_failed_transaction_leaves_the_store_as_it_was(store: Store, periods: Periods):
     save(store, periods.nov, periods.figures_nov)
     counts, nov_rows = row_counts(store), period_rows(store, NOV)
