@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from addin.indicators import BY_KEY, IndicatorValue
@@ -99,6 +100,7 @@ def gap_of(v: IndicatorValue) -> Gap | None:
     return Gap(**base, missing=missing, status=SHORT, text_ru=text + ".")
 
 
+@lru_cache(maxsize=1 << 16)  # a city's schools repeat the same small counts and targets
 def people_missing(numerator: float, denominator: float, target: float,
                    scale: float = 100.0) -> int:
     """Smallest whole x >= 0 with (numerator + x) / denominator * scale >= target, exactly:

@@ -165,8 +165,8 @@ LOCK_MESSAGE = (
     "Сводная книга уже формируется другим запуском (PID {pid}, компьютер {host}, начат {since})."
     " Дождитесь его окончания или удалите файл блокировки {lock}, если тот запуск прерван.")
 #: Row sheets longer than this go whole to a CSV file beside the master: a large city's
-#: 250,000 participants make a sheet too slow to write (xlsxwriter: ~0.25 M cells/s) and to
-#: open, while the aggregates stay in the master. See also the store.
+#: 250,000 participants make a master slow to open in Excel (and 20 MB larger), while the
+#: aggregates stay in the master. See also the store.
 MASTER_ROW_LIMIT = 50_000
 LONG_SHEET_NOTE = ("Строк: {rows}. Список слишком длинный для листа и сохранён целиком в файле "
                    "«{name}» рядом со сводной книгой (открывается в Excel; разделитель «;»).")
