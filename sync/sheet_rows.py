@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from addin.xlsx_package import Package, column_letter
+from addin.xlsx_package import Package, column_index, column_letter
 from addin.xlsx_styles import Styles
 from workbook_templates import contract as C
 
@@ -112,11 +112,7 @@ def _splice(data: bytes, blocks: list[Block], styles: _StyleIndex) -> bytes:
     """The sheet part with each block's rows placed among the rows already there (titles and
     headers, in row order) and the dimension grown to cover them."""
     start = data.index(b"<sheetData")
-    end = data.rindex(b"</sheetData>") if b"</sheetData>" in data else -1
-    if end < 0:  # <sheetData/>: nothing written yet
-        close = data.index(b"/>", start) + 2
-        data = data[:start] + b"<sheetData></sheetData>" + data[close:]
-        end = start + len(b"<sheetData>")
+    end = data.rindex(b"</sheetData>")  # never empty: every table has its title row
     body_start = data.index(b">", start) + 1
     existing = [(int(m.group(1)), m.start()) for m in _ROW.finditer(data, body_start, end)]
     pieces, cursor = [data[:body_start]], body_start
@@ -136,16 +132,9 @@ def _grow_dimension(data: bytes, last_row: int, last_col: int) -> bytes:
     if m is None:
         return data
     row = max(int(m.group(4) or m.group(2) or 1), last_row)
-    col = max(_column_index(m.group(3) or m.group(1) or b"A"), last_col)
+    col = max(column_index((m.group(3) or m.group(1) or b"A").decode()), last_col)
     ref = f'<dimension ref="A1:{column_letter(col)}{row}"/>'.encode()
     return data[:m.start()] + ref + data[m.end():]
-
-
-def _column_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters.decode():
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -180,12 +169,12 @@ def _column_xml(letter: str, row_numbers: pa.Array, s: pd.Series, num_format: st
         *ref, ' t="inlineStr"><is><t xml:space="preserve">', text, "</t></is></c>", "")
     as_number = pc.binary_join_element_wise(*ref, "><v>", _number_text(values), "</v></c>",
                                             "")
-    blank = pc.binary_join_element_wise(*ref, "/>", "") if not isinstance(attr, str) or attr \
-        else None
-    empty_text = pc.equal(texts, "")
-    cell = pc.if_else(pc.fill_null(empty_text, False),
-                      blank if blank is not None else pa.scalar("", pa.string()), as_text)
-    return pc.coalesce(cell, as_number, pa.scalar("", pa.string()))
+    nothing = pa.scalar("", pa.string())
+    # an empty text: a blank cell that keeps its format (a fill), or no cell at all
+    blank = nothing if isinstance(attr, str) and not attr else pc.binary_join_element_wise(
+        *ref, "/>", "")
+    cell = pc.if_else(pc.fill_null(pc.equal(texts, ""), False), blank, as_text)
+    return pc.coalesce(cell, as_number, nothing)
 
 
 def _attr(style: int) -> str:
