@@ -25,7 +25,7 @@ from addin.validate import validate_path
 from addin.xlsx_comments import MARK
 from tests.cli import run
 from tests.sample import clean_school
-from tests.xlsx_marks import highlight_of, highlighted
+from tests.xlsx_marks import assert_macros_kept, highlight_of, highlighted, package_parts
 from workbook_templates import contract as C
 from workbook_templates.build import write_school_workbook
 from workbook_templates.xlsm import build_school_xlsm
@@ -61,10 +61,6 @@ def bad_book(tmp_path):
     wb.save(path)
     return path
 
-
-def _parts(path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as z:
-        return {n: z.read(n) for n in z.namelist()}
 
 
 def _sheet_part(path, name: str) -> str:
@@ -120,9 +116,9 @@ def test_copy_lists_links_highlights_and_notes(bad_book, tmp_path):
 
 
 def test_everything_else_is_left_as_it_was(bad_book, tmp_path):
-    before = _parts(bad_book)
+    before = package_parts(bad_book)
     out = write_annotated(bad_book, tmp_path / "out.xlsx", validate_path(bad_book))
-    after = _parts(out)
+    after = package_parts(out)
     assert set(before) <= set(after)
     user = _sheet_part(bad_book, USER_SHEET)
     mentors = _sheet_part(bad_book, C.MENTORS.name)
@@ -144,7 +140,7 @@ def test_annotating_a_copy_replaces_what_it_wrote(bad_book, tmp_path):
     for sheet in (C.PAIRS.name, C.MENTEES.name, C.MENTORS.name):
         assert _our_notes(two[sheet]) == _our_notes(one[sheet])
         assert len(two[sheet].conditional_formatting) == len(one[sheet].conditional_formatting)
-    assert _parts(second)["xl/styles.xml"] == _parts(first)["xl/styles.xml"]
+    assert package_parts(second)["xl/styles.xml"] == package_parts(first)["xl/styles.xml"]
 
     # the pair is fixed, a new mistake appears: the old highlight and note are gone
     moved = Finding("ROAD-001", Severity.WARNING, C.ROADMAP.name, 3, None, None, "Срок прошёл",
@@ -178,7 +174,7 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path, text):
     data["mentors"][0]["birth_date"] = text
     src = write_school_workbook(tmp_path / "inj.xlsx", data)
     out = write_annotated(src, tmp_path / "out.xlsx", validate_path(src))
-    part = _parts(out)[_sheet_part(out, C.CHECK.name)]
+    part = package_parts(out)[_sheet_part(out, C.CHECK.name)]
     assert b"<f>" not in part and b":f>" not in part
     ws = load_workbook(out)[C.CHECK.name]
     quoted = [c for row in ws.iter_rows(min_row=2) for c in row if c.value == text]
@@ -190,11 +186,7 @@ def test_macros_and_buttons_are_kept(tmp_path):
     report = validate_path(src)
     assert report.findings, "an empty template has required cells to fill"
     out = write_annotated(src, tmp_path / "checked.xlsm", report)
-    before, after = _parts(src), _parts(out)
-    assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
-    assert b"application/vnd.ms-excel.sheet.macroEnabled.main+xml" in after["[Content_Types].xml"]
-    buttons = [n for n in before if n.endswith(".vml") and b"Button" in before[n]]
-    assert buttons and all(after[n] == before[n] for n in buttons)
+    assert_macros_kept(src, out)
     wb = load_workbook(out, keep_vba=True)
     assert [r[1].value for r in wb[C.CHECK.name].iter_rows(min_row=2)] \
         == [f.code for f in report.findings]
@@ -223,7 +215,7 @@ def test_indicators_copy_fills_only_the_indicators_sheet(bad_book, tmp_path):
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in rows] == [v.title for v in values]
     assert [r[1] for r in rows] == [v.numerator for v in values]
-    before, after = _parts(bad_book), _parts(out)
+    before, after = package_parts(bad_book), package_parts(out)
     changed = {n for n in before if before[n] != after[n]}
     assert changed <= {_sheet_part(bad_book, C.INDICATORS.name), "xl/styles.xml"}
 

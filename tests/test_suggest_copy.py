@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from addin.model import SchoolWorkbook
 from addin.suggest_writer import HOW_TO_MARK, PLAN_HEADER, REASON_HEADER, SHEET_NAME
 from tests.cli import run
+from tests.xlsx_marks import assert_macros_kept, package_parts
 from workbook_templates import contract as C
 from workbook_templates.demo import generate_municipality, write_municipality
 from workbook_templates.xlsm import build_school_xlsm
@@ -44,10 +45,6 @@ def _copy(book: Path, out: Path) -> Path:
     assert "Копия с листом «Предложения пар»" in proc.stderr
     return out
 
-
-def _parts(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as z:
-        return {n: z.read(n) for n in z.namelist()}
 
 
 def _rows(ws) -> list[dict]:  # noqa: ANN001 (an openpyxl worksheet)
@@ -82,7 +79,7 @@ def test_copy_adds_the_sheet_after_pairs_and_leaves_the_rest(book, expected, tmp
     out = _copy(book, tmp_path / "предложения.xlsx")
     wb = load_workbook(out)
     _check_sheet(wb, expected)
-    before, after = _parts(book), _parts(out)
+    before, after = package_parts(book), package_parts(out)
     assert set(before) <= set(after)
     changed = {n for n in before if before[n] != after[n]}
     assert changed <= {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
@@ -109,11 +106,7 @@ def test_a_copy_of_a_copy_refills_its_sheet(book, expected, tmp_path):
 def test_macros_are_kept_in_an_xlsm_copy(tmp_path):
     src = build_school_xlsm(tmp_path / "школа.xlsm")
     out = _copy(src, tmp_path / "копия.xlsm")
-    before, after = _parts(src), _parts(out)
-    assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
-    assert b"application/vnd.ms-excel.sheet.macroEnabled.main+xml" in after["[Content_Types].xml"]
-    buttons = [n for n in before if n.endswith(".vml") and b"Button" in before[n]]
-    assert buttons and all(after[n] == before[n] for n in buttons)
+    assert_macros_kept(src, out)
     wb = load_workbook(out, keep_vba=True)
     assert wb.sheetnames.index(SHEET_NAME) == wb.sheetnames.index(C.PAIRS.name) + 1
     assert wb[SHEET_NAME]["A2"].value is None  # an empty template: nobody to pair
@@ -131,7 +124,7 @@ def test_dates_follow_a_1904_book(book, expected, tmp_path):
     wb.epoch = CALENDAR_MAC_1904
     mac = tmp_path / "мак.xlsx"
     wb.save(mac)
-    assert b'date1904="1"' in _parts(mac)["xl/workbook.xml"]
+    assert b'date1904="1"' in package_parts(mac)["xl/workbook.xml"]
     out = _copy(mac, tmp_path / "копия.xlsx")
     _check_sheet(load_workbook(out), expected)
 
@@ -169,13 +162,13 @@ def _without_styles(src: Path, out: Path) -> Path:
 @pytest.mark.libreoffice
 def test_a_book_without_a_style_sheet_gets_both_copies(book, expected, tmp_path, soffice):
     bare = _without_styles(book, tmp_path / "без-стилей.xlsx")
-    assert "xl/styles.xml" not in _parts(bare)
+    assert "xl/styles.xml" not in package_parts(bare)
     copy = _copy(bare, tmp_path / "предложения.xlsx")
     annotated = tmp_path / "проверка.xlsx"
     proc = run("validate", bare, "--annotate", annotated)
     assert "Traceback" not in proc.stderr and annotated.exists(), proc.stderr
     for out in (copy, annotated):
-        assert "xl/styles.xml" in _parts(out)
+        assert "xl/styles.xml" in package_parts(out)
         load_workbook(out)  # Excel's reader (openpyxl here) takes the new style sheet
     wb = load_workbook(soffice(copy, "xlsx"))
     assert [r[0] for r in wb[SHEET_NAME].iter_rows(min_row=2, values_only=True) if r[0]] == \

@@ -1,8 +1,30 @@
-"""Reading back what the annotated copy marks: highlights (conditional formats) and notes."""
+"""Reading back what the copies of a school's book mark (highlights, notes) and keep (the
+macros and buttons of an .xlsm)."""
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 from openpyxl.worksheet.worksheet import Worksheet
+
+MACRO_TYPE = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+
+def package_parts(path: Path) -> dict[str, bytes]:
+    """Every part of an .xlsx/.xlsm package by name."""
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def assert_macros_kept(src: Path, out: Path) -> None:
+    """The copy of an .xlsm keeps its VBA project, its macro-enabled type and its buttons,
+    byte for byte."""
+    before, after = package_parts(src), package_parts(out)
+    assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
+    assert MACRO_TYPE in after["[Content_Types].xml"]
+    buttons = [n for n in before if n.endswith(".vml") and b"Button" in before[n]]
+    assert buttons and all(after[n] == before[n] for n in buttons)
 
 
 def highlight_of(ws: Worksheet, coordinate: str) -> str | None:
