@@ -237,9 +237,10 @@ def _where(store: Store) -> str:
 #: Below this many folder schools, worker processes cost more than they save.
 PARALLEL_MIN_SCHOOLS = 8
 MAX_WORKERS = 8
-#: Schools judged as one batch: large enough that pandas' cost per operation vanishes,
+#: Schools judged as one batch: large enough that pandas' cost per operation vanishes (a
+#: batch costs ~0.18 s besides ~14 ms per school: 0.9 ms per school at 200, 1.8 at 100),
 #: small enough to bound a worker's memory and to move the progress bar.
-BATCH_SCHOOLS = 100
+BATCH_SCHOOLS = 200
 
 
 def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
