@@ -44,6 +44,7 @@ from addin.xlsx_package import (
     q,
     row_index,
 )
+from addin.xlsx_rows import cells_of, rows_xml
 from addin.xlsx_sheet import (
     Column,
     SharedStrings,
@@ -53,7 +54,6 @@ from addin.xlsx_sheet import (
     hyperlinks_xml,
     new_sheet_xml,
     output_sheet,
-    rows_xml,
 )
 from addin.xlsx_styles import Styles
 from workbook_templates import contract as C
@@ -240,9 +240,9 @@ def write_table(pkg: Package, styles: Styles, name: str, columns: Sequence[Colum
     `links` are (cell, location, display)."""
     if header_xf is None:
         header_xf = styles.xf(font=styles.font(bold=True))
-    header = rows_xml([[c.header for c in columns]], C.HEADER_ROW,
-                      [[header_xf if c.header else 0 for c in columns]])
-    body = rows_xml(rows, C.FIRST_DATA_ROW, row_styles)
+    header = _rows_text([[c.header for c in columns]], C.HEADER_ROW, len(columns),
+                        [[header_xf if c.header else 0 for c in columns]])
+    body = _rows_text(rows, C.FIRST_DATA_ROW, len(columns), row_styles)
     ref = next((s for s in pkg.sheets() if s.name == name), None)
     root = parse(pkg.read(ref.part) if ref else new_sheet_xml(columns))
     data = output_sheet(root, header, body, hyperlinks_xml(links), len(columns),
@@ -251,6 +251,16 @@ def write_table(pkg: Package, styles: Styles, name: str, columns: Sequence[Colum
         pkg.write(ref.part, data)
         return ref
     return pkg.add_sheet(name, data, position)
+
+
+def _rows_text(rows: list[list[object]], first_row: int, width: int,
+               row_styles: list[list[int]] | None) -> str:
+    """<row> elements of rows of values (a short row: empty cells after its values), each
+    cell formatted by its row's style list (0 past its end)."""
+    columns = [cells_of([r[j] if j < len(r) else None for r in rows]) for j in range(width)]
+    styles = [0 if row_styles is None else [st[j] if j < len(st) else 0 for st in row_styles]
+              for j in range(width)]
+    return rows_xml(columns, first_row, styles).decode("utf-8")
 
 
 def shorten(text: str | None, limit: int = TEXT_LIMIT) -> str | None:

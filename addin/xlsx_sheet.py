@@ -1,16 +1,14 @@
 """Worksheet XML without a full parse: the elements after <sheetData> (where conditional formats,
 hyperlinks and the comments drawing live) are edited while the cells stay untouched bytes; the
-header row is read by streaming; small output sheets are written from rows of values.
+header row is read by streaming; output sheets get their rows (`addin.xlsx_rows`) spliced in.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
@@ -162,34 +160,6 @@ class Column:
 def clean_text(text: str) -> str:
     """Text XML can carry."""
     return _ILLEGAL.sub("", text)
-
-
-def cell_xml(ref: str, value: object, style: int = 0) -> str:
-    """One <c>: text is always an inline string, never a formula; numbers are numbers."""
-    s = f' s="{style}"' if style else ""
-    if value is None or value == "":
-        return f'<c r="{ref}"{s}/>' if style else ""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        text = escape(clean_text(str(value)))
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-    number = float(value)
-    if not math.isfinite(number):
-        return f'<c r="{ref}"{s}/>' if style else ""
-    text = str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
-    return f'<c r="{ref}"{s}><v>{text}</v></c>'
-
-
-def rows_xml(rows: Iterable[Sequence[object]], first_row: int,
-             styles: Sequence[Sequence[int]] | None = None) -> str:
-    """<row> elements for rows of values starting at `first_row` (styles per cell, optional)."""
-    out = []
-    for i, values in enumerate(rows):
-        r = first_row + i
-        st = styles[i] if styles is not None else ()
-        cells = "".join(cell_xml(f"{column_letter(j + 1)}{r}", v, st[j] if j < len(st) else 0)
-                        for j, v in enumerate(values))
-        out.append(f'<row r="{r}">{cells}</row>')
-    return "".join(out)
 
 
 def new_sheet_xml(columns: Sequence[Column]) -> bytes:
