@@ -26,6 +26,7 @@ from sync.consolidate import consolidate, snapshots, vanished
 from sync.figures import federal_figures
 from sync.sources import FolderSource, read_registry
 from sync.store import (
+    HEAD_REVISION,
     MIGRATIONS,
     MUNICIPAL,
     PERIOD_TABLES,
@@ -437,6 +438,11 @@ def schema_diff(store: Store) -> list:
     """What differs between the database and sync.store's tables (empty when equal)."""
     with store.engine.connect() as conn:
         return compare_metadata(MigrationContext.configure(conn), store_metadata)
+
+
+def test_the_release_knows_its_newest_migration():
+    """A store at HEAD_REVISION opens without Alembic: it must be the migrations' head."""
+    assert HEAD_REVISION == head_revision()
 
 
 def test_a_new_store_has_the_schema_of_the_code(store: Store):
