@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -41,7 +41,6 @@ from sync.result_cache import engine_version
 from sync.sources import (
     Fetched,
     FolderSource,
-    GoogleSheetsSource,
     SchoolEntry,
     SourceError,
     fetch_all,
@@ -51,6 +50,9 @@ from sync.sources import (
     spreadsheet_id,
 )
 from sync.store import Store, run_token
+
+if TYPE_CHECKING:
+    from sync.google_source import GoogleSheetsSource
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +342,8 @@ def _judge_safely(fetched: list[Fetched], ref: date, targets: dict[str, Any], pe
 
 
 def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:
+    from sync.google_source import GoogleSheetsSource  # gspread: only when a sheet is named
+
     try:
         return GoogleSheetsSource.from_service_account(opts.google_key,
                                                        endpoint=opts.google_endpoint)

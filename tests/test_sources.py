@@ -21,12 +21,10 @@ from openpyxl import Workbook, load_workbook
 from addin import errors
 from addin.model import SchoolWorkbook
 from addin.validate import validate_workbook
+from sync.google_source import GRID_FIELDS, SCOPES, GoogleSheetsSource
 from sync.sources import (
-    GRID_FIELDS,
     KEY_ENV,
-    SCOPES,
     FolderSource,
-    GoogleSheetsSource,
     RegistryError,
     SchoolEntry,
     SheetAccessDeniedError,
