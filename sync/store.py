@@ -247,7 +247,7 @@ FIRST_RELEASE = "0001"
 def migrate(engine: Engine) -> None:
     """Bring the database's schema to HEAD_REVISION; every stored row is kept.
 
-    An empty database gets every table; a store written before migrations existed (its
+    An empty database gets every table (`_create_at_head`); a store written before migrations existed (its
     tables, no ``alembic_version``) is stamped as the first release's revision and upgraded.
     On PostgreSQL an advisory lock makes concurrent openers take turns: the first upgrades,
     the others find the schema current.
@@ -260,12 +260,26 @@ def migrate(engine: Engine) -> None:
                    if schema.has_table(_VERSION_TABLE) else None)
         if current == HEAD_REVISION:
             return
+        if current is None and not schema.get_table_names():
+            _create_at_head(conn)
+            return
         from alembic import command
 
         cfg = _alembic_config(conn)
         if current is None and schema.has_table(runs.name):
             command.stamp(cfg, FIRST_RELEASE)
         command.upgrade(cfg, "head")
+
+
+def _create_at_head(conn: Connection) -> None:
+    """An empty database gets the tables of the code, stamped at HEAD_REVISION (Alembic's
+    «create_all, then stamp»: a first sync saves importing Alembic and replaying every
+    migration; a test keeps the migrations' schema equal to this one)."""
+    metadata.create_all(conn)
+    version = Table(_VERSION_TABLE, MetaData(), Column("version_num", String(32), nullable=False),
+                    PrimaryKeyConstraint("version_num", name=f"{_VERSION_TABLE}_pkc"))
+    version.create(conn)
+    conn.execute(insert(version).values(version_num=HEAD_REVISION))
 
 
 class Store:
