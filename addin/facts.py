@@ -4,10 +4,11 @@ school-aware lookups every rule uses (IDs are local to a school: joins go on (sc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,22 @@ import pyarrow.compute as pc
 
 from addin.model import ROW, SCHOOL, WorkbookBatch
 from addin.roadmap_dates import resolve_due
+
+_T = TypeVar("_T")
+
+
+def shared(method: Callable[[Facts], _T]) -> property:
+    """A derived table computed once per batch and date, whichever Facts asks: the check,
+    the indicators and the municipal rows each make their own over the same batch."""
+    name = method.__name__
+
+    @wraps(method)
+    def get(self: Facts) -> _T:
+        memo = self.memo
+        if name not in memo:
+            memo[name] = method(self)
+        return memo[name]
+    return property(get)
 
 
 @dataclass
@@ -28,6 +45,11 @@ class Facts:
     @property
     def ref(self) -> pd.Timestamp:
         return pd.Timestamp(self.reference_date)
+
+    @property
+    def memo(self) -> dict[str, Any]:
+        """What `shared` keeps, on the batch, for this reference date."""
+        return self.wb.memo.setdefault(f"facts {self.reference_date}", {})
 
     @property
     def n_schools(self) -> int:
@@ -43,9 +65,16 @@ class Facts:
 
     def age(self, key: str) -> pd.Series:
         """Ages at the reference date of the people of a sheet (mentors, mentees), cached."""
-        cache = self.__dict__.setdefault("_ages", {})
+        cache = self.memo.setdefault("ages", {})
         if key not in cache:
             cache[key] = ages(self.t(key)["birth_date"], self.ref)
+        return cache[key]
+
+    def person_key(self, key: str) -> pd.Series:
+        """`person_keys` of a sheet (mentors, mentees), cached: several rules compare people."""
+        cache = self.memo.setdefault("person_keys", {})
+        if key not in cache:
+            cache[key] = person_keys(self.t(key))
         return cache[key]
 
     def lacking(self, sheet_key: str, *columns: str) -> set[int]:
@@ -59,7 +88,7 @@ class Facts:
         lacking = self.lacking(sheet_key, *columns)
         return rows[~rows[SCHOOL].isin(lacking)] if lacking else rows
 
-    @cached_property
+    @shared
     def people(self) -> pd.DataFrame:
         """Mentors and mentees in one table: id, role, full_name, birth_date, category, age."""
         parts = []
@@ -72,7 +101,7 @@ class Facts:
                 "consent_by": t["consent_by"], "age": self.age(key)}))
         return pd.concat(parts, ignore_index=True)
 
-    @cached_property
+    @shared
     def pair_mentees(self) -> pd.DataFrame:
         """One row per (pair, mentee ID) with the pair's columns."""
         pairs = self.t("pairs")
@@ -80,7 +109,7 @@ class Facts:
         out = pairs.assign(mentee_id=ids).explode("mentee_id", ignore_index=True)
         return out[out["mentee_id"].notna()].reset_index(drop=True)
 
-    @cached_property
+    @shared
     def active_pairs(self) -> pd.DataFrame:
         """Pairs started by the reference date and not ended before it."""
         p = self.t("pairs")
@@ -88,13 +117,13 @@ class Facts:
         open_ = p["end_date"].isna() | (p["end_date"] >= self.ref)
         return p[started & open_]
 
-    @cached_property
+    @shared
     def active_links(self) -> pd.DataFrame:
         """(school, mentor ID, mentee ID) of every active pair, one row per mentee."""
         pm = self.pair_mentees
         return pm[_in(pm[ROW], pm[SCHOOL], self.active_pairs)]
 
-    @cached_property
+    @shared
     def roadmap_due(self) -> pd.DataFrame:
         """Per roadmap row: parsed deadline, one-off due date, recurring flag."""
         return resolve_due(self.t("roadmap"))

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from addin.facts import Facts, person_keys, split_ids
+from addin.facts import Facts, split_ids
 from addin.indicators import BY_KEY, IndicatorValue, compute_indicators, counts
 from addin.model import SchoolWorkbook, normalize_header
 from addin.plans import SHORT, gap_by_key
@@ -142,7 +142,7 @@ def _open_pairs(facts: Facts) -> pd.DataFrame:
 
 def _free_mentees(facts: Facts) -> pd.DataFrame:
     """Mentees with an ID and a known category who are in no active or planned pair."""
-    t = facts.t("mentees").assign(age=facts.age("mentees"), key=person_keys(facts.t("mentees")))
+    t = facts.t("mentees").assign(age=facts.age("mentees"), key=facts.person_key("mentees"))
     active = {i for v in _open_pairs(facts)["mentee_ids"] for i in split_ids(v)}
     ok = (t["id"].notna() & ~t["id"].isin(active)
           & t["category"].isin(C.dictionary_values("mentee_categories")))
@@ -151,7 +151,7 @@ def _free_mentees(facts: Facts) -> pd.DataFrame:
 
 def _free_mentors(facts: Facts, capacity: int) -> pd.DataFrame:
     """Mentors who may take a mentee: known category, certificate if external, free places."""
-    t = facts.t("mentors").assign(age=facts.age("mentors"), key=person_keys(facts.t("mentors")))
+    t = facts.t("mentors").assign(age=facts.age("mentors"), key=facts.person_key("mentors"))
     load: Counter = Counter()
     pairs = _open_pairs(facts)
     for mentor, mentees in zip(pairs["mentor_id"], pairs["mentee_ids"], strict=True):

@@ -247,8 +247,9 @@ FIRST_RELEASE = "0001"
 def migrate(engine: Engine) -> None:
     """Bring the database's schema to HEAD_REVISION; every stored row is kept.
 
-    An empty database gets every table (`_create_at_head`); a store written before migrations existed (its
-    tables, no ``alembic_version``) is stamped as the first release's revision and upgraded.
+    An empty database gets every table (`_create_at_head`); a store written before
+    migrations existed (its tables, no ``alembic_version``) is stamped as the first
+    release's revision and upgraded.
     On PostgreSQL an advisory lock makes concurrent openers take turns: the first upgrades,
     the others find the schema current.
     """

@@ -14,7 +14,6 @@ from addin.rules.base import (
     ages,
     lookup,
     member,
-    person_keys,
     rule,
     split_ids,
 )
@@ -57,8 +56,8 @@ def self_mentoring(ctx: Context) -> Iterator[Finding]:
     # By name and birth date only: IDs are per sheet, mentor «1» and mentee «1» are two people.
     pm = ctx.pair_mentees
     mentors, mentees = ctx.t("mentors"), ctx.t("mentees")
-    mentor_key = lookup(pm, "mentor_id", mentors.assign(key=person_keys(mentors)), "key")
-    mentee_key = lookup(pm, "mentee_id", mentees.assign(key=person_keys(mentees)), "key")
+    mentor_key = lookup(pm, "mentor_id", mentors.assign(key=ctx.person_key("mentors")), "key")
+    mentee_key = lookup(pm, "mentee_id", mentees.assign(key=ctx.person_key("mentees")), "key")
     same = mentor_key.notna() & (mentor_key == mentee_key)
     yield from ctx.findings("PAIR-003", pm[same], "mentee_ids",
                             lambda r: f"Наставник {r['mentor_id']} и наставляемый "

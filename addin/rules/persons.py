@@ -14,7 +14,6 @@ from addin.rules.base import (
     ages,
     lookup,
     member,
-    person_keys,
     rule,
 )
 from workbook_templates import contract as C
@@ -41,7 +40,7 @@ AGE_BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
       "Оставьте одну строку на человека; если это разные люди, проверьте дату рождения.")
 def duplicate_person(ctx: Context) -> Iterator[Finding]:
     for key in ("mentors", "mentees"):
-        t = ctx.t(key).assign(p=person_keys(ctx.t(key)))
+        t = ctx.t(key).assign(p=ctx.person_key(key))
         known = t["p"].notna()
         dup = known & t.duplicated([SCHOOL, "p"], keep="first")
         if not dup.any():
