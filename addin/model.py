@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
@@ -435,10 +436,21 @@ def _text_of(v: Any) -> Any:
             return None
         if v.is_integer():
             return str(int(v))
+    if isinstance(v, datetime) and v.date() in _TIME_ONLY_DAYS:
+        v = v.time()
+    if isinstance(v, dtime):
+        return v.strftime("%H:%M" if not v.second else "%H:%M:%S")
     if isinstance(v, datetime | date):
         return v.strftime("%d.%m.%Y")
     s = " ".join(str(v).split())
     return s or None
+
+
+#: The day a reader gives a time typed alone (Excel's serial below 1): «15:00» in a text
+#: column is a time of day, not 31.12.1899 (calamine counts from 1899-12-31, openpyxl and
+#: Google from 1899-12-30).
+_TIME_ONLY_DAYS = frozenset({date(1899, 12, 30), date(1899, 12, 31)})
+_AFTER_TIME_ONLY = pd.Timestamp(1900, 1, 1)
 
 
 def to_text(cells: pd.Series) -> pd.Series:
@@ -447,7 +459,11 @@ def to_text(cells: pd.Series) -> pd.Series:
     Each distinct value is converted once: columns repeat values (categories, forms).
     """
     if pd.api.types.is_datetime64_any_dtype(cells):
-        return cells.dt.strftime("%d.%m.%Y").astype(object).where(cells.notna(), None)
+        text = cells.dt.strftime("%d.%m.%Y").astype(object).where(cells.notna(), None)
+        times = cells.notna() & (cells < _AFTER_TIME_ONLY)
+        if times.any():
+            text[times] = [_text_of(v) for v in cells[times]]
+        return text
     seen: dict[Any, Any] = {}
     out = []
     for v in cells.tolist():

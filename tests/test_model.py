@@ -4,7 +4,7 @@ columns in any order, extra user columns kept, and a typed Russian error for bad
 from __future__ import annotations
 
 import zipfile
-from datetime import date
+from datetime import date, time
 
 import pandas as pd
 import pytest
@@ -168,3 +168,25 @@ def test_extra_columns_up_to_the_limit_still_read(tmp_path, school_file):
     p = tmp_path / "wide.xlsx"
     book.save(p)
     assert "Заметки" in SchoolWorkbook.from_path(p).extra_columns["mentors"]
+
+
+def test_a_time_typed_in_a_text_column_reads_as_a_time(tmp_path):
+    """Excel turns «15:00» typed into a cell into a time; a text column keeps it as typed,
+    not as the date 31.12.1899 a reader gives a time of day."""
+    data = clean_school()
+    path = write_school_workbook(tmp_path / "t.xlsx", data)
+    book = load_workbook(path)
+    first = C.HEADER_ROW + 1
+
+    def cell(sheet: C.Sheet, key: str, row: int):
+        return book[sheet.name].cell(row=row, column=[c.key for c in sheet.columns].index(key) + 1)
+
+    cell(C.ROADMAP, "deadline_text", first).value = time(15, 0)  # among text: mixed cells
+    for row in range(first, first + len(data["meetings"])):  # a column of times only
+        cell(C.MEETINGS, "feedback", row).value = time(9, 30, 15)
+    book.save(path)
+    for wb in (SchoolWorkbook.from_path(path),
+               SchoolWorkbook.from_openpyxl(load_workbook(path), source=path.name)):
+        roadmap = wb.tables["roadmap"]["deadline_text"]
+        assert list(roadmap[:2]) == ["15:00", data["roadmap"][1]["deadline_text"]]
+        assert set(wb.tables["meetings"]["feedback"]) == {"09:30:15"}
