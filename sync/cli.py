@@ -523,6 +523,9 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
     from sync.service import SyncOptions, run_sync
 
     _check_sync_inputs(registry, out, source_dir, targets, db_url)
+    if reference_date is not None and f"{reference_date:%Y-%m}" != period:
+        err_console.print(OUTSIDE_PERIOD_RU.format(date=f"{reference_date:%d.%m.%Y}",
+                                                   period=period))
     opts = SyncOptions(registry=registry, period=period, out=out, source_dir=source_dir,
                        db_url=db_url, pseudonymize=pseudonymize, targets=targets,
                        google_key=google_key, google_endpoint=google_endpoint,
@@ -551,6 +554,13 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
     if _registry_entries(registry):
         _nothing_found_hint(result, (source_dir or registry.parent).resolve())
     sys.exit(EXIT_FINDINGS if result.consolidation.any_rejected else EXIT_OK)
+
+
+#: A date given to the run that is not in its period: most likely a slip of the finger.
+OUTSIDE_PERIOD_RU = (
+    "[yellow]Внимание:[/] дата проверки {date} — не в периоде сбора {period}. Все книги "
+    "будут проверены и показатели посчитаны на эту дату. Если дата указана по ошибке, "
+    "запустите сбор снова с датой внутри периода или без --reference-date.")
 
 
 def _check_sync_inputs(registry: Path, out: Path, source_dir: Path | None,

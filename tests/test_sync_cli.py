@@ -189,6 +189,18 @@ def test_missing_registry_is_a_russian_error(tmp_path):
     assert bad.returncode == 2 and "ГГГГ-ММ" in bad.stderr
 
 
+def test_a_date_outside_the_period_is_warned_of(muni, tmp_path):
+    _, root = muni
+    outside = run("sync", "--registry", root / "registry.csv", "--period", "2026-11",
+                  "--out", tmp_path / "свод.xlsx", "--reference-date", "15.10.2026")
+    assert outside.returncode in (0, 1), outside.stderr
+    warning = " ".join(outside.stderr.split())
+    assert "дата проверки 15.10.2026 — не в периоде сбора 2026-11" in warning
+    inside = run("sync", "--registry", root / "registry.csv", "--period", "2026-11",
+                 "--out", tmp_path / "свод.xlsx", "--reference-date", "15.11.2026")
+    assert inside.returncode in (0, 1) and "не в периоде" not in inside.stderr
+
+
 def test_killed_mid_write_keeps_previous_master(muni, tmp_path):
     _, root = muni
     out = tmp_path / "свод.xlsx"
