@@ -177,6 +177,21 @@ def test_add_school_code_command(tmp_path: Path) -> None:
     assert not AccessCodes(f).verify("ОО-003", code)
 
 
+def test_add_school_code_leaves_another_file_alone(tmp_path: Path) -> None:
+    """The registry, or a workbook, given as the access file by mistake is not written to."""
+    registry = tmp_path / "реестр.csv"
+    registry.write_text("код ОО;наименование;тип;источник\nОО-001;Школа 1;ОО;1.xlsx\n",
+                        encoding="utf-8")
+    book = tmp_path / "книга.xlsx"
+    book.write_bytes(b"PK\x03\x04\xff\xfe" + bytes(range(256)))
+    for f in (registry, book):
+        before = f.read_bytes()
+        proc = run("serve", "add-school-code", "--access-file", f, "--school", "ОО-003")
+        out = " ".join((proc.stdout + proc.stderr).split())
+        assert proc.returncode == 2 and f"Файл {f.name} — не файл кодов доступа" in out, out
+        assert "Traceback" not in out and f.read_bytes() == before
+
+
 # -- the real server with access codes ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:

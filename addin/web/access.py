@@ -124,17 +124,16 @@ def _add_account(path: Path, account: Account, secret: str | None) -> str:
     prefix = account.name if account.role == SCHOOL else f"{STAFF_PREFIX}:{account.name}"
     line = f"{prefix}:{SCRYPT_PARAMS}:{salt.hex()}:{hash_code(shown, salt).hex()}"
     lines: list[str] = []
-    if path.exists():
-        for old in path.read_text(encoding="utf-8").splitlines():
-            other = _account_of_line(old)
-            if other is not None and other.name.casefold() == account.name.casefold():
-                if other.role != account.role:
-                    what = "организации" if other.role == SCHOOL else "сотрудника"
-                    raise AccessFileError(
-                        f"«{account.name}» уже используется как код {what}: логины "
-                        "сотрудников и коды ОО не должны совпадать.")
-                continue
-            lines.append(old)
+    for old in _access_lines(path):
+        other = _account_of_line(old)
+        if other is not None and other.name.casefold() == account.name.casefold():
+            if other.role != account.role:
+                what = "организации" if other.role == SCHOOL else "сотрудника"
+                raise AccessFileError(
+                    f"«{account.name}» уже используется как код {what}: логины "
+                    "сотрудников и коды ОО не должны совпадать.")
+            continue
+        lines.append(old)
     lines.append(line)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
@@ -149,6 +148,28 @@ def _add_account(path: Path, account: Account, secret: str | None) -> str:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return shown
+
+
+NOT_ACCESS_FILE_RU = ("Файл {name} — не файл кодов доступа ({why}), он не изменён. Укажите "
+                      "файл кодов (например, коды.txt) или имя нового файла.")
+
+
+def _access_lines(path: Path) -> list[str]:
+    """The lines of an access file (none if there is no file yet); another file, say the
+    registry given by mistake, is refused before anything is written over it."""
+    if not path.exists():
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise AccessFileError(NOT_ACCESS_FILE_RU.format(
+            name=path.name, why="это не текстовый файл")) from None
+    for n, line in enumerate(lines, 1):
+        text = line.strip()
+        if text and not text.startswith("#") and _account_of_line(line) is None:
+            raise AccessFileError(NOT_ACCESS_FILE_RU.format(
+                name=path.name, why=f"строка {n} не похожа на запись кода: «{text[:40]}»"))
+    return lines
 
 
 def _account_of_line(line: str) -> Account | None:
