@@ -244,11 +244,13 @@ def bench_sync(tmp: Path, n_schools: int, participants: int) -> None:
     _CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     few = _first_schools(root, paths, min(FEW_SCHOOLS, n_schools), tmp / "few")
     run_sync(few, tmp / "warm.xlsx")
-    fixed, _, _ = run_sync(few, tmp / "few.xlsx")
+    fixed = min(run_sync(few, tmp / f"few-{k}.xlsx")[0] for k in (1, 2))
     floor = fastexcel_floor(paths)
     took, peak, proc = run_sync(root, tmp / "master.xlsx")
+    # best of two, as the other figures: one run's noise would move the cost per row
+    took = min(took, run_sync(root, tmp / "master-2.xlsx")[0])
     small_floor = fastexcel_floor(paths[:small_n])
-    small_took, _, _ = run_sync(small, tmp / "small.xlsx")
+    small_took = min(run_sync(small, tmp / f"small-{k}.xlsx")[0] for k in (1, 2))
     for i, p in enumerate(paths[:20]):  # 20 schools resubmit
         copy = p.with_suffix(".tmp")
         _copy_book(p, copy, stamp=f"исправлено {i}")
