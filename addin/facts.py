@@ -65,16 +65,17 @@ class Facts:
 
     def age(self, key: str) -> pd.Series:
         """Ages at the reference date of the people of a sheet (mentors, mentees), cached."""
-        cache = self.memo.setdefault("ages", {})
-        if key not in cache:
-            cache[key] = ages(self.t(key)["birth_date"], self.ref)
-        return cache[key]
+        return self._of_sheet("ages", key, lambda t: ages(t["birth_date"], self.ref))
 
     def person_key(self, key: str) -> pd.Series:
         """`person_keys` of a sheet (mentors, mentees), cached: several rules compare people."""
-        cache = self.memo.setdefault("person_keys", {})
+        return self._of_sheet("person_keys", key, person_keys)
+
+    def _of_sheet(self, what: str, key: str,
+                  make: Callable[[pd.DataFrame], pd.Series]) -> pd.Series:
+        cache = self.memo.setdefault(what, {})
         if key not in cache:
-            cache[key] = person_keys(self.t(key))
+            cache[key] = make(self.t(key))
         return cache[key]
 
     def lacking(self, sheet_key: str, *columns: str) -> set[int]:

@@ -428,6 +428,13 @@ def convert_column(cells: pd.Series, kind: C.ColType, dictionary: str | None = N
     return text
 
 
+#: The day a reader gives a time typed alone (Excel's serial below 1): «15:00» in a text
+#: column is a time of day, not 31.12.1899 (calamine counts from 1899-12-31, openpyxl and
+#: Google from 1899-12-30).
+_TIME_ONLY_DAYS = frozenset({date(1899, 12, 30), date(1899, 12, 31)})
+_AFTER_TIME_ONLY = pd.Timestamp(1900, 1, 1)
+
+
 def _text_of(v: Any) -> Any:
     if v is None or v is pd.NaT:
         return None
@@ -444,13 +451,6 @@ def _text_of(v: Any) -> Any:
         return v.strftime("%d.%m.%Y")
     s = " ".join(str(v).split())
     return s or None
-
-
-#: The day a reader gives a time typed alone (Excel's serial below 1): «15:00» in a text
-#: column is a time of day, not 31.12.1899 (calamine counts from 1899-12-31, openpyxl and
-#: Google from 1899-12-30).
-_TIME_ONLY_DAYS = frozenset({date(1899, 12, 30), date(1899, 12, 31)})
-_AFTER_TIME_ONLY = pd.Timestamp(1900, 1, 1)
 
 
 def to_text(cells: pd.Series) -> pd.Series:
