@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from addin.facts import split_ids
 from workbook_templates import contract as C
@@ -90,27 +92,44 @@ def figure_trace(participants: pd.DataFrame, pairs: pd.DataFrame, org_types: dic
         ids[people] = [names[(c, i)] for c, i in zip(long.loc[people, "school_code"],
                                                      long.loc[people, "id"], strict=True)]
     specs = row_specs()
-    order = {k: n for n, (k, _, _) in enumerate(specs)}
-    long = long.assign(ids=ids.to_numpy(), order=pd.Categorical(
-        long["row_key"], categories=list(order)).codes)
-    long = long.sort_values(["order", "school_code"], kind="stable")
-    meta = {k: (sec, lab) for k, sec, lab in specs}
-    # group boundaries by position: a pandas groupby loop costs ~0.1 ms per (figure, school)
-    keys = long["row_key"].to_numpy(object)
-    codes = long["school_code"].to_numpy(object)
-    orgs = long["org_type"].to_numpy(object)
-    shown = long["ids"].tolist()
-    change = (keys[1:] != keys[:-1]) | (codes[1:] != codes[:-1])
-    starts = [0, *(np.flatnonzero(change) + 1).tolist()]
-    ends = [*starts[1:], len(keys)]
-    out: list[list] = []
-    for a, b in zip(starts, ends, strict=True):
-        text = ", ".join(shown[a:b])
-        chunks = [(b - a, text)] if len(text) <= MAX_IDS_CHARS else [
-            (len(c), ", ".join(c)) for c in _chunks(shown[a:b])]
-        for n, joined in chunks:
-            out.append([keys[a], *meta[keys[a]], codes[a], orgs[a], n, joined])
-    return pd.DataFrame(out, columns=TRACE_COLUMNS)
+    order = pd.Categorical(long["row_key"], categories=[k for k, _, _ in specs]).codes
+    if (order < 0).any():
+        raise KeyError(f"not a row of the form: {long['row_key'][order < 0].iloc[0]}")
+    school = pd.factorize(long["school_code"], sort=True)[0]
+    at = np.lexsort((school, order))  # by figure, then school code; stable
+    # one group per (figure, school), by position: the IDs joined in Arrow, not row by row
+    keys, codes = order[at], school[at]
+    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (codes[1:] != codes[:-1])])
+    offsets = pa.array(np.r_[starts, len(keys)], pa.int32())
+    shown = ids.to_numpy(dtype=object)[at]
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, pa.array(shown, pa.string())),
+                            ", ")
+    first, group = at[starts], keys[starts]
+    out = pd.DataFrame({
+        "row_key": np.array([k for k, _, _ in specs], dtype=object)[group],
+        "section": np.array([sec for _, sec, _ in specs], dtype=object)[group],
+        "label": np.array([lab for _, _, lab in specs], dtype=object)[group],
+        "school_code": long["school_code"].to_numpy(dtype=object)[first],
+        "org_type": long["org_type"].to_numpy(dtype=object)[first],
+        "count": np.diff(offsets.to_numpy()).astype("int64"),
+        "ids": joined.to_numpy(zero_copy_only=False)})
+    too_long = np.flatnonzero(pc.utf8_length(joined).to_numpy() > MAX_IDS_CHARS)
+    if len(too_long):  # rare: such a list goes on over the next rows
+        out = _split_long(out, too_long, shown, starts)
+    return out[TRACE_COLUMNS]
+
+
+def _split_long(out: pd.DataFrame, rows: np.ndarray, ids: np.ndarray,
+                starts: np.ndarray) -> pd.DataFrame:
+    """Rows whose joined IDs would not fit in a cell, each as several rows of chunks."""
+    ends = np.r_[starts[1:], len(ids)]
+    counts, texts = out["count"].astype(object), out["ids"].astype(object)
+    for r in rows:
+        chunks = _chunks(list(ids[starts[r]:ends[r]]))
+        counts.iat[r] = [len(c) for c in chunks]
+        texts.iat[r] = [", ".join(c) for c in chunks]
+    out = out.assign(count=counts, ids=texts).explode(["count", "ids"], ignore_index=True)
+    return out.astype({"count": "int64"})
 
 
 def _chunks(ids: list[str]) -> list[list[str]]:

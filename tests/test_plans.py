@@ -395,6 +395,31 @@ def test_pseudonymized_trace_shows_no_school_ids(masters):
     assert all(i.startswith("P-") for i in hidden)
 
 
+def test_a_long_list_of_ids_goes_on_over_the_next_rows(demo, monkeypatch):
+    """A cell holds 32,767 characters: a figure's IDs past MAX_IDS_CHARS continue on the
+    rows below, each within the limit, their counts summing to the whole list's."""
+    from sync import figures
+    from sync.consolidate import consolidate
+    from sync.sources import FolderSource, read_registry
+
+    source = FolderSource(demo)
+    cons = consolidate([source.fetch(e) for e in read_registry(demo / "registry.csv")],
+                       "2026-11")
+    whole = figures.figure_trace(cons.participants, cons.pairs, cons.org_types,
+                                 records=cons.counted)
+    monkeypatch.setattr(figures, "MAX_IDS_CHARS", 60)
+    split = figures.figure_trace(cons.participants, cons.pairs, cons.org_types,
+                                 records=cons.counted)
+    assert len(split) > len(whole) and (split["ids"].str.len() <= 60).all()
+    key = ["row_key", "school_code"]
+    assert (split.groupby(key, sort=False)["count"].sum().tolist()
+            == whole["count"].tolist())
+    assert (split.groupby(key, sort=False)["ids"].agg(", ".join).tolist()
+            == whole["ids"].tolist())
+    for _, row in split.iterrows():
+        assert len(row["ids"].split(", ")) == row["count"]
+
+
 def test_master_gaps_per_school_and_municipality(masters):
     gaps = _table(masters["plain"], M.SHEET_GAPS, M.HEADER_ROW)
     municipal = _table(masters["plain"], M.SHEET_INDICATORS, M.HEADER_ROW)
