@@ -17,8 +17,6 @@ Annotating an annotated copy replaces its Проверка sheet, highlights and
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from addin.atomic_file import replacing
 from addin.errors import WorkbookError
 from addin.indicators import IndicatorValue
 from addin.model import normalize_header
@@ -113,15 +112,8 @@ def write_indicators_copy(src: str | Path, out: str | Path,
 
 def save_atomically(wb, out: Path) -> Path:  # noqa: ANN001 - an openpyxl Workbook
     """Save an openpyxl workbook to a temporary file beside `out`, then rename."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    try:
+    with replacing(out) as tmp:
         wb.save(tmp)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return out
 
 

@@ -9,16 +9,16 @@ annotated copy fast on big books (openpyxl loads and re-serialises every cell).
 from __future__ import annotations
 
 import copy
-import os
 import posixpath
 import re
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
+
+from addin.atomic_file import replacing
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -273,21 +273,13 @@ class Package:
     def save(self, out: Path) -> Path:
         """Write the edited package to `out` through a temporary file and a rename."""
         self._flush()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
-        os.close(fd)
-        try:
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-                for info in self._infos:
-                    if self.has(info.filename):  # a copy: writestr updates offsets in place
-                        dst.writestr(copy.copy(info), self.read(info.filename))
-                for name, data in self._data.items():
-                    if name not in self._names:
-                        dst.writestr(_new_info(name), data)
-            os.replace(tmp, out)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with replacing(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in self._infos:
+                if self.has(info.filename):  # a copy: writestr updates offsets in place
+                    dst.writestr(copy.copy(info), self.read(info.filename))
+            for name, data in self._data.items():
+                if name not in self._names:
+                    dst.writestr(_new_info(name), data)
         return out
 
     def _flush(self) -> None:

@@ -919,18 +919,9 @@ def calendar_cmd(file: Path | None, out: Path, master: Path | None,
 
 def _write_bytes(out: Path, data: bytes) -> None:
     """Write through a temporary file beside ``out``: never a half-written calendar."""
-    import os
-    import tempfile
+    from addin.atomic_file import write_bytes
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes(out, data)
 @cli.command("region")
 @click.option("--db", "db_url", required=True,
               help="Адрес общей базы истории региона, например postgresql://…")

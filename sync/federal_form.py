@@ -13,9 +13,7 @@ Both save atomically (a temporary file in the target folder, then ``os.replace``
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from openpyxl import load_workbook
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils.cell import column_index_from_string
 
+from addin.atomic_file import replacing
 from sync.consolidate import PAIR_COLUMNS, PARTICIPANT_COLUMNS
 from sync.figures import COLUMNS as FIGURE_COLUMNS
 from sync.figures import ORG_TYPES, TOTAL, federal_figures
@@ -77,18 +76,9 @@ def period_ru(period: str) -> str:
 
 def _atomic_save(out: Path, save: Callable[[Path], None]) -> Path:
     """Call ``save(tmp)`` on a temporary file beside ``out``, then move it over ``out``."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with replacing(Path(out)) as tmp:
         save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+    return Path(out)
 
 
 def _check_figures(figures: pd.DataFrame) -> None:

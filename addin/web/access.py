@@ -21,14 +21,14 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from addin.atomic_file import write_bytes
 
 log = logging.getLogger("nastavnik.web")
 
@@ -135,18 +135,7 @@ def _add_account(path: Path, account: Account, secret: str | None) -> str:
             continue
         lines.append(old)
     lines.append(line)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o600, durable=True)
     return shown
 
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from addin.atomic_file import write_bytes
 from addin.web.access import valid_school_code
 
 SUFFIXES = (".xlsx", ".xlsm", ".ods")
@@ -71,9 +70,9 @@ def submit(collect_dir: Path, checked: Path, school_code: str, school_name: str,
     current = root / "schools" / f"{school_code}{suffix}"
     archived = root / "archive" / school_code / folder / f"{stamp}-{digest[:12]}{suffix}"
     with _lock:
-        _write_atomically(archived, payload)
+        write_bytes(archived, payload, mode=FILE_MODE, durable=True)
         replaced = any((root / "schools" / f"{school_code}{s}").exists() for s in SUFFIXES)
-        _write_atomically(current, payload)
+        write_bytes(current, payload, mode=FILE_MODE, durable=True)
         for other in SUFFIXES:
             if other != suffix:
                 (root / "schools" / f"{school_code}{other}").unlink(missing_ok=True)
@@ -84,18 +83,3 @@ def submit(collect_dir: Path, checked: Path, school_code: str, school_name: str,
             record = {k: v for k, v in asdict(receipt).items() if k != "school_name"}
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     return receipt
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from addin.atomic_file import replacing
 from addin.web.journal import DONE, FAILED, Feedback
 from addin.web.workspace import (
     RegistryProblem,
@@ -113,7 +114,5 @@ class JobRunner:
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".tmp-{target.name}")
-    shutil.copyfile(source, tmp)
-    tmp.replace(target)
+    with replacing(target) as tmp:
+        shutil.copyfile(source, tmp)

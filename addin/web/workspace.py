@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from addin.atomic_file import replacing
 from addin.web import collect
 from addin.web.journal import (
     REGISTRY,
@@ -253,21 +253,15 @@ class Workspace:
                                   f"«{suffix or 'без расширения'}».")
         if not payload:
             raise RegistryProblem("Файл реестра пустой (0 байт).")
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-registry-", suffix=suffix, dir=self.root)
-        try:
-            with os.fdopen(fd, "wb") as fh:
+        with replacing(self.root / f"registry{suffix}", mode=0o640) as tmp:
+            with tmp.open("wb") as fh:
                 fh.write(payload)
                 fh.flush()
                 os.fsync(fh.fileno())
-            rows = self.service.read_registry(Path(tmp))
-            os.chmod(tmp, 0o640)
-            os.replace(tmp, self.root / f"registry{suffix}")
-            for other in REGISTRY_SUFFIXES:
-                if other != suffix:
-                    (self.root / f"registry{other}").unlink(missing_ok=True)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            rows = self.service.read_registry(tmp)  # raises: the registry stays as it was
+        for other in REGISTRY_SUFFIXES:
+            if other != suffix:
+                (self.root / f"registry{other}").unlink(missing_ok=True)
         log.info("registry uploaded staff=%s schools=%d", staff, len(rows))
         self.journal.add_event(period=self.default_period(), school="", kind=REGISTRY,
                                actor=staff, comment=f"реестр {suffix}: организаций {len(rows)}")
