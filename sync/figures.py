@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from addin.facts import split_ids
+from sync.joined import join_runs
 from workbook_templates import contract as C
 
 ORG_TYPES = C.dictionary_values("org_types")  # ("ОО", "СПО", "ДО")
@@ -98,12 +98,8 @@ def figure_trace(participants: pd.DataFrame, pairs: pd.DataFrame, org_types: dic
     school = pd.factorize(long["school_code"], sort=True)[0]
     at = np.lexsort((school, order))  # by figure, then school code; stable
     # one group per (figure, school), by position: the IDs joined in Arrow, not row by row
-    keys, codes = order[at], school[at]
-    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (codes[1:] != codes[:-1])])
-    offsets = pa.array(np.r_[starts, len(keys)], pa.int32())
-    shown = ids.to_numpy(dtype=object)[at]
-    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, pa.array(shown, pa.string())),
-                            ", ")
+    keys, shown = order[at], ids.to_numpy(dtype=object)[at]
+    starts, joined = join_runs(shown, keys, school[at], sep=", ")
     first, group = at[starts], keys[starts]
     out = pd.DataFrame({
         "row_key": np.array([k for k, _, _ in specs], dtype=object)[group],
@@ -111,7 +107,7 @@ def figure_trace(participants: pd.DataFrame, pairs: pd.DataFrame, org_types: dic
         "label": np.array([lab for _, _, lab in specs], dtype=object)[group],
         "school_code": long["school_code"].to_numpy(dtype=object)[first],
         "org_type": long["org_type"].to_numpy(dtype=object)[first],
-        "count": np.diff(offsets.to_numpy()).astype("int64"),
+        "count": np.diff(np.r_[starts, len(keys)]).astype("int64"),
         "ids": joined.to_numpy(zero_copy_only=False)})
     too_long = np.flatnonzero(pc.utf8_length(joined).to_numpy() > MAX_IDS_CHARS)
     if len(too_long):  # rare: such a list goes on over the next rows

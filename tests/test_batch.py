@@ -22,6 +22,7 @@ from addin.model import SchoolWorkbook, WorkbookBatch, load_sheets
 from addin.validate import validate_batch, validate_workbook
 from sync.consolidate import judge_batch
 from sync.sources import FolderSource, read_registry
+from sync.store import ITEM_SEPARATOR
 from tests.sample import clean_school
 from workbook_templates import contract as C
 from workbook_templates.build import write_school_workbook
@@ -181,10 +182,10 @@ def test_a_resync_rereads_only_changed_files_and_equals_a_full_sync(tmp_path) ->
 def _items(db: Path) -> list[tuple]:
     """The people and pairs a history remembers of the period, school by school."""
     with closing(sqlite3.connect(db)) as conn:
-        rows = conn.execute("SELECT school_code, kind, item_id FROM snapshots "
-                            "WHERE period = '2026-11' ORDER BY 1, 2, 3").fetchall()
+        rows = conn.execute("SELECT school_code, kind, items FROM snapshots "
+                            "WHERE period = '2026-11' ORDER BY 1, 2").fetchall()
     assert rows
-    return rows
+    return [(code, kind, i) for code, kind, items in rows for i in items.split(ITEM_SEPARATOR)]
 
 
 def test_a_sync_judges_each_book_at_its_own_date_within_the_period(tmp_path) -> None:

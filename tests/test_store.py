@@ -27,6 +27,7 @@ from sync.figures import federal_figures
 from sync.sources import FolderSource, read_registry
 from sync.store import (
     HEAD_REVISION,
+    ITEM_SEPARATOR,
     MIGRATIONS,
     MUNICIPAL,
     PERIOD_TABLES,
@@ -173,7 +174,7 @@ def test_no_personal_data_in_store(store: Store, periods: Periods):
     with store.engine.connect() as conn:
         for t in (*PERIOD_TABLES, runs):
             for row in conn.execute(select(t)):
-                cells |= {str(v) for v in row}
+                cells |= {line for v in row for line in str(v).splitlines()}  # snapshots
     assert not names & cells
     assert any(re.fullmatch(r"[НУ]-\d{3}", c) for c in cells)  # the school-local IDs are there
 
@@ -498,6 +499,8 @@ def test_a_store_of_the_previous_release_migrates_keeping_every_period(empty_url
                                       expected[5])
         for name, rows in before.items():  # every row, now of the municipality ''
             after = _rows_of(new.engine, name)
+            if name == "snapshots":  # one row per school and kind now, its IDs one per line
+                after = [(*r[:-1], i) for r in after for i in r[-1].split(ITEM_SEPARATOR)]
             assert [r[0] for r in after] == [""] * len(rows) and rows
             assert sorted((r[1:] for r in after), key=repr) == rows
         assert [r[:-1] for r in _rows_of(new.engine, "runs")] == runs_before
@@ -552,6 +555,32 @@ def test_a_store_of_0002_loses_its_results_table_and_keeps_its_periods(tmp_path,
     with Store(url) as s:  # opening migrates
         assert schema_diff(s) == [] and s.periods() == [NOV]
         assert not inspect(s.engine).has_table("school_results")
+
+
+def test_snapshots_of_0003_are_grouped_and_split_back(empty_url, periods: Periods):
+    """0004 keeps a school's IDs of one kind in one row: going down to 0003 gives the rows
+    0003 wrote (one per ID), coming back up gives the same snapshots."""
+    with Store(empty_url) as s:
+        save(s, periods.nov, periods.figures_nov)
+        with in_municipality(s, "71800000") as other:
+            save(other, periods.nov, periods.figures_nov)
+        remembered = s.previous_snapshots(DEC)
+        grouped = _rows_of(s.engine, "snapshots")
+    engine = create_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+        one_per_id = sorted(((*r[:-1], i) for r in grouped for i in r[-1].split(ITEM_SEPARATOR)),
+                            key=repr)
+        assert _rows_of(engine, "snapshots") == one_per_id and len(one_per_id) > len(grouped)
+    finally:
+        engine.dispose()
+    with Store(empty_url) as s:  # opening migrates
+        assert schema_diff(s) == [] and s.previous_snapshots(DEC) == remembered
+        assert remembered == expected_snapshots(periods.nov)
 
 
 def _rows_of(engine, table: str) -> list[tuple]:
