@@ -155,8 +155,8 @@ snapshots = Table(
     Column("period", String, nullable=False),
     Column("school_code", String, nullable=False),
     Column("kind", String, nullable=False),  # pair, mentor, mentee (participant: before roles)
-    #: The IDs, sorted, one per line (an ID holds no line break: cells are read with their
-    #: whitespace collapsed).
+    #: The IDs, one per line (an ID holds no line break: cells are read with their whitespace
+    #: collapsed); sorted as this version writes them, in any order as 0004 grouped them.
     Column("items", Text, nullable=False),
     PrimaryKeyConstraint("municipality", "period", "school_code", "kind", name="pk_snapshots"),
 )
