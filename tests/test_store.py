@@ -465,10 +465,7 @@ def test_the_migrations_from_nothing_give_the_schema_of_a_new_store(empty_url):
     engine = create_engine(empty_url)
     try:
         with engine.begin() as conn:
-            cfg = Config()
-            cfg.set_main_option("script_location", str(MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(_alembic(conn), "head")
             assert compare_metadata(MigrationContext.configure(conn), store_metadata) == []
             assert MigrationContext.configure(conn).get_current_revision() == HEAD_REVISION
     finally:
@@ -527,10 +524,7 @@ def test_downgrade_returns_to_the_previous_release_schema(tmp_path, periods: Per
             save(other, periods.dec, periods.figures_dec)
         figures = s.figures(NOV)
         with s.engine.begin() as conn:
-            cfg = Config()
-            cfg.set_main_option("script_location", str(MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0001")
+            command.downgrade(_alembic(conn), "0001")
         old = legacy_store.Store(url)
         try:
             assert old.periods() == [NOV]  # the rows of the municipality without a code
@@ -546,10 +540,7 @@ def test_a_store_of_0002_loses_its_results_table_and_keeps_its_periods(tmp_path,
     with Store(url) as s:
         save(s, periods.nov, periods.figures_nov)
         with s.engine.begin() as conn:
-            cfg = Config()
-            cfg.set_main_option("script_location", str(MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0002")
+            command.downgrade(_alembic(conn), "0002")
             conn.execute(text("INSERT INTO school_results VALUES ('', :p, 'ОО-001', 'a', 'v', "
                               "x'00', '2026-12-01 00:00:00')"), {"p": NOV})
     with Store(url) as s:  # opening migrates
@@ -569,10 +560,7 @@ def test_snapshots_of_0003_are_grouped_and_split_back(empty_url, periods: Period
     engine = create_engine(empty_url)
     try:
         with engine.begin() as conn:
-            cfg = Config()
-            cfg.set_main_option("script_location", str(MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0003")
+            command.downgrade(_alembic(conn), "0003")
         one_per_id = sorted(((*r[:-1], i) for r in grouped for i in r[-1].split(ITEM_SEPARATOR)),
                             key=repr)
         assert _rows_of(engine, "snapshots") == one_per_id and len(one_per_id) > len(grouped)
@@ -581,6 +569,14 @@ def test_snapshots_of_0003_are_grouped_and_split_back(empty_url, periods: Period
     with Store(empty_url) as s:  # opening migrates
         assert schema_diff(s) == [] and s.previous_snapshots(DEC) == remembered
         assert remembered == expected_snapshots(periods.nov)
+
+
+def _alembic(conn) -> Config:
+    """Alembic's configuration of the store's migrations, on `conn`."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
 
 
 def _rows_of(engine, table: str) -> list[tuple]:
