@@ -891,6 +891,7 @@ def calendar_cmd(file: Path | None, out: Path, master: Path | None,
     Примеры: nastavnik calendar школа.xlsx --out школа.ics;
     nastavnik calendar --master свод.xlsx --out муниципалитет.ics
     """
+    from addin.atomic_file import write_bytes
     from addin.calendar_ics import school_calendar
 
     if (file is None) == (master is None):
@@ -909,19 +910,14 @@ def calendar_cmd(file: Path | None, out: Path, master: Path | None,
     else:
         wb, _ = _book_and_targets(file, None)
         plan = school_calendar(wb, reference_date, reporting=not no_reporting)
-    try:
-        _write_bytes(out, plan.to_ics())
+    try:  # through a temporary file beside ``out``: never a half-written calendar
+        write_bytes(out, plan.to_ics())
     except OSError as exc:
         raise write_failed(out, exc) from None
     console.print(plan.summary_ru())
     console.print(f"Календарь: {out}")
 
 
-def _write_bytes(out: Path, data: bytes) -> None:
-    """Write through a temporary file beside ``out``: never a half-written calendar."""
-    from addin.atomic_file import write_bytes
-
-    write_bytes(out, data)
 @cli.command("region")
 @click.option("--db", "db_url", required=True,
               help="Адрес общей базы истории региона, например postgresql://…")
