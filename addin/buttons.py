@@ -4,7 +4,7 @@ Both entry points take an xlwings Book:
 
 * desktop Excel: ``RunPython "import addin.buttons as b; b.main_validate()"`` (the VBA module
   of school.xlsm) calls :func:`main_validate`, which passes ``xw.Book.caller()``;
-* remote (Google Sheets Apps Script, Excel Office Scripts): ``addin.remote`` builds
+* remote (Google Sheets Apps Script, Excel Office Scripts): ``addin.web.remote`` builds
   ``xw.Book(json=payload)`` and returns ``book.json()``, the list of actions the client replays.
 
 The cell values are read through the xlwings API, turned into a :class:`SchoolWorkbook` (the
@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from addin.annotate import FILLS
 from addin.errors import WorkbookError
 from addin.indicators import IndicatorValue, compute_indicators, load_targets
 from addin.model import SchoolWorkbook, normalize_header
-from addin.plans import MET, SHORT, gap_of, gaps
+from addin.plan.gaps import MET, SHORT, gap_of, gaps
 from addin.report import Report, shorten
 from addin.rules.base import Finding, Severity
 from addin.validate import validate_workbook
+from addin.xlsx.annotate import FILLS
 from workbook_templates import contract as C
 
 TITLE = "Наставничество"

@@ -71,8 +71,8 @@ CHECK_TARGET_S = 0.5
 def bench_annotate(tmp: Path, participants: int) -> dict[str, dict]:
     """The annotated copy (`validate --annotate`, the page's download) of a big book with
     planted mistakes: a few hundred findings, and one on every person (the worst case)."""
-    from addin.annotate import write_annotated
     from addin.validate import validate_path
+    from addin.xlsx.annotate import write_annotated
     from workbook_templates.build import write_school_workbook
     from workbook_templates.demo import make_school
 

@@ -80,7 +80,7 @@ def build_templates_cmd(out_dir: Path, server_url: str | None) -> None:
 
     Пример: nastavnik build-templates --out templates
     """
-    from workbook_templates.build import build_templates
+    from workbook_templates.kit import build_templates
 
     try:
         paths = build_templates(out_dir, server_url)
@@ -149,7 +149,7 @@ def validate_cmd(file: Path, reference_date: date | None, fmt: str,
 def _annotate(file: Path, out: Path, report: Report) -> None:
     """Write the annotated copy; any failure is a Russian line and exit 2, and ``out`` is
     either the complete copy or left as it was (the copy is written beside it and renamed)."""
-    from addin.annotate import AnnotatedCopyError, write_annotated
+    from addin.xlsx.annotate import AnnotatedCopyError, write_annotated
 
     try:
         write_annotated(file, out, report)
@@ -231,7 +231,7 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
 
     wb, goals = _book_and_targets(file, targets)
     values = compute_indicators(wb, reference_date, goals)
-    from addin.plans import gap_by_key
+    from addin.plan.gaps import gap_by_key
 
     plan = gap_by_key(values)
     if fmt == "json":
@@ -253,7 +253,7 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
         console.print(table)
         console.print("* цель по умолчанию (не утверждена муниципалитетом)")
     if out_copy is not None:
-        from addin.annotate import write_indicators_copy
+        from addin.xlsx.annotate import write_indicators_copy
 
         try:
             write_indicators_copy(file, out_copy, values)
@@ -268,7 +268,7 @@ def indicators_cmd(file: Path, reference_date: date | None, fmt: str, targets: P
 
 
 def _gap_cell(gap) -> str:  # noqa: ANN001
-    from addin.plans import MET
+    from addin.plan.gaps import MET
 
     if gap is None:
         return "—"
@@ -308,7 +308,7 @@ def import_roadmap_cmd(file: Path, workbook: Path, out: Path | None, anchor_date
 
     Пример: nastavnik import-roadmap дорожная-карта.pdf --into школа.xlsx --table 2
     """
-    from addin.roadmap_import import RoadmapImportError, import_into, read_roadmap
+    from addin.roadmap.importer import RoadmapImportError, import_into, read_roadmap
 
     try:
         report = read_roadmap(file, anchor=anchor_date, table=table)
@@ -394,7 +394,8 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
     """
     if ctx.invoked_subcommand is not None:
         return
-    from addin.server import ServerConfig, ServerConfigError, run
+    from addin.web.app import run
+    from addin.web.config import ServerConfig, ServerConfigError
 
     token = None
     if token_file is not None:
@@ -611,7 +612,8 @@ def _master_history_url(master: Path) -> str:
 
 
 def _registry_entries(registry: Path) -> list:
-    from sync.sources import RegistryError, is_google_source, read_registry
+    from sync.sources.base import is_google_source
+    from sync.sources.registry import RegistryError, read_registry
 
     try:
         return [e for e in read_registry(registry) if not is_google_source(e.source)]
@@ -631,7 +633,7 @@ def _nothing_found_hint(result, root: Path) -> None:  # noqa: ANN001
 
 
 def _registry_size(registry: Path) -> int | None:
-    from sync.sources import RegistryError, read_registry
+    from sync.sources.registry import RegistryError, read_registry
 
     try:
         return len(read_registry(registry))
@@ -794,8 +796,8 @@ def suggest_pairs_cmd(file: Path, out_copy: Path | None, reference_date: date | 
     Пример: nastavnik suggest-pairs школа.xlsx --out школа-предложения.xlsx
     """
     from addin.indicators import compute_indicators
-    from addin.pair_suggest import PlanSettingsError, load_capacity, suggest_pairs
-    from addin.plans import gaps
+    from addin.plan.gaps import gaps
+    from addin.plan.pairs import PlanSettingsError, load_capacity, suggest_pairs
 
     wb, goals = _book_and_targets(file, targets)
     try:
@@ -832,7 +834,7 @@ def _book_and_targets(file: Path, targets: Path | None):  # noqa: ANN202
 
 
 def _print_suggestions(wb, result, plan) -> None:  # noqa: ANN001
-    from addin.plans import MET
+    from addin.plan.gaps import MET
 
     console.print(f"[bold]{wb.school_code} {wb.school.get('name') or ''}[/]".strip())
     for g in plan:
@@ -851,7 +853,7 @@ def _print_suggestions(wb, result, plan) -> None:  # noqa: ANN001
 
 
 def _write_suggestions(file: Path, out: Path, result, plan) -> None:  # noqa: ANN001
-    from addin.suggest_writer import write_suggestions
+    from addin.xlsx.suggestions import write_suggestions
 
     if file.suffix.lower() not in (".xlsx", ".xlsm"):
         raise Refused("Копию с предложениями можно сделать только из книги .xlsx "
@@ -892,7 +894,7 @@ def calendar_cmd(file: Path | None, out: Path, master: Path | None,
     nastavnik calendar --master свод.xlsx --out муниципалитет.ics
     """
     from addin.atomic_file import write_bytes
-    from addin.calendar_ics import school_calendar
+    from addin.plan.calendar import school_calendar
 
     if (file is None) == (master is None):
         raise click.UsageError("Укажите книгу школы или --master сводную книгу (одно из двух).")

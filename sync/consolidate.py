@@ -24,7 +24,7 @@ from addin.model import SCHOOL, WorkbookBatch, fold_text, normalize_header, peri
 from addin.report import Report
 from addin.validate import validate_batch
 from sync.figures import counted_records
-from sync.sources import Fetched, SchoolEntry
+from sync.sources.base import Fetched, SchoolEntry
 from workbook_templates import contract as C
 
 

@@ -44,7 +44,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from addin.facts import split_ids
 from addin.indicators import BY_KEY, INDICATORS, IndicatorValue
-from addin.plans import Gap, gap_by_key, gaps
+from addin.plan.gaps import Gap, gap_by_key, gaps
 from sync import sheet_rows
 from sync.beside import Beside
 from sync.consolidate import Consolidation, CrossFinding, SchoolResult, SchoolStatus
@@ -205,8 +205,8 @@ class RenderedMaster:
 
     def publish(self) -> Path:
         for final, written in self.lists.items():
-            _finish(written, final)
-        _finish(self.tmp, self.out)
+            put_in_place(written, final)
+        put_in_place(self.tmp, self.out)
         return self.out
 
     def discard(self) -> None:
@@ -262,7 +262,7 @@ def master_lock(out: Path) -> Iterator[Path]:
 # ====================================================================== rendering
 def _render(path: Path, scratch: str, cons: Consolidation, history: pd.DataFrame | None,
             figures: pd.DataFrame, key: bytes | None, lists: _Lists | None = None) -> None:
-    book = _Book(path, scratch, _title(cons, key is not None), lists)
+    book = MasterBook(path, scratch, _title(cons, key is not None), lists)
     try:
         book.set_properties(cons)
         book.table(SHEET_SUMMARY, _summary(cons), freeze_cols=2)
@@ -385,7 +385,7 @@ FORMULA_RE = "^[=+\\-@]"  # what FORMULA_STARTS says, for Arrow
 FORMULA_STARTS = ("=", "+", "-", "@")
 
 
-def _finish(tmp: Path, out: Path) -> None:
+def put_in_place(tmp: Path, out: Path) -> None:
     """Make the written file durable and put it in place of the master."""
     _sync_file(tmp)
     if out.exists():
@@ -618,7 +618,7 @@ def _met_fill(v: IndicatorValue | None) -> dict[str, Any] | None:
 
 
 # ====================================================================== charts
-def _charts(book: _Book, cons: Consolidation, history: pd.DataFrame | None) -> None:
+def _charts(book: MasterBook, cons: Consolidation, history: pd.DataFrame | None) -> None:
     """Diagrams sheet: the trend table and chart, the by-school table and one chart each."""
     trend = book.table(SHEET_CHARTS, _trend(cons, history), filter_=False, freeze=False)
     schools = book.table(SHEET_CHARTS, _by_school(cons), top=trend.last + 2, filter_=False,
@@ -669,7 +669,7 @@ def _value(s: SchoolResult, key: str) -> float | None:
     return None if v is None else v.value
 
 
-def _trend_chart(book: _Book, trend: Placed) -> Any:
+def _trend_chart(book: MasterBook, trend: Placed) -> Any:
     chart = book.add_chart({"type": "line"})
     for key in MAIN_INDICATORS:
         chart.add_series({
@@ -683,7 +683,7 @@ def _trend_chart(book: _Book, trend: Placed) -> Any:
     return chart
 
 
-def target_chart(book: _Book, placed: Placed, key: str, title: str) -> Any:
+def target_chart(book: MasterBook, placed: Placed, key: str, title: str) -> Any:
     """Columns of one indicator per row of a «Диаграммы» table (a school, a municipality)
     against a dashed target line; `title` is formatted with the indicator's title."""
     cats = [SHEET_CHARTS, placed.first, 0, placed.last, 0]
@@ -704,7 +704,7 @@ def target_chart(book: _Book, placed: Placed, key: str, title: str) -> Any:
 
 
 # ====================================================================== the workbook writer
-class _Book:
+class MasterBook:
     """An xlsxwriter workbook with cached formats and one way of writing a table."""
 
     def __init__(self, path: Path, scratch: str, title: str,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from addin.calendar_ics import CalendarPlan, reporting_events, roadmap_events
 from addin.model import normalize_header, to_dates
+from addin.plan.calendar import CalendarPlan, reporting_events, roadmap_events
 from sync.master import HEADER_ROW, ROADMAP_HEADERS, SHEET_ROADMAP
 
 _AS_OF = re.compile(r"данные на (\d{2})\.(\d{2})\.(\d{4})")

@@ -40,11 +40,11 @@ from sync.master import (
     SHEET_GAPS,
     STATUS_FILL,
     TIME_FORMAT,
+    MasterBook,
     Table,
-    _Book,
-    _finish,
     gap_table,
     indicator_table,
+    put_in_place,
     target_chart,
 )
 from sync.store import Store
@@ -234,7 +234,7 @@ def write_region(region: Region, out: Path) -> Path:
         with tempfile.TemporaryDirectory(prefix="nastavnik-region-",
                                          ignore_cleanup_errors=True) as scratch:
             _render(region, tmp, scratch)
-        _finish(tmp, out)
+        put_in_place(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -242,7 +242,7 @@ def write_region(region: Region, out: Path) -> Path:
 
 
 def _render(region: Region, path: Path, scratch: str) -> None:
-    book = _Book(path, scratch, TITLE.format(region=region.name, period=region.period))
+    book = MasterBook(path, scratch, TITLE.format(region=region.name, period=region.period))
     try:
         book.wb.set_properties({"title": book.title_text, "subject": region.period,
                                 "comments": "nastavnik region"})
@@ -337,7 +337,7 @@ def _school_table(schools: pd.DataFrame) -> Table:
 
 
 # ====================================================================== charts
-def _charts(book: _Book, region: Region) -> None:
+def _charts(book: MasterBook, region: Region) -> None:
     """Municipalities × main indicators against the region's targets, and the dynamics."""
     dynamics = book.table(SHEET_CHARTS, Table(
         region.dynamics[["period", *MAIN_INDICATORS]],

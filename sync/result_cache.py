@@ -35,7 +35,7 @@ from addin.indicators import IndicatorValue
 from addin.report import Report
 from addin.rules import RULES, Finding, Severity
 from sync.consolidate import SchoolResult, SchoolStatus
-from sync.sources import Fetched
+from sync.sources.base import Fetched
 from workbook_templates import contract as C
 
 #: Bump when the payload changes: results kept by an older format are judged again.

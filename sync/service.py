@@ -38,21 +38,14 @@ from sync.figures import federal_figures
 from sync.master import master_lock, render_master
 from sync.pseudonym import load_or_create_key
 from sync.result_cache import engine_version
-from sync.sources import (
-    Fetched,
-    FolderSource,
-    SchoolEntry,
-    SourceError,
-    fetch_all,
-    is_google_source,
-    read_registry,
-    registry_municipality,
-    spreadsheet_id,
-)
+from sync.sources.base import Fetched, SchoolEntry, SourceError, is_google_source, spreadsheet_id
+from sync.sources.fetch import fetch_all
+from sync.sources.folder import FolderSource
+from sync.sources.registry import read_registry, registry_municipality
 from sync.store import Store, run_token
 
 if TYPE_CHECKING:
-    from sync.google_source import GoogleSheetsSource
+    from sync.sources.google import GoogleSheetsSource
 
 log = logging.getLogger(__name__)
 
@@ -342,7 +335,7 @@ def _judge_safely(fetched: list[Fetched], ref: date, targets: dict[str, Any], pe
 
 
 def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:
-    from sync.google_source import GoogleSheetsSource  # gspread: only when a sheet is named
+    from sync.sources.google import GoogleSheetsSource  # gspread: only when a sheet is named
 
     try:
         return GoogleSheetsSource.from_service_account(opts.google_key,

@@ -3,7 +3,7 @@
 xlsxwriter spends ~10 µs of Python on a cell, and a city's master has half a million of them
 («Дорожные карты», «До цели»). So the master's writer lets xlsxwriter write each table's
 title, header, filter and panes, keeps the rows as `Block`s, and `fill` puts them into the
-written package afterwards: the rows are written by `addin.xlsx_rows` (the package editor's
+written package afterwards: the rows are written by `addin.xlsx.rows` (the package editor's
 cell writer, in Arrow), their formats (a number format, a fill) added to styles.xml by the
 package writer.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from addin.xlsx_package import Package, column_index, column_letter
-from addin.xlsx_rows import cells_of, rows_xml
-from addin.xlsx_styles import Styles
+from addin.xlsx.package import Package, column_index, column_letter
+from addin.xlsx.rows import cells_of, rows_xml
+from addin.xlsx.styles import Styles
 
 DATE_FORMAT = "dd.mm.yyyy"
 #: The only format properties a data cell may have besides its column's number format.

@@ -38,7 +38,7 @@ class FolderSyncService:
     """`SyncService` over `sync.sources` and `sync.service` (see module docstring)."""
 
     def read_registry(self, path: Path) -> list[RegistryRow]:
-        from sync.sources import RegistryError, read_registry
+        from sync.sources.registry import RegistryError, read_registry
 
         try:
             entries = read_registry(path)

@@ -16,9 +16,9 @@ def bench_suggestions_copy(workbook: Path, repeat: int = 3) -> float:
     """Seconds (best of `repeat`) for `write_suggestions` on `workbook`."""
     from addin.indicators import compute_indicators
     from addin.model import SchoolWorkbook
-    from addin.pair_suggest import suggest_pairs
-    from addin.plans import gaps
-    from addin.suggest_writer import write_suggestions
+    from addin.plan.gaps import gaps
+    from addin.plan.pairs import suggest_pairs
+    from addin.xlsx.suggestions import write_suggestions
 
     wb = SchoolWorkbook.from_path(workbook)
     values = compute_indicators(wb)

@@ -39,7 +39,7 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
-# Before xlwings is imported anywhere in the test process (see addin.remote).
+# Before xlwings is imported anywhere in the test process (see addin.web.remote).
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 NASTAVNIK = Path(sys.executable).parent / "nastavnik"

@@ -10,19 +10,19 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from addin.annotate import (
+from addin.indicators import compute_indicators
+from addin.model import SchoolWorkbook
+from addin.report import Report
+from addin.rules.base import Finding, Severity
+from addin.validate import validate_path
+from addin.xlsx.annotate import (
     CF_FORMULA,
     VALUE_LIMIT,
     AnnotatedCopyError,
     write_annotated,
     write_indicators_copy,
 )
-from addin.indicators import compute_indicators
-from addin.model import SchoolWorkbook
-from addin.report import Report
-from addin.rules.base import Finding, Severity
-from addin.validate import validate_path
-from addin.xlsx_comments import MARK
+from addin.xlsx.comments import MARK
 from tests.cli import run
 from tests.sample import clean_school
 from tests.xlsx_marks import assert_macros_kept, highlight_of, highlighted, package_parts
@@ -307,7 +307,7 @@ def test_a_users_own_note_is_kept_under_ours(bad_book, tmp_path):
 def test_sheet_tail_edits_keep_cells_and_schema_order():
     from lxml import etree
 
-    from addin.xlsx_sheet import ORDER, SheetTail, element
+    from addin.xlsx.sheet import ORDER, SheetTail, element
 
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     data = (f'<?xml version="1.0"?><x:worksheet xmlns:x="{main}" '

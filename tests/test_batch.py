@@ -21,7 +21,8 @@ from addin.indicators import batch_indicators, compute_indicators
 from addin.model import SchoolWorkbook, WorkbookBatch, load_sheets
 from addin.validate import validate_batch, validate_workbook
 from sync.consolidate import judge_batch
-from sync.sources import FolderSource, read_registry
+from sync.sources.folder import FolderSource
+from sync.sources.registry import read_registry
 from sync.store import ITEM_SEPARATOR
 from tests.sample import clean_school
 from workbook_templates import contract as C

@@ -370,7 +370,9 @@ def test_values_normalized():
 
 def test_build_templates(tmp_path):
     out = tmp_path / "out" / "nested"
-    paths = build.build_templates(out)
+    from workbook_templates.kit import build_templates
+
+    paths = build_templates(out)
     assert paths[0] == out / "school.xlsx"
     assert {p.name for p in paths} >= {"school.xlsx", "school.xlsm", "Code.gs",
                                         "appsscript.json"}

@@ -19,7 +19,7 @@ xw = pytest.importorskip("xlwings")
 from addin import buttons  # noqa: E402
 from addin.indicators import compute_indicators, load_targets  # noqa: E402
 from addin.model import SchoolWorkbook  # noqa: E402
-from addin.plans import MET, gap_of  # noqa: E402
+from addin.plan.gaps import MET, gap_of  # noqa: E402
 from addin.validate import validate_path  # noqa: E402
 
 COLOURS = {"ошибка": "#FFC7CE", "предупреждение": "#FFEB9C", "совет": "#DDEBF7"}
@@ -311,7 +311,7 @@ def test_school_xlsm_has_the_vba_project_and_the_buttons(school_xlsm):
 
     from openpyxl import load_workbook
 
-    from workbook_templates import xlsm
+    from workbook_templates import vba_project, xlsm
 
     wb = load_workbook(school_xlsm, keep_vba=True)
     assert wb.sheetnames[:len(C.SHEETS)] == [s.name for s in C.SHEETS]
@@ -331,7 +331,7 @@ def test_school_xlsm_has_the_vba_project_and_the_buttons(school_xlsm):
     assert vml.count('ObjectType="Button"') == 2
     for caption, macro in xlsm.BUTTONS:
         assert caption in vml and f"<x:FmlaMacro>[0]!{macro}</x:FmlaMacro>" in vml
-    modules = xlsm.vba_module_sources(vba)
+    modules = vba_project.vba_module_sources(vba)
     assert "Sub CheckBook()" in modules["Nastavnik"]
     assert 'b.main_validate()' in modules["Nastavnik"]
     assert "Sub ShowIndicators()" in modules["Nastavnik"]
@@ -356,16 +356,16 @@ def test_vba_project_streams_follow_the_specs(school_xlsm):
     import struct
     import zipfile
 
-    from workbook_templates import xlsm
+    from workbook_templates import vba_project
 
     vba = zipfile.ZipFile(school_xlsm).read("xl/vbaProject.bin")
-    streams = xlsm.cfb_read(vba)
+    streams = vba_project.cfb_read(vba)
     assert streams["VBA/_VBA_PROJECT"] == bytes.fromhex("CC61FFFF000100")
     project = streams["PROJECT"].decode("cp1252")
     assert "Module=Nastavnik" in project and "Class=Dictionary" in project
     for key_, value in (("CMG", bytes(4)), ("DPB", bytes(1)), ("GC", b"\xff")):
         hex_ = re.search(rf'^{key_}="([0-9A-F]+)"', project, re.M).group(1)
-        assert xlsm.decrypt(hex_) == value
+        assert vba_project.decrypt(hex_) == value
     # The directory is a valid red-black tree in [MS-CFB] order under every storage.
     sector = 512
     dir_start = struct.unpack_from("<I", vba, 48)[0]
@@ -403,14 +403,14 @@ def test_vba_project_streams_follow_the_specs(school_xlsm):
 def test_compression_round_trip(size):
     import random
 
-    from workbook_templates import xlsm
+    from workbook_templates import vba_project
 
     rng = random.Random(size)
     text = bytes(rng.choice(b"Sub End If Then RunPython ()\r\n") for _ in range(size))
     noise = bytes(rng.randrange(256) for _ in range(size))
-    assert xlsm.decompress(xlsm.compress(text)) == text
+    assert vba_project.decompress(vba_project.compress(text)) == text
     if size % 4096 == 0:  # incompressible chunks are stored raw, which only a full one can be
-        assert xlsm.decompress(xlsm.compress(noise)) == noise
+        assert vba_project.decompress(vba_project.compress(noise)) == noise
 
 
 def test_libreoffice_reads_the_vba_project_and_the_buttons(school_xlsm, soffice):

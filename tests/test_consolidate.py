@@ -10,7 +10,9 @@ import pytest
 
 from sync.consolidate import consolidate
 from sync.figures import federal_figures
-from sync.sources import FolderSource, RegistryError, SchoolEntry, read_registry
+from sync.sources.base import SchoolEntry
+from sync.sources.folder import FolderSource
+from sync.sources.registry import RegistryError, read_registry
 from tests.sample import clean_school
 from workbook_templates.build import write_school_workbook
 
@@ -101,7 +103,7 @@ def test_x002_tells_a_mentor_from_a_mentee_with_the_same_id():
 
     from addin.report import Report
     from sync.consolidate import SchoolResult, SchoolStatus, Snapshot, vanished
-    from sync.sources import Fetched, SchoolEntry
+    from sync.sources.base import Fetched, SchoolEntry
 
     entry = SchoolEntry("ОО-001", "Школа", "ОО", "a.xlsx")
     now = SchoolResult(entry, SchoolStatus.ACCEPTED, "", Fetched(

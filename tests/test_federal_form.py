@@ -25,7 +25,8 @@ from sync.federal_form import (
     write_default_form,
 )
 from sync.figures import COLUMNS, federal_figures
-from sync.sources import FolderSource, read_registry
+from sync.sources.folder import FolderSource
+from sync.sources.registry import read_registry
 from workbook_templates.demo import generate_municipality, write_municipality
 
 VALUE_COLUMNS = ["ОО", "СПО", "ДО", "Всего"]

@@ -36,7 +36,8 @@ from sync.pseudonym import (
     load_or_create_key,
     pseudonym,
 )
-from sync.sources import FolderSource, read_registry
+from sync.sources.folder import FolderSource
+from sync.sources.registry import read_registry
 from workbook_templates import contract as C
 from workbook_templates.demo import generate_municipality, write_municipality
 

@@ -17,10 +17,10 @@ from openpyxl import load_workbook
 
 from addin.indicators import IndicatorValue
 from addin.model import SchoolWorkbook
-from addin.pair_suggest import DEFAULT_MENTOR_CAPACITY, suggest_pairs
-from addin.plans import MET, NO_DATA, SHORT, gap_of, people_missing
+from addin.plan.gaps import MET, NO_DATA, SHORT, gap_of, people_missing
+from addin.plan.pairs import DEFAULT_MENTOR_CAPACITY, suggest_pairs
 from addin.rules.pairs import FORM_ROLES, PEER_FORMS
-from addin.suggest_writer import SHEET_NAME
+from addin.xlsx.suggestions import SHEET_NAME
 from sync import master as M
 from tests.cli import run
 from tests.sample import PARENT, clean_school
@@ -274,7 +274,7 @@ def test_school_calendar_parses_back_with_the_same_events(tmp_path):
     proc = run("calendar", book, "--out", ics)
     assert proc.returncode == 0, proc.stderr
     wb = SchoolWorkbook.from_path(book)
-    from addin.calendar_ics import school_calendar
+    from addin.plan.calendar import school_calendar
 
     plan = school_calendar(wb)
     want = [(e.summary, e.start, e.rrule) for e in plan.events]
@@ -400,7 +400,8 @@ def test_a_long_list_of_ids_goes_on_over_the_next_rows(demo, monkeypatch):
     rows below, each within the limit, their counts summing to the whole list's."""
     from sync import figures
     from sync.consolidate import consolidate
-    from sync.sources import FolderSource, read_registry
+    from sync.sources.folder import FolderSource
+    from sync.sources.registry import read_registry
 
     source = FolderSource(demo)
     cons = consolidate([source.fetch(e) for e in read_registry(demo / "registry.csv")],
@@ -436,7 +437,8 @@ def test_master_gaps_per_school_and_municipality(masters):
 def test_municipal_calendar_reads_a_roadmap_list_moved_to_csv(demo, tmp_path, monkeypatch):
     from sync.consolidate import consolidate
     from sync.master_calendar import master_calendar
-    from sync.sources import FolderSource, read_registry
+    from sync.sources.folder import FolderSource
+    from sync.sources.registry import read_registry
 
     source = FolderSource(demo)
     cons = consolidate([source.fetch(e) for e in read_registry(demo / "registry.csv")],

@@ -19,8 +19,8 @@ import pytest
 from docx.shared import Cm
 
 from addin.model import SchoolWorkbook
-from addin.roadmap_import import ImportReport, read_roadmap
-from addin.roadmap_sources import clean
+from addin.roadmap.importer import ImportReport, read_roadmap
+from addin.roadmap.table import clean
 from tests import roadmap_docs as docs
 from tests.cli import NASTAVNIK, run
 from tests.test_roadmap_import import STEMS, as_expected, expected, write_docx

@@ -1,4 +1,4 @@
-"""Tests for addin.roadmap_import: the three real roadmaps as pasted text, as .docx, an .xlsx,
+"""Tests for addin.roadmap.importer: the three real roadmaps as pasted text, as .docx, an .xlsx,
 the copy written into the school template, and the roadmap checks on the imported rows.
 
 The expectations in tests/data/roadmaps/*.expected.json were assembled by hand from the seed
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from addin.model import SchoolWorkbook
-from addin.roadmap_import import (
+from addin.roadmap.importer import (
     ImportReport,
     RoadmapImportError,
     import_into,

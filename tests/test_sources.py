@@ -21,21 +21,19 @@ from openpyxl import Workbook, load_workbook
 from addin import errors
 from addin.model import SchoolWorkbook
 from addin.validate import validate_workbook
-from sync.google_source import GRID_FIELDS, SCOPES, GoogleSheetsSource
-from sync.sources import (
+from sync.sources.base import (
     KEY_ENV,
-    FolderSource,
-    RegistryError,
     SchoolEntry,
     SheetAccessDeniedError,
     SourceError,
     SourceUnavailableError,
-    fetch_all,
     is_google_source,
-    make_source,
-    read_registry,
     spreadsheet_id,
 )
+from sync.sources.fetch import fetch_all, make_source
+from sync.sources.folder import FolderSource
+from sync.sources.google import GRID_FIELDS, SCOPES, GoogleSheetsSource
+from sync.sources.registry import RegistryError, read_registry
 from tests.fake_sheets_api import FakeSheets, parse_range, render
 from tests.sample import clean_school
 from workbook_templates import contract as C

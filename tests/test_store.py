@@ -24,7 +24,8 @@ from sqlalchemy.engine import URL
 from addin.indicators import INDICATORS
 from sync.consolidate import consolidate, snapshots, vanished
 from sync.figures import federal_figures
-from sync.sources import FolderSource, read_registry
+from sync.sources.folder import FolderSource
+from sync.sources.registry import read_registry
 from sync.store import (
     HEAD_REVISION,
     ITEM_SEPARATOR,

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from addin.model import SchoolWorkbook
-from addin.suggest_writer import HOW_TO_MARK, PLAN_HEADER, REASON_HEADER, SHEET_NAME
+from addin.xlsx.suggestions import HOW_TO_MARK, PLAN_HEADER, REASON_HEADER, SHEET_NAME
 from tests.cli import run
 from tests.xlsx_marks import assert_macros_kept, package_parts
 from workbook_templates import contract as C

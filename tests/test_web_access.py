@@ -17,14 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from addin.server import ServerConfig
-from addin.web import collect, routes
+from addin.web import collect
 from addin.web.access import (
     AccessCodes,
     AccessFileError,
     Sessions,
     add_school_code,
 )
+from addin.web.config import ServerConfig
 from tests.cli import run
 from tests.web_bench import CHROMIUM, CHROMIUM_ARGS, csrf_of, free_port, start_server, upload
 from workbook_templates.demo import generate_municipality, write_municipality
@@ -115,11 +115,11 @@ def test_session_cookie_is_signed_and_expires() -> None:
 
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_cookie_is_secure_over_https(tmp_path: Path) -> None:
-    from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    app = FastAPI()
-    app.include_router(routes.make_router(ServerConfig(collect_dir=tmp_path)))
+    from addin.web.app import create_app
+
+    app = create_app(ServerConfig(collect_dir=tmp_path))
     with TestClient(app, base_url="https://127.0.0.1") as client:
         cookie = client.get("/").headers["set-cookie"].lower()
     assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie

@@ -410,7 +410,7 @@ def test_server_log_has_codes_but_no_participant_names(demo, server) -> None:
 def test_result_store_expires_and_caps_results() -> None:
     import time
 
-    from addin.web.routes import Entry, ResultStore
+    from addin.web.results import Entry, ResultStore
 
     store = ResultStore(ttl=60, limit=3)
     try:

@@ -13,7 +13,7 @@ import pytest
 from icalendar import Calendar
 from openpyxl import load_workbook
 
-from addin.suggest_writer import SHEET_NAME
+from addin.xlsx.suggestions import SHEET_NAME
 from tests.cli import run
 from tests.web_bench import CHROMIUM, CHROMIUM_ARGS, start_server, upload
 from workbook_templates.demo import generate_municipality, write_municipality

@@ -18,9 +18,10 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from addin.server import ServerConfig, create_app
 from addin.web.access import add_school_code
-from addin.web.routes import Entry, ResultStore
+from addin.web.app import create_app
+from addin.web.config import ServerConfig
+from addin.web.results import Entry, ResultStore
 from tests.web_bench import csrf_of, free_port
 
 

@@ -156,10 +156,11 @@ def test_add_staff_command_hashes_like_school_codes(tmp_path: Path) -> None:
 # -- roles on every route -------------------------------------------------------------------------
 def test_every_staff_route_is_listed_here(tmp_path: Path) -> None:
     """A new staff route must join STAFF_GETS/STAFF_POSTS (and so the refusal tests)."""
-    from addin.server import ServerConfig
-    from addin.web.routes import make_router
+    from addin.web import staff
+    from addin.web.app import make_page
+    from addin.web.config import ServerConfig
 
-    router = make_router(ServerConfig(collect_dir=tmp_path))
+    router = staff.make_router(make_page(ServerConfig(collect_dir=tmp_path)))
     staff_paths = {r.path for r in router.routes if r.path.startswith("/staff")}
     assert staff_paths == {
         "/staff", "/staff/board.xlsx", "/staff/school/{code}", "/staff/school/{code}/file",

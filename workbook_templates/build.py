@@ -129,20 +129,8 @@ def write_school_workbook(path: str | Path, data: SchoolData | None = None) -> P
     """Write the school workbook to ``path`` atomically; identical input gives identical bytes."""
     path = Path(path)
     payload = workbook_bytes(build_school_workbook(data))
-    _write_atomically(path, payload)
+    write_atomically(path, payload)
     return path
-
-
-def build_templates(out_dir: str | Path, server_url: str | None = None) -> list[Path]:
-    """Write every template into ``out_dir`` (created if needed) and return their paths:
-    school.xlsx, school.xlsm with the buttons, and the Google Apps Script files."""
-    from workbook_templates.xlsm import build_button_templates
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    buttons = (build_button_templates(out, server_url) if server_url
-               else build_button_templates(out))
-    return [write_school_workbook(out / "school.xlsx"), *buttons]
 
 
 def workbook_bytes(wb: Workbook) -> bytes:
@@ -180,7 +168,7 @@ class _FixedTimeZipFile(zipfile.ZipFile):
         self.writestr(name, data, compress_type, compresslevel)
 
 
-def _write_atomically(path: Path, payload: bytes) -> None:
+def write_atomically(path: Path, payload: bytes) -> None:
     """Write ``payload`` to a temp file beside ``path`` and rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -1,8 +1,12 @@
-"""The check-and-submit page of `nastavnik serve`: a school uploads its workbook, sees the same
-findings and indicators as the buttons and `nastavnik validate`, downloads an annotated copy,
-and submits an error-free workbook to the municipality's collection folder.
+"""`nastavnik serve`: the check-and-submit page, the remote buttons and the municipal workspace.
 
-* routes.py   the router (pages, downloads, login) and the short-lived result store
-* access.py   school access codes (scrypt), signed session cookies, CSRF tokens, throttling
-* collect.py  where submitted workbooks go: schools/<code>.<ext> plus an archive per period
+* ``app``          the app factory (middleware, health, static files, every router)
+* ``check``, ``login``, ``plan``, ``staff``, ``remote``   the areas of pages, each a router over
+  the shared ``site.Page``; none imports another
+* ``site``, ``helpers``, ``results``   what the areas share: page state, small helpers, results
+* ``workspace``, ``jobs``, ``journal``, ``collect``, ``access``   the municipal workspace, sync
+  jobs, the journal, the collection folder, access codes and sessions
+* ``middleware``, ``config``   the size limit and error page; the configuration
+
+See docs/architecture.md for the layers.
 """

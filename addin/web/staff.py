@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,8 +24,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from addin.web.access import Session
+from addin.web.helpers import attachment, form_text, group_by_sheet, page_headers
 from addin.web.jobs import JobRunner
 from addin.web.journal import REGISTRY, RUNNING
+from addin.web.site import Page
 from addin.web.workspace import (
     FILTERS,
     BoardRow,
@@ -35,9 +37,6 @@ from addin.web.workspace import (
     keep,
     valid_period,
 )
-
-if TYPE_CHECKING:
-    from addin.web.routes import Page
 
 log = logging.getLogger("nastavnik.web")
 
@@ -53,8 +52,9 @@ BOARD_HEADER = ("Код ОО", "Наименование", "Тип", "Стату
                 "Предупреждений", "Файл", "Срок", "Комментарий", "Примечание")
 
 
-def add_routes(router: APIRouter, page: Page) -> None:
-    """Register the staff's routes on the page's router."""
+def make_router(page: Page) -> APIRouter:
+    """The staff's routes."""
+    router = APIRouter()
     ws: Workspace | None = page.workspace
     runner = JobRunner(ws) if ws is not None else None
     page.env.filters["short_when"] = _local
@@ -65,7 +65,7 @@ def add_routes(router: APIRouter, page: Page) -> None:
             return None, page.guard(request)
         session = page.session(request)
         if session is None or session.account is None:
-            return None, RedirectResponse("/login", status_code=303, headers=_headers())
+            return None, RedirectResponse("/login", status_code=303, headers=page_headers())
         if not session.staff:
             log.warning("staff route refused school=%s", session.school)
             return None, page.message(request, 403, "Доступ запрещён", FORBIDDEN_RU)
@@ -113,7 +113,7 @@ def add_routes(router: APIRouter, page: Page) -> None:
         rows, _ = await _board_rows(ws, period)
         payload = _board_workbook([r for r in rows if keep(r, flt)], period)
         name = f"сдача-{period}.xlsx"
-        return Response(payload, media_type=XLSX, headers=_attachment(name))
+        return Response(payload, media_type=XLSX, headers=attachment(name))
 
     @router.get("/staff/school/{code}", response_class=HTMLResponse)
     async def school(request: Request, code: str) -> Response:
@@ -128,13 +128,11 @@ def add_routes(router: APIRouter, page: Page) -> None:
         if row is None:
             return page.message(request, 404, "Организация не найдена",
                                 f"Организации с кодом «{code[:64]}» нет в реестре.")
-        from addin.web.routes import _group_by_sheet
-
         findings = report.to_dict()["findings"] if report is not None else []
         events = [e for e in ws.journal.events(code) if e.period == period or
                   (row.sha256 and e.sha256 == row.sha256)]
         return render(request, "staff_school.html", session, period=period, row=row,
-                      groups=_group_by_sheet(findings[:3000]), report=report,
+                      groups=group_by_sheet(findings[:3000]), report=report,
                       events=list(reversed(events)), error=request.query_params.get("e", ""))
 
     @router.get("/staff/school/{code}/file")
@@ -149,7 +147,7 @@ def add_routes(router: APIRouter, page: Page) -> None:
         path = ws.collect_dir / row.file if row.file else None
         if path is None or not path.is_file():
             return page.message(request, 404, "Книги нет", "Организация не сдала книгу.")
-        return FileResponse(path, media_type=XLSX, headers=_attachment(path.name))
+        return FileResponse(path, media_type=XLSX, headers=attachment(path.name))
 
     @router.post("/staff/school/{code}/return")
     async def return_school(request: Request, code: str) -> Response:
@@ -159,17 +157,17 @@ def add_routes(router: APIRouter, page: Page) -> None:
         form = await page.posted_form(request, session)
         if isinstance(form, Response):
             return form
-        period = _text(form.get("period"))
+        period = form_text(form.get("period"))
         period = period if valid_period(period) else ws.default_period()
-        comment = " ".join(_text(form.get("comment")).split())[:MAX_COMMENT]
+        comment = " ".join(form_text(form.get("comment")).split())[:MAX_COMMENT]
         target = f"/staff/school/{_quote(code)}?period={period}"
         if not comment:
-            return RedirectResponse(f"{target}&e=comment", status_code=303, headers=_headers())
+            return RedirectResponse(f"{target}&e=comment", status_code=303, headers=page_headers())
         try:
             await run_in_threadpool(ws.return_for_revision, code, period, comment, session.staff)
         except RegistryProblem as exc:
             return page.message(request, 409, "Вернуть нельзя", exc.message_ru)
-        return RedirectResponse(target, status_code=303, headers=_headers())
+        return RedirectResponse(target, status_code=303, headers=page_headers())
 
     @router.get("/staff/registry", response_class=HTMLResponse)
     async def registry(request: Request) -> Response:
@@ -233,11 +231,11 @@ def add_routes(router: APIRouter, page: Page) -> None:
         form = await page.posted_form(request, session)
         if isinstance(form, Response):
             return form
-        period = _text(form.get("period"))
+        period = form_text(form.get("period"))
         if not valid_period(period):
             period = ws.default_period()
         try:
-            after = int(_text(form.get("after")) or "0")
+            after = int(form_text(form.get("after")) or "0")
         except ValueError:
             after = 0
         try:
@@ -245,7 +243,7 @@ def add_routes(router: APIRouter, page: Page) -> None:
         except RegistryProblem as exc:
             return page.message(request, 409, "Свод не запущен", exc.message_ru)
         return RedirectResponse(f"/staff/sync?period={period}#run-{job_id}", status_code=303,
-                                headers=_headers())
+                                headers=page_headers())
 
     @router.get("/staff/sync/{job_id}/progress")
     def sync_progress(request: Request, job_id: int) -> Response:
@@ -260,7 +258,7 @@ def add_routes(router: APIRouter, page: Page) -> None:
         body = {"state": job.state, "message": job.message, "done": p.done if p else 0,
                 "total": p.total if p else 0}
         return Response(json.dumps(body, ensure_ascii=False), media_type="application/json",
-                        headers=_headers())
+                        headers=page_headers())
 
     @router.get("/staff/runs/{job_id}/{what}")
     def run_output(request: Request, job_id: int, what: str) -> Response:
@@ -273,7 +271,9 @@ def add_routes(router: APIRouter, page: Page) -> None:
         if path is None or not path.is_file():
             return page.message(request, 404, "Файла нет",
                                 "Этот сбор не завершён или его файл удалён.")
-        return FileResponse(path, media_type=XLSX, headers=_attachment(path.name))
+        return FileResponse(path, media_type=XLSX, headers=attachment(path.name))
+
+    return router
 
 
 async def _board_rows(ws: Workspace, period: str) -> tuple[list[BoardRow], str]:
@@ -327,24 +327,7 @@ def _local(iso: str) -> str:
     return f"{iso[8:10]}.{iso[5:7]}.{iso[0:4]} {iso[11:16]}" if iso else ""
 
 
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _quote(code: str) -> str:
     from urllib.parse import quote
 
     return quote(code, safe="")
-
-
-def _headers() -> dict[str, str]:
-    from addin.web.routes import _headers as page_headers
-
-    return page_headers()
-
-
-def _attachment(filename: str) -> dict[str, str]:
-    from addin.web.routes import _attachment as page_attachment
-
-    return page_attachment(filename)
-

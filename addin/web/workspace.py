@@ -35,7 +35,7 @@ from addin.web.journal import (
 
 if TYPE_CHECKING:
     from addin.report import Report
-    from addin.server import ServerConfig
+    from addin.web.config import ServerConfig
 
 log = logging.getLogger("nastavnik.web")
 

@@ -5,7 +5,7 @@ workbook's values as JSON; the server builds ``xw.Book(json=payload)``, runs the
 code as desktop Excel (``addin.buttons``) and answers ``book.json()``: the actions the client
 replays (write the «Проверка» sheet, colour cells, show a message).
 
-Policy (see addin/server.py): a token is required before any work is done, the body size is
+Policy (see addin/web/config.py): a token is required before any work is done, the body size is
 limited by the app's middleware, and the log holds the path, the status and counts only, never
 a cell value or a file name.
 """
@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from addin import buttons
 from addin.errors import WorkbookError
-from addin.server import BAD_REQUEST_RU, UNAUTHORIZED_RU, ServerConfig, russian_error, token_ok
+from addin.web.config import BAD_REQUEST_RU, UNAUTHORIZED_RU, ServerConfig, russian_error, token_ok
 
 log = logging.getLogger("nastavnik.remote")
 
@@ -64,7 +64,7 @@ def enable_xlwings_remote() -> None:
 
 
 def make_router(config: ServerConfig) -> APIRouter:
-    """The two button endpoints, mounted by addin.server under /xlwings."""
+    """The two button endpoints, mounted by addin.web.config under /xlwings."""
     enable_xlwings_remote()
     router = APIRouter()
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from addin.xlsx_package import NS_MAIN, REL_STYLES, Package, local, parse, q, serialize
-from addin.xlsx_sheet import element
+from addin.xlsx.package import NS_MAIN, REL_STYLES, Package, local, parse, q, serialize
+from addin.xlsx.sheet import element
 
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 #: The style sheet of a book that has none: the entries index 0 (and fill 1) must exist.

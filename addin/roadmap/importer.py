@@ -2,7 +2,7 @@
 
 ``read_roadmap`` finds every roadmap table of a .docx, .pdf, .doc/.odt/.rtf/.html (through
 LibreOffice), .xlsx/.xlsm/.ods or .txt (the table copied out of Word; see
-``addin.roadmap_sources``) and returns an ``ImportReport`` with the items, a line per table
+``addin.roadmap.sources``) and returns an ``ImportReport`` with the items, a line per table
 found and a Russian summary; nothing is written. ``import_into`` writes the items into the
 «Дорожная карта» sheet of a COPY of a school workbook.
 
@@ -19,7 +19,7 @@ Which tables are roadmaps
   are matched by content.
 * Otherwise a table without a header is a roadmap of its own when its shape says so: a column
   of deadlines, a column of responsible people and a column of activities (see
-  ``addin.roadmap_columns.shape_mapping``). Other tables are listed as skipped.
+  ``addin.roadmap.columns.shape_mapping``). Other tables are listed as skipped.
 * All roadmaps are imported, in order, unless one is chosen (``table=N``, 1-based).
 
 How a table is read
@@ -61,22 +61,16 @@ from typing import Any
 
 from addin.deadlines import Deadline, parse_deadline
 from addin.model import normalize_header
-from addin.roadmap_columns import (
+from addin.roadmap.columns import (
     HEADER_VARIANTS,
     NUMBER,
     header_mapping,
     norm,
     shape_mapping,
 )
-from addin.roadmap_pdf import mend
-from addin.roadmap_sources import (
-    SUPPORTED_SUFFIXES,
-    RoadmapImportError,
-    Row,
-    SourceTable,
-    join,
-    read_tables,
-)
+from addin.roadmap.pdf import mend
+from addin.roadmap.sources import SUPPORTED_SUFFIXES, read_tables
+from addin.roadmap.table import RoadmapImportError, Row, SourceTable, join
 from workbook_templates import contract as C
 
 __all__ = ["HEADER_VARIANTS", "SUPPORTED_SUFFIXES", "TARGET_SUFFIXES", "ImportReport",
@@ -651,7 +645,7 @@ def import_into(report: ImportReport, workbook: str | Path, out: str | Path, *,
     """
     from openpyxl import load_workbook
 
-    from addin.annotate import save_atomically
+    from addin.xlsx.annotate import save_atomically
 
     src, dst = Path(workbook), Path(out)
     if src.resolve() == dst.resolve():

@@ -1,7 +1,7 @@
 """Writers of the annotated copy: the «Проверка» sheet, highlighted cells with notes, and the
 «Показатели» sheet. The input file is never modified.
 
-The copy is made by editing the .xlsx/.xlsm package (see `xlsx_package`), not by loading the
+The copy is made by editing the .xlsx/.xlsm package (see `addin.xlsx.package`), not by loading the
 book: only the output sheets, styles.xml, the comments/VML parts of the sheets with findings and
 the few elements after their cells change; everything else (VBA, users' sheets and columns,
 data validations, drawings) is copied byte for byte.
@@ -31,8 +31,8 @@ from addin.indicators import IndicatorValue
 from addin.model import normalize_header
 from addin.report import Report
 from addin.rules.base import Finding, Severity
-from addin.xlsx_comments import update_notes
-from addin.xlsx_package import (
+from addin.xlsx.comments import update_notes
+from addin.xlsx.package import (
     NS_MAIN,
     REL_COMMENTS,
     REL_SHARED_STRINGS,
@@ -43,8 +43,8 @@ from addin.xlsx_package import (
     q,
     row_index,
 )
-from addin.xlsx_rows import cells_of, rows_xml
-from addin.xlsx_sheet import (
+from addin.xlsx.rows import cells_of, rows_xml
+from addin.xlsx.sheet import (
     Column,
     SharedStrings,
     SheetTail,
@@ -54,7 +54,7 @@ from addin.xlsx_sheet import (
     new_sheet_xml,
     output_sheet,
 )
-from addin.xlsx_styles import Styles
+from addin.xlsx.styles import Styles
 from workbook_templates import contract as C
 
 #: Fill colours by severity (ARGB), shared with the buttons.

@@ -1,13 +1,13 @@
 """The plan on the check page: what is missing to each target, pair suggestions, the calendar.
 
-``install(router, page)`` adds the routes and the template function the «plan.html» partial
+``make_router(page)`` gives the routes and adds the template function the «plan.html» partial
 uses; the result page includes that partial. Routes:
 
     GET /result/<token>/calendar.ics   the school's deadline calendar (roadmap + reporting)
     GET /result/<token>/suggestions    a copy of the book with the «Предложения пар» sheet
 
-The plan of a result is computed by the check itself (``build_plan``, called from
-``Page.analyse`` with the workbook and indicators it already has: the book is read once) and
+The plan of a result is computed after the check (``build_plan``, in ``Page.after_check``,
+with the workbook and indicators the check already has: the book is read once) and
 kept in the result's private folder (plan.json) for as long as the result lives.
 """
 
@@ -21,10 +21,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from addin.web.helpers import EXPIRED_RU, XLSX_TYPES, attachment, stem_of
+from addin.web.results import Entry
+from addin.web.site import Page
+
 if TYPE_CHECKING:
     from addin.indicators import IndicatorValue
     from addin.model import SchoolWorkbook
-    from addin.web.routes import Entry, Page
 
 log = logging.getLogger("nastavnik.web")
 
@@ -33,11 +36,12 @@ NO_PLAN_RU = ("Для этого результата план не постро
               "Проверьте книгу снова.")
 
 
-def install(router: APIRouter, page: Page) -> None:
-    """Add the plan's routes to ``router`` and ``plan_for`` to the page's templates."""
-    from addin.web.routes import EXPIRED_RU, XLSX_TYPES, _attachment, _stem
-
+def make_router(page: Page) -> APIRouter:
+    """The plan's routes; ``plan_for`` goes to the page's templates and ``build_plan`` runs
+    after every readable check."""
+    router = APIRouter()
     page.env.globals["plan_for"] = lambda entry, r: plan_for(page, entry, r)
+    page.after_check.append(build_plan)
 
     @router.get("/result/{token}/calendar.ics")
     def calendar(request: Request, token: str) -> Response:
@@ -50,7 +54,7 @@ def install(router: APIRouter, page: Page) -> None:
         if not path.exists():
             return page.message(request, 404, "Календаря нет", NO_PLAN_RU)
         return FileResponse(path, media_type=ICS_TYPE,
-                            headers=_attachment(f"{_stem(entry)}-календарь.ics"))
+                            headers=attachment(f"{stem_of(entry)}-календарь.ics"))
 
     @router.get("/result/{token}/suggestions")
     def suggestions(request: Request, token: str) -> Response:
@@ -69,7 +73,9 @@ def install(router: APIRouter, page: Page) -> None:
                                 "Копию с листом «Предложения пар» можно сделать только из "
                                 "книги .xlsx или .xlsm. Предложения — на странице результата.")
         return FileResponse(out, media_type=XLSX_TYPES[entry.suffix],
-                            headers=_attachment(f"{_stem(entry)}-предложения{entry.suffix}"))
+                            headers=attachment(f"{stem_of(entry)}-предложения{entry.suffix}"))
+
+    return router
 
 
 def build_plan(page: Page, entry: Entry, wb: SchoolWorkbook, values: list[IndicatorValue],
@@ -100,9 +106,9 @@ def plan_for(page: Page, entry: Entry, r: dict[str, Any]) -> dict[str, Any] | No
 def _compute(page: Page, entry: Entry, wb: SchoolWorkbook, values: list[IndicatorValue],
              ref: date | None) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     """(the plan for the page, the suggestions for the copy, the calendar as .ics)."""
-    from addin.calendar_ics import school_calendar
-    from addin.pair_suggest import load_capacity, suggest_pairs
-    from addin.plans import MET, gaps
+    from addin.plan.calendar import school_calendar
+    from addin.plan.gaps import MET, gaps
+    from addin.plan.pairs import load_capacity, suggest_pairs
 
     result = suggest_pairs(wb, ref, capacity=load_capacity(page.config.targets_path),
                            indicators=values)
@@ -118,9 +124,9 @@ def _compute(page: Page, entry: Entry, wb: SchoolWorkbook, values: list[Indicato
 
 def _suggestions_copy(entry: Entry):  # noqa: ANN202 (a Path or None)
     """The copy with «Предложения пар», written on first request."""
-    from addin.pair_suggest import Suggestion, SuggestionResult
-    from addin.plans import Gap
-    from addin.suggest_writer import write_suggestions
+    from addin.plan.gaps import Gap
+    from addin.plan.pairs import Suggestion, SuggestionResult
+    from addin.xlsx.suggestions import write_suggestions
 
     out = entry.folder / f"suggestions{entry.suffix}"
     with entry.lock:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from lxml import etree
 
-from addin.xlsx_package import (
+from addin.xlsx.package import (
     CT_COMMENTS,
     CT_VML,
     NS_R,
@@ -28,7 +28,7 @@ from addin.xlsx_package import (
     row_index,
     serialize,
 )
-from addin.xlsx_sheet import SheetTail, clean_text, element
+from addin.xlsx.sheet import SheetTail, clean_text, element
 
 AUTHOR = "Проверка"
 #: First line of every note the check writes.

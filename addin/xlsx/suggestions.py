@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-from addin.annotate import edit_copy, write_table
-from addin.pair_suggest import SuggestionResult
-from addin.plans import MET, Gap
-from addin.xlsx_comments import update_notes
-from addin.xlsx_package import Package, column_letter, q
-from addin.xlsx_sheet import Column, SheetTail
-from addin.xlsx_styles import Styles
+from addin.plan.gaps import MET, Gap
+from addin.plan.pairs import SuggestionResult
+from addin.xlsx.annotate import edit_copy, write_table
+from addin.xlsx.comments import update_notes
+from addin.xlsx.package import Package, column_letter, q
+from addin.xlsx.sheet import Column, SheetTail
+from addin.xlsx.styles import Styles
 from workbook_templates import contract as C
 
 SHEET_NAME = "Предложения пар"

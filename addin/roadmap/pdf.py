@@ -5,7 +5,7 @@ from its lines. A line break is where the text wrapped, so lines are joined with
 except where the column was too narrow for a word and broke it in two («наставничест» /
 «ва»): told by the geometry (the line is full, the word wider than the cell) and by the
 document's own words (see ``_broken``). A table continued on the next page is a table of that
-page; ``addin.roadmap_import`` puts the pieces together (``mend`` joins a word that a page
+page; ``addin.roadmap.importer`` puts the pieces together (``mend`` joins a word that a page
 break cut).
 """
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from addin.roadmap_columns import NUMBER
-from addin.roadmap_sources import BULLETS, RoadmapImportError, Row, SourceTable, clean, join
+from addin.roadmap.columns import NUMBER
+from addin.roadmap.table import BULLETS, RoadmapImportError, Row, SourceTable, clean, join
 
 
 def pdf_tables(path: Path) -> list[SourceTable]:

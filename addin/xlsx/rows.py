@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from addin.xlsx_package import column_letter
+from addin.xlsx.package import column_letter
 from workbook_templates import contract as C
 
 #: Excel's day 0 as a proleptic ordinal (1899-12-30), for date serials without pandas.

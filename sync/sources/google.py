@@ -36,7 +36,7 @@ from google.oauth2 import service_account
 
 from addin.errors import WorkbookError, WorkbookNotFoundError
 from addin.model import RawSheet, check_sheets, normalize_header
-from sync.sources import (
+from sync.sources.base import (
     KEY_ENV,
     NO_KEY_MESSAGE,
     Fetched,

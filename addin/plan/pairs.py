@@ -5,7 +5,7 @@ enforces on «Пары и группы»: the form fits the roles (``FORM_ROLES`
 is older (``PEER_FORMS``), an external mentor has the criminal-record certificate, a person is
 not their own mentor, and the counts never exceed the denominators of «Сведения об ОО»
 (SCHOOL-002). Among the allowed pairs, scipy's ``linear_sum_assignment`` picks the set that
-closes the indicator gaps first (``addin.plans``) and spreads mentees over mentors.
+closes the indicator gaps first (``addin.plan.gaps``) and spreads mentees over mentors.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 from addin.facts import Facts, split_ids
 from addin.indicators import BY_KEY, IndicatorValue, compute_indicators, counts
 from addin.model import SchoolWorkbook, normalize_header
-from addin.plans import SHORT, gap_by_key
+from addin.plan.gaps import SHORT, gap_by_key
 from addin.rules.pairs import FORM_ROLES, PEER_FORMS
 from addin.rules.persons import years_ru
 from workbook_templates import contract as C

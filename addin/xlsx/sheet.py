@@ -1,6 +1,6 @@
 """Worksheet XML without a full parse: the elements after <sheetData> (where conditional formats,
 hyperlinks and the comments drawing live) are edited while the cells stay untouched bytes; the
-header row is read by streaming; output sheets get their rows (`addin.xlsx_rows`) spliced in.
+header row is read by streaming; output sheets get their rows (`addin.xlsx.rows`) spliced in.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
-from addin.xlsx_package import NS_MAIN, Package, column_letter, local, parse, q, serialize
+from addin.xlsx.package import NS_MAIN, Package, column_letter, local, parse, q, serialize
 
 #: Children of <worksheet> in the order the schema (CT_Worksheet) requires.
 ORDER = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData",
