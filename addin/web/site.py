@@ -8,6 +8,7 @@ A module that must act after every check (the plan) adds itself to ``Page.after_
 from __future__ import annotations
 
 import ipaddress
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import date
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from addin.model import SchoolWorkbook
     from addin.web.config import ServerConfig
 
+log = logging.getLogger("nastavnik.web")
+
 TEMPLATES = Path(__file__).with_name("templates")
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
@@ -39,6 +42,12 @@ CSRF_RU = ("Форма устарела или открыта не с этой �
            "браузеру сохранять cookie для этого сайта.")
 HOST_RU = ("Страница открыта по незнакомому адресу. На этом компьютере откройте "
            "http://127.0.0.1:{port}/")
+
+FORBIDDEN_RU = ("Эта страница — только для сотрудников муниципального центра. Войдите под "
+                "логином сотрудника.")
+NO_WORKSPACE_RU = ("Рабочее место муниципального центра не включено: запустите сервер с папкой "
+                   "сбора (--collect-dir) и файлом доступа, где есть учётная запись сотрудника "
+                   "(nastavnik serve add-staff).")
 
 #: Called after every readable check with (page, entry, workbook, indicators, reference date).
 AfterCheck = Callable[["Page", Entry, "SchoolWorkbook", "list[IndicatorValue]", "date | None"],
@@ -162,3 +171,18 @@ class Page:
             if session is None or session.account is None:
                 return RedirectResponse("/login", status_code=303, headers=page_headers())
         return None
+
+    def staff_only(self, request: Request) -> tuple[Session | None, Response | None]:
+        """The staff session, or the answer to give instead (login, 403, not enabled): the one
+        guard of every municipal staff route."""
+        if not self.host_ok(request):
+            return None, self.guard(request)
+        session = self.session(request)
+        if session is None or session.account is None:
+            return None, RedirectResponse("/login", status_code=303, headers=page_headers())
+        if not session.staff:
+            log.warning("staff route refused school=%s", session.school)
+            return None, self.message(request, 403, "Доступ запрещён", FORBIDDEN_RU)
+        if self.workspace is None:
+            return None, self.message(request, 404, "Не включено", NO_WORKSPACE_RU)
+        return session, None

@@ -41,11 +41,6 @@ from addin.web.workspace import (
 log = logging.getLogger("nastavnik.web")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORBIDDEN_RU = ("Эта страница — только для сотрудников муниципального центра. Войдите под "
-                "логином сотрудника.")
-NO_WORKSPACE_RU = ("Рабочее место муниципального центра не включено: запустите сервер с папкой "
-                   "сбора (--collect-dir) и файлом доступа, где есть учётная запись сотрудника "
-                   "(nastavnik serve add-staff).")
 MAX_COMMENT = 2000
 MAX_REGISTRY_BYTES = 5 * 1024 * 1024
 BOARD_HEADER = ("Код ОО", "Наименование", "Тип", "Статус", "Время сдачи", "SHA-256", "Ошибок",
@@ -59,19 +54,7 @@ def make_router(page: Page) -> APIRouter:
     runner = JobRunner(ws) if ws is not None else None
     page.env.filters["short_when"] = _local
 
-    def staff_only(request: Request) -> tuple[Session | None, Response | None]:
-        """The staff session, or the answer to give instead (login, 403, not enabled)."""
-        if not page.host_ok(request):
-            return None, page.guard(request)
-        session = page.session(request)
-        if session is None or session.account is None:
-            return None, RedirectResponse("/login", status_code=303, headers=page_headers())
-        if not session.staff:
-            log.warning("staff route refused school=%s", session.school)
-            return None, page.message(request, 403, "Доступ запрещён", FORBIDDEN_RU)
-        if ws is None or runner is None:
-            return None, page.message(request, 404, "Не включено", NO_WORKSPACE_RU)
-        return session, None
+    staff_only = page.staff_only
 
     def period_of(request: Request) -> str:
         asked = request.query_params.get("period", "")
