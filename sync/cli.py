@@ -383,11 +383,16 @@ def checks_cmd(out: Path | None) -> None:
 @click.option("--master", "master_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Сводная книга, которую пишет «Собрать свод» (по умолчанию "
                    "<папка сбора>/workspace/свод.xlsx).")
+@webdav_options(folder_help="Папка WebDAV, из которой «Собрать свод» читает книги, указанные "
+                            "в реестре полным адресом (логин и пароль приложения — только "
+                            "для неё; адреса вне этой папки не читаются).")
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
               max_upload_mb: int, registry: Path | None, period: str | None,
-              deadline_day: int, master_path: Path | None) -> None:
+              deadline_day: int, master_path: Path | None, source_webdav: str | None = None,
+              webdav_login: str | None = None, webdav_password_file: Path | None = None,
+              webdav_timeout: float | None = None) -> None:
     """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
     (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
@@ -416,7 +421,9 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
         sys.exit(EXIT_UNREADABLE)
     console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
     # The staff pages run the sync through this object: addin/ never imports sync/.
-    run(config, FolderSyncService())
+    # The WebDAV password stays in it, on the server's side.
+    run(config, FolderSyncService(webdav=webdav_settings(
+        source_webdav, webdav_login, webdav_password_file, webdav_timeout, confined=True)))
 
 
 @serve_cmd.command("add-school-code")

@@ -49,7 +49,7 @@ def webdav_settings(source_webdav: str | None, login: str | None, password_file:
     For `sync` the folder is where relative registry paths resolve; for the server
     (`confined`) it is only the folder whose files «Собрать свод» may read (relative paths
     stay in the collection folder)."""
-    if not (source_webdav or login or password_file):
+    if not (source_webdav or login or password_file or timeout):
         return None
     if source_webdav:
         check_folder_url(source_webdav)

@@ -133,6 +133,7 @@ def test_statuses_as_from_a_folder(cloud):
     the downloaded bytes as a local file (a missing file, a damaged one, a zip bomb, …)."""
     first, folder = cloud["first"], cloud["folder"]
     assert first.returncode == 1, first.stdout + first.stderr
+    assert folder.returncode == 1, folder.stdout + folder.stderr
     assert "Traceback" not in first.stderr
     dav = cloud["first_summary"]
     disk = sheet(cloud["tmp"] / "folder.xlsx", M.SHEET_SUMMARY)
@@ -365,3 +366,58 @@ def test_no_password_or_token_in_logs_master_or_history(small, tmp_path, caplog)
     with sqlite3.connect(tmp_path / "свод.history.sqlite") as db:
         dump = "\n".join(db.iterdump())
     assert PASSWORD not in dump and token not in dump
+
+
+# -- «Собрать свод» in the workspace -------------------------------------------------------------
+def test_workspace_sync_reads_the_registry_from_webdav(small, tmp_path):
+    """`nastavnik serve --source-webdav … --webdav-login … --webdav-password-file …`: the
+    staff's «Собрать свод» reads the registry's WebDAV addresses with the centre's account
+    (kept on the server), refuses an address outside that folder, and logs no password."""
+    import httpx
+
+    from addin.web.access import add_staff
+    from tests.web_bench import csrf_of, start_server
+
+    tmp, _, _, muni = small
+    collect = tmp_path / "сдача"
+    (collect / "schools").mkdir(parents=True)
+    codes = tmp_path / "коды.txt"
+    add_staff(codes, "metodist1", "staff-secret-001")
+    with DavServer(tmp / "dav") as dav:
+        folder = dav.folder_url(FOLDER)
+        rows = [(s.code, f"{folder}schools/{s.code}.xlsx") for s in muni.schools]
+        rows.append(("ОО-099", f"{dav.url}Чужая%20папка/ОО-099.xlsx"))
+        registry = _registry(tmp_path / "реестр.csv", rows)
+        server = start_server("--collect-dir", collect, "--access-file", codes, "--registry",
+                              registry, "--period", PERIOD, "--source-webdav", folder,
+                              "--webdav-login", LOGIN, "--webdav-password-file",
+                              _password_file(tmp_path), log_path=tmp_path / "serve.log")
+        try:
+            with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as c:
+                c.post("/login", data={"csrf": csrf_of(c.get("/login").text),
+                                       "school": "metodist1", "code": "staff-secret-001"})
+                html = c.get("/staff/sync").text
+                c.post("/staff/sync", data={"csrf": csrf_of(html), "after": "0",
+                                            "period": PERIOD})
+                deadline = time.monotonic() + 120
+                while (state := c.get("/staff/sync/1/progress").json())["state"] == "running":
+                    assert time.monotonic() < deadline, state
+                    time.sleep(0.3)
+                assert state["state"] == "done", state
+        finally:
+            server.stop()
+        asked = {p for m, p in dav.calls if m == "GET"}
+    summary = sheet(collect / "workspace" / "свод.xlsx", M.SHEET_SUMMARY)
+    for s in muni.schools:
+        if s.submission == "missing":
+            assert summary[s.code]["Статус"] == "не представлен"
+        else:
+            assert summary[s.code]["Статус"] in ("принят", "принят с предупреждениями",
+                                                 "отклонён"), summary[s.code]  # read
+    assert "вне папки WebDAV" in summary["ОО-099"]["Причина"]
+    assert asked == {f"/{FOLDER}/schools/{s.code}.xlsx" for s in muni.schools
+                     if s.submission != "missing"}  # nothing outside the folder
+    token = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+    log = server.log()
+    assert "sync job 1 started" in log
+    assert PASSWORD not in log and token not in log

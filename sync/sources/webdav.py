@@ -30,6 +30,7 @@ import posixpath
 import random
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -67,6 +68,9 @@ FILE_DEADLINE = 120.0
 DEAD_HOST_AFTER = 2
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 509})
 _CHUNK = 1024 * 1024
+#: (run, host) -> files in a row that failed to reach the host, per process: the batches of
+#: one run a worker process reads share what it learnt about a dead server.
+_DEAD: dict[tuple[str, str], int] = {}
 
 
 class WebDavAccessDeniedError(WorkbookNotFoundError):
@@ -166,18 +170,19 @@ class WebDavSource:
     own connections."""
 
     def __init__(self, settings: WebDavSettings,
-                 listing: dict[str, RemoteFile | WorkbookError] | None = None) -> None:
+                 listing: dict[str, RemoteFile | WorkbookError] | None = None,
+                 run: str | None = None) -> None:
         self.settings = settings
         self.listing: dict[str, RemoteFile | WorkbookError] = dict(listing or {})
+        self.run = run or uuid.uuid4().hex
         self._clients: dict[str, httpx.Client] = {}
-        self._dead: dict[str, int] = {}
         self._rng = random.Random()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"settings": self.settings, "listing": self.listing}
+        return {"settings": self.settings, "listing": self.listing, "run": self.run}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["settings"], state["listing"])
+        self.__init__(state["settings"], state["listing"], state["run"])
 
     def close(self) -> None:
         for client in self._clients.values():
@@ -279,8 +284,6 @@ class WebDavSource:
         except _Exhausted as exc:
             for entry, url in items:
                 self.listing[entry.code] = self._unavailable(exc, url)
-            if exc.transport:  # the server does not answer: do not ask it file by file
-                self._dead[_origin(urlsplit(parent))] = DEAD_HOST_AFTER
             return
         except Exception as exc:  # noqa: BLE001 (an odd answer: each file on its own)
             log.warning("WebDAV listing unusable (%s); files are asked one by one",
@@ -343,8 +346,8 @@ class WebDavSource:
                        attempts=max(1, attempts[0]), source=_name(origin))
 
     def _fetch(self, entry: SchoolEntry, url: str, attempts: list[int]) -> Fetched:
-        host = _origin(urlsplit(url))
-        if self._dead.get(host, 0) >= DEAD_HOST_AFTER:
+        host = (self.run, _origin(urlsplit(url)))
+        if _DEAD.get(host, 0) >= DEAD_HOST_AFTER:
             raise SourceUnavailableError(
                 "Сервер WebDAV перестал отвечать во время сбора, файл не запрашивался. "
                 "Запустите сбор ещё раз позже.", source=shown(url))
@@ -363,11 +366,11 @@ class WebDavSource:
             fetched = self._download(entry, found.url, deadline, attempts)
         except _Exhausted as exc:
             if exc.transport:
-                self._dead[host] = self._dead.get(host, 0) + 1
+                _DEAD[host] = _DEAD.get(host, 0) + 1
             raise self._unavailable(exc, url) from None
         except _Status as exc:
             raise self._status_error(exc.status, url) from None
-        self._dead.pop(host, None)
+        _DEAD.pop(host, None)
         if found.version is not None and fetched.version != found.version:
             # replaced since the listing: what was read is the version the GET answered
             log.info("WebDAV file of %s changed during the sync; its new version was read",
