@@ -53,6 +53,9 @@ def webdav_settings(source_webdav: str | None, login: str | None, password_file:
         return None
     if source_webdav:
         check_folder_url(source_webdav)
+    elif confined:
+        raise Refused("Укажите и --source-webdav: папку WebDAV, из которой сервер читает книги "
+                      "(логин и пароль приложения отправляются только ей).")
     password = _password(password_file) if login else None
     if login and not password:
         raise Refused("Задан логин WebDAV, но не задан пароль приложения: укажите его в "

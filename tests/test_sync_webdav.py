@@ -421,3 +421,44 @@ def test_workspace_sync_reads_the_registry_from_webdav(small, tmp_path):
     log = server.log()
     assert "sync job 1 started" in log
     assert PASSWORD not in log and token not in log
+
+
+# -- addresses and versions (no server) ----------------------------------------------------------
+def test_addresses_resolve_like_a_folder_and_stay_inside_it():
+    from addin.errors import WorkbookNotFoundError
+    from sync.sources.base import SchoolEntry, SourceError
+    from sync.sources.webdav import WebDavSettings, WebDavSource
+
+    folder = "https://webdav.yandex.ru/Наставничество/"
+    source = WebDavSource(WebDavSettings(folder=folder, login=LOGIN, password=PASSWORD))
+    entry = SchoolEntry("ОО-001", "Школа", "ОО", "школы/ОО 001#1.xlsx")
+    assert source.url(entry) == ("https://webdav.yandex.ru/%D0%9D%D0%B0%D1%81%D1%82%D0%B0%D0%B2"
+                                 "%D0%BD%D0%B8%D1%87%D0%B5%D1%81%D1%82%D0%B2%D0%BE/%D1%88%D0%BA"
+                                 "%D0%BE%D0%BB%D1%8B/%D0%9E%D0%9E%20001%231.xlsx")
+    server = WebDavSource(WebDavSettings(root=folder, login=LOGIN, password=PASSWORD,
+                                         confined=True))
+    for outside in (f"{folder}../Чужое/ОО-001.xlsx", "https://webdav.yandex.ru/ОО-001.xlsx",
+                    "https://evil.example/Наставничество/ОО-001.xlsx"):
+        with pytest.raises(WorkbookNotFoundError, match="вне папки WebDAV"):
+            server.url(SchoolEntry("ОО-001", "Школа", "ОО", outside))
+    assert server.url(SchoolEntry("ОО-001", "Школа", "ОО", f"{folder}ОО-001.xlsx"))
+    # credentials go to the folder's server only; never written into an address
+    assert source._auth(folder + "x.xlsx") == (LOGIN, PASSWORD)
+    assert source._auth("https://evil.example/x.xlsx") is None
+    with pytest.raises(SourceError) as refused:
+        source.url(SchoolEntry("ОО-001", "Школа", "ОО", f"https://u:{PASSWORD}@h.example/x.xlsx"))
+    assert PASSWORD not in str(refused.value)
+
+
+def test_versions_of_a_listing_and_of_a_download_agree():
+    from datetime import UTC, datetime
+
+    from sync.sources.webdav import version_of
+
+    # wsgidav lists the ETag bare and sends it quoted; Nextcloud quotes both; weak is weak
+    assert version_of("abc-1", None, 5) == version_of('"abc-1"', None, 5) == "webdav:abc-1"
+    assert version_of('W/"abc-1"', None, 5) == "webdav:abc-1"
+    moment = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
+    assert version_of(None, moment, 10) == "webdav:2026-11-03T10:00:00+00:00:10"
+    assert version_of(None, moment, 10) != version_of(None, moment, 11)
+    assert version_of(None, None, 10) is None

@@ -306,7 +306,15 @@ class WebDavSource:
                 self._raise_for(response.status_code)
             return response.text
 
-        parsed = MultiStatusResponse(self._attempts(url, request, deadline))
+        text = self._attempts(url, request, deadline)
+        try:
+            parsed = MultiStatusResponse(text)
+        except Exception as exc:  # noqa: BLE001 (malformed XML, a response without href)
+            log.warning("WebDAV answer not understood (%s)", type(exc).__name__)
+            raise SourceUnavailableError(
+                "Сервер WebDAV прислал непонятный ответ на запрос списка файлов. Проверьте "
+                "адрес папки (для Nextcloud он оканчивается на /remote.php/dav/files/ЛОГИН/…) "
+                "и запустите сбор ещё раз.", source=shown(url)) from None
         origin = _origin(urlsplit(url))
         out = {}
         for path, resp in parsed.responses.items():
