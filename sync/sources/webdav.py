@@ -243,9 +243,10 @@ class WebDavSource:
         client = self._clients.get(origin)
         if client is None:
             t = self.settings.timeout
+            # the environment's proxy is honoured: centres often reach the internet through one
             client = httpx.Client(auth=self._auth(url), follow_redirects=True,
                                   timeout=httpx.Timeout(t, connect=min(t, 10.0)),
-                                  trust_env=False, headers={"User-Agent": "nastavnik"})
+                                  headers={"User-Agent": "nastavnik"})
             self._clients[origin] = client
         return client
 
@@ -392,13 +393,15 @@ class WebDavSource:
             raise _Status(404)
         return found
 
-    def _check_size(self, size: int | None, url: str) -> None:
+    def _check_size(self, size: int | None, url: str, *, listed: bool = True) -> None:
         limit = self.settings.max_bytes
         if size is not None and size > limit:
+            what = (f"— {_mb(size)} МБ, больше предела {_mb(limit)} МБ, и не загружался" if listed
+                    else f"больше предела {_mb(limit)} МБ: загрузка прервана")
             raise WorkbookTooLargeError(
-                f"Файл книги на сервере WebDAV — {_mb(size)} МБ, больше предела {_mb(limit)} "
-                "МБ, и не загружался. Книга школы занимает обычно 1–5 МБ: удалите лишние "
-                "строки и столбцы (или вложенные картинки), сохраните книгу и загрузите снова.",
+                f"Файл книги на сервере WebDAV {what}. Книга школы занимает обычно 1–5 МБ: "
+                "удалите лишние строки и столбцы (или вложенные картинки), сохраните книгу и "
+                "загрузите снова.",
                 source=shown(url))
 
     def _download(self, entry: SchoolEntry, url: str, deadline: float,
@@ -431,7 +434,7 @@ class WebDavSource:
             with path.open("wb") as out:
                 for chunk in response.iter_bytes(_CHUNK):
                     size += len(chunk)
-                    self._check_size(size, url)  # a server that lied about the size
+                    self._check_size(size, url, listed=False)  # the size was not told
                     if time.monotonic() > deadline:
                         raise httpx.ReadTimeout("file deadline passed")
                     out.write(chunk)
