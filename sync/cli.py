@@ -410,6 +410,9 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
             raise Refused(f"Файл токена {token_file} пуст.")
     from sync.workspace_service import FolderSyncService
 
+    # the WebDAV password stays in the injected service, on the server's side
+    service = FolderSyncService(webdav=webdav_settings(
+        source_webdav, webdav_login, webdav_password_file, webdav_timeout, confined=True))
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
                           access_file=access_file, targets_path=targets,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
@@ -421,9 +424,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
         sys.exit(EXIT_UNREADABLE)
     console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
     # The staff pages run the sync through this object: addin/ never imports sync/.
-    # The WebDAV password stays in it, on the server's side.
-    run(config, FolderSyncService(webdav=webdav_settings(
-        source_webdav, webdav_login, webdav_password_file, webdav_timeout, confined=True)))
+    run(config, service)
 
 
 @serve_cmd.command("add-school-code")
