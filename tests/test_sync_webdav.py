@@ -459,3 +459,29 @@ def test_versions_of_a_listing_and_of_a_download_agree():
     assert version_of(None, moment, 10) == "webdav:2026-11-03T10:00:00+00:00:10"
     assert version_of(None, moment, 10) != version_of(None, moment, 11)
     assert version_of(None, None, 10) is None
+
+
+def test_a_file_not_listed_is_asked_alone_and_the_size_cap_holds_on_download(small):
+    """Without the folder's listing the file is asked alone (PROPFIND, Depth 0) and refused
+    from its size; when no listing told the size, the answer's length refuses it."""
+    from addin.errors import WorkbookTooLargeError
+    from sync.sources.base import SchoolEntry
+    from sync.sources.webdav import RemoteFile, WebDavSettings, WebDavSource
+
+    tmp, _, _, muni = small
+    school = next(s for s in muni.schools if s.submission != "missing")
+    with DavServer(tmp / "dav") as dav:
+        settings = WebDavSettings(folder=dav.folder_url(FOLDER), login=LOGIN, password=PASSWORD,
+                                  max_bytes=1000)
+        entry = SchoolEntry(school.code, "Школа", "ОО", f"schools/{school.code}.xlsx")
+        alone = WebDavSource(settings).fetch(entry)
+        assert dav.calls == [("PROPFIND", f"/{FOLDER}/schools/{school.code}.xlsx")]
+        source = WebDavSource(settings)
+        source.listing[entry.code] = RemoteFile(source.url(entry), None, None)
+        streamed = source.fetch(entry)
+        assert dav.count("GET") == 1
+    for fetched in (alone, streamed):
+        assert isinstance(fetched.error, WorkbookTooLargeError)
+        assert fetched.sheets is None and fetched.origin.endswith(f"{school.code}.xlsx")
+        # refused from the answer's Content-Length, before its body was read
+        assert "не загружался" in fetched.error.message_ru

@@ -519,7 +519,8 @@ def _name(url: str) -> str:
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:.0f}"
+    mb = size / 1024 / 1024
+    return f"{mb:.0f}" if mb >= 10 else f"{mb:.1f}".replace(".", ",")
 
 
 def _http_date(value: str) -> datetime | None:
