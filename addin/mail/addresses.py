@@ -1,0 +1,41 @@
+"""Addresses of the registry's column «Эл. почта»: one or more, separated by ';', ',' or
+spaces; each must look like an address (checked by the standard library's parser)."""
+
+from __future__ import annotations
+
+import re
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+
+#: The optional registry column with the organisation's addresses.
+EMAIL_COLUMN = "Эл. почта"
+_SPLIT = re.compile(r"[;,\s]+")
+#: local@domain.tld with no spaces, quotes or brackets (the parser alone accepts too much).
+_SHAPE = re.compile(r"^[^@\s\"'<>()\[\],;:]+@[^@\s\"'<>()\[\],;:]+\.[^@\s\"'<>()\[\],;:.]+$")
+
+
+class AddressError(ValueError):
+    """A piece of text that is not an e-mail address (the piece is in ``args[0]``)."""
+
+
+def parse_address(text: str) -> str:
+    """One address, stripped; AddressError if it is not one."""
+    piece = (text or "").strip()
+    if not _SHAPE.match(piece):
+        raise AddressError(piece)
+    try:
+        Address(addr_spec=piece)
+    except (HeaderParseError, ValueError, IndexError):
+        raise AddressError(piece) from None
+    return piece
+
+
+def parse_addresses(text: str) -> tuple[str, ...]:
+    """Every address of a cell ('' gives ()); AddressError names the first bad piece."""
+    pieces = [p for p in _SPLIT.split(text or "") if p]
+    found: list[str] = []
+    for piece in pieces:
+        address = parse_address(piece)
+        if address.lower() not in {a.lower() for a in found}:
+            found.append(address)
+    return tuple(found)
