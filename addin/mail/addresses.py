@@ -23,11 +23,15 @@ def parse_address(text: str) -> str:
     piece = (text or "").strip()
     if not _SHAPE.match(piece):
         raise AddressError(piece)
+    local, _, domain = piece.rpartition("@")
+    if not local.isascii():
+        raise AddressError(piece)  # most mail servers take no Cyrillic before the @
     try:
-        Address(addr_spec=piece)
-    except (HeaderParseError, ValueError, IndexError):
+        domain = domain.encode("idna").decode("ascii")  # школа.рф -> xn--...
+        Address(addr_spec=f"{local}@{domain}")
+    except (HeaderParseError, ValueError, IndexError, UnicodeError):
         raise AddressError(piece) from None
-    return piece
+    return f"{local}@{domain.lower()}"
 
 
 def parse_addresses(text: str) -> tuple[str, ...]:
