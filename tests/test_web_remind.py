@@ -21,12 +21,9 @@ import httpx
 import pytest
 
 from addin.web.access import add_school_code, add_staff
-from addin.web.journal import Journal
 from tests.cli import run
 from tests.smtp_server import REFUSAL, MailServer, silent_server
-from tests.test_web_workspace import browser  # noqa: F401 (the shared Chromium fixture)
 from tests.web_bench import csrf_of, free_port, start_server
-from workbook_templates.demo import generate_municipality, write_municipality
 
 STAFF, SECRET = "metodist1", "staff-secret-001"
 SCHOOL_CODE, SCHOOL_SECRET = "ОО-001", "school-one-001"
