@@ -182,3 +182,29 @@ def silent_server():
         for s in held:
             s.close()
         sock.close()
+
+
+def bench_letters(n: int = 200) -> float:
+    """Seconds to render and send `n` reminders over one connection to a local server
+    (scripts/bench: the mail server's own speed is the real limit; this is ours)."""
+    import tempfile
+    import time
+
+    from addin.mail.mailer import Mailer
+    from addin.mail.sender import Letter, send_letters
+
+    with tempfile.TemporaryDirectory() as d, MailServer(Path(d)) as server:
+        mailer = Mailer.load(server.settings_toml(Path(d) / "почта.toml"))
+        started = time.perf_counter()
+        letters = []
+        for i in range(n):
+            r = mailer.render("reminder", {"организация": f"Школа № {i}", "код": f"ОО-{i:03d}",
+                                           "период": "2026-11", "срок": "25.11.2026",
+                                           "статус": "не сдано", "срок_текст": "осталось 3 дн.",
+                                           "комментарий": ""})
+            letters.append(Letter(f"ОО-{i:03d}", "reminder", (f"s{i}@example.ru",),
+                                  r.subject, r.text, r.html))
+        outcomes = send_letters(mailer.settings, letters)
+        took = time.perf_counter() - started
+        assert len(server.letters) == n and all(o.status == "sent" for o in outcomes)
+    return took

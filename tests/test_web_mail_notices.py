@@ -106,6 +106,8 @@ def test_a_return_for_revision_is_mailed_at_once(demo, muni) -> None:
         r = c.post(f"/staff/school/{RETURNED}/return",
                    data={"csrf": csrf_of(page), "period": muni.period, "comment": comment})
         assert r.status_code == 200
+        shown = re.findall(r'<li data-kind="returned" data-outcome="([^"]+)">', r.text)
+        assert shown == ["sent"]  # the school's page tells the staff the letter went
     new = mail.letters[before:]
     assert [g.rcpt_tos for g in new] == [[address(RETURNED)]]
     name = muni.school(RETURNED).name

@@ -253,3 +253,30 @@ def test_a_bad_placeholder_stops_the_server_with_a_russian_error(tmp_path: Path)
             "--mail-config", config, timeout=60)
     assert r.returncode == 2
     assert "result.txt" in r.stderr and "{{ итоги }}" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_registry_upload_with_addresses_and_a_bad_one(ten, tmp_path: Path) -> None:
+    """Last in this module: it replaces the server's registry."""
+    from openpyxl import Workbook
+
+    server, _, _, _, _ = ten
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["код ОО", "наименование", "тип", "источник", "Эл. почта"])
+    ws.append(["ОО-001", "Школа № 1", "ОО", "schools/ОО-001.xlsx", "a@s1.ru; b@s1.ru"])
+    ws.append(["ОО-002", "Школа № 2", "ОО", "schools/ОО-002.xlsx", "секретарь"])
+    wb.save(tmp_path / "реестр.xlsx")
+    with client(server.url) as c:
+        token = csrf_of(c.get("/staff/registry").text)
+        with (tmp_path / "реестр.xlsx").open("rb") as fh:
+            r = c.post("/staff/registry", data={"csrf": token},
+                       files={"file": ("реестр.xlsx", fh)})
+        assert r.status_code == 200 and "Реестр загружен: организаций 2" in r.text
+        problems = re.search(r'id="email-problems">(.*?)</div>', r.text, re.S).group(1)
+        assert "строка 3" in problems and "«секретарь»" in problems
+        assert '<td data-label="Эл. почта" class="emails">a@s1.ru, b@s1.ru</td>' in r.text
+        preview = c.get("/staff/remind?period=2026-08&filter=missing").text
+        states = dict(re.findall(r'class="recipient" data-code="([^"]+)" data-state="([^"]+)"',
+                                 preview))
+        assert states == {"ОО-001": "to-send", "ОО-002": "no-address"}
+        assert "«секретарь»" in preview  # why ОО-002 gets nothing

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from addin.mail.letters import KIND_RU
 from addin.mail.mailer import Batch, MailConfigError
 from addin.mail.sender import OUTCOME_RU, MailServerError, Outcome
 from addin.web.helpers import form_text, page_headers
@@ -42,8 +43,13 @@ def make_router(page: Page) -> APIRouter:
     def outcomes_of(period: str) -> dict[str, Any]:
         return reminders().outcomes(period) if ws is not None else {}
 
+    def letters_of(code: str, period: str) -> list[Any]:
+        return reminders().log.rows(period=period, school=code) if ws is not None else []
+
     page.env.globals["mail_outcomes"] = outcomes_of
+    page.env.globals["mail_letters"] = letters_of
     page.env.globals["mail_outcome_ru"] = OUTCOME_RU
+    page.env.globals["mail_kind_ru"] = KIND_RU
 
     def chosen(values: Any) -> tuple[str, str]:
         period = form_text(values.get("period"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import weakref
-from dataclasses import dataclass
 from datetime import date
 
 from addin.mail.letters import REMINDER, RESULT, RETURNED
@@ -32,27 +31,11 @@ from addin.web.workspace import (
 log = logging.getLogger("nastavnik.mail")
 
 #: The filters a reminder may go to (every school with no filter is not a reminder).
-REMIND_FILTERS = {k: v for k, v in FILTERS.items()}
+REMIND_FILTERS = dict(FILTERS)
 DEFAULT_FILTER = "missing"
 NOT_CONFIGURED_RU = ("Почта не настроена: запустите сервер с файлом настроек почты "
                      "(nastavnik serve --mail-config почта.toml).")
 _BY_WORKSPACE: weakref.WeakKeyDictionary[Workspace, Reminders] = weakref.WeakKeyDictionary()
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Counts of one batch, as the page and the CLI report it."""
-
-    sent: int
-    refused: int
-    no_address: int
-    already: int
-
-
-def summary(batch: Batch, outcomes: list[Outcome]) -> Summary:
-    count = {s: sum(o.status == s for o in outcomes) for s in ("sent", "no-address")}
-    return Summary(count["sent"], len(outcomes) - count["sent"] - count["no-address"],
-                   count["no-address"], len(batch.already))
 
 
 class Reminders:
@@ -90,7 +73,7 @@ class Reminders:
     def remind_targets(self, period: str, flt: str) -> list[Addressee]:
         flt = flt if flt in REMIND_FILTERS else DEFAULT_FILTER
         emails = {e.code: e for e in self.ws.registry()}
-        return [self._addressee(r, emails.get(r.code), period,
+        return [self._addressee(r, emails.get(r.code), period, статус=_status(r),
                                 комментарий=r.comment if r.comment else "",
                                 срок_текст=r.deadline_text.replace("\u00a0", " "))
                 for r in self.ws.board(period) if keep(r, flt)]
@@ -175,8 +158,19 @@ class Reminders:
         deadline = deadline_of(period, self.ws.deadline_day)
         values = {"организация": row.name or row.code, "код": row.code, "период": period,
                   "срок": deadline.strftime("%d.%m.%Y"), "статус": row.status, **extra}
+        if entry is not None and entry.name:
+            values["организация"] = entry.name
         return Addressee(row.code, row.name, entry.emails if entry else (), values,
                          entry.email_problem if entry else "")
+
+
+def _status(row: BoardRow) -> str:
+    """The board's status, with what «с ошибками» means for this book."""
+    if row.file_error:
+        return f"{row.status}, файл не читается"
+    if row.errors:
+        return f"{row.status}, ошибок в книге: {row.errors}"
+    return row.status
 
 
 def _log_batch(kind: str, period: str, outcomes: list[Outcome]) -> None:
