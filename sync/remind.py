@@ -7,6 +7,7 @@ and a second run on the same day sends nothing twice.
 from __future__ import annotations
 
 import re
+import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -89,14 +90,21 @@ def _reminders(registry: Path, collect_dir: Path, period: str, deadline_day: int
     from addin.web.workspace import Workspace
     from sync.workspace_service import FolderSyncService
 
+    class GivenRegistry(Workspace):
+        """The registry of --registry, even where staff uploaded another on the page."""
+
+        def registry_path(self) -> Path | None:
+            return registry
+
     mailer = Mailer.load(mail_config)
     config = ServerConfig(collect_dir=collect_dir, registry_path=registry, period=period,
                           deadline_day=deadline_day, mail_config=mail_config)
     try:
-        ws = Workspace(config, FolderSyncService())
-    except OSError as exc:
-        raise Refused(f"Папка сбора {collect_dir} недоступна для записи журнала: "
-                      f"{exc.strerror}") from None
+        ws = GivenRegistry(config, FolderSyncService())
+    except (OSError, sqlite3.Error) as exc:
+        reason = getattr(exc, "strerror", None) or "журнал не открывается"
+        raise Refused(f"Папка сбора {collect_dir} недоступна для журнала писем: "
+                      f"{reason}") from None
     return Reminders(ws, mailer)
 
 

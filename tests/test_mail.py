@@ -114,6 +114,25 @@ def test_registry_addresses_from_csv_and_a_bad_one_names_its_row(tmp_path: Path)
     assert entries[2].emails == () and entries[2].email_problem == ""
 
 
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("mailto:Info@School1.RU", ("Info@school1.ru",)),
+    ("info@школа.рф", ("info@xn--80atdl2c.xn--p1ai",)),
+    ("a@s.ru, a@s.ru;b@s.ru", ("a@s.ru", "b@s.ru")),
+])
+def test_addresses_of_a_cell(cell: str, expected: tuple[str, ...]) -> None:
+    from addin.mail.addresses import parse_addresses
+
+    assert parse_addresses(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["иванов@school.ru", "a@b", "a@@b.ru", "<a@b.ru>", "тел. 22"])
+def test_not_addresses(cell: str) -> None:
+    from addin.mail.addresses import AddressError, parse_addresses
+
+    with pytest.raises(AddressError):
+        parse_addresses(cell)
+
+
 def test_registry_addresses_from_xlsx(tmp_path: Path) -> None:
     wb = Workbook()
     ws = wb.active

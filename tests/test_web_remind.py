@@ -165,6 +165,9 @@ def test_cli_remind_dry_run_then_sends_once_a_day(ten, tmp_path: Path) -> None:
     _, mail, _, registry, config = ten
     collect = tmp_path / "сдача"
     (collect / "schools").mkdir(parents=True)
+    # a registry staff uploaded on the page does not replace the one the command is given
+    (collect / "workspace").mkdir()
+    write_registry(collect / "workspace" / "registry.csv", TEN[:1])
     dry = cli_remind(registry, collect, config, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "писем 10" in dry.stdout and address("ОО-007") in dry.stdout

@@ -21,6 +21,8 @@ class AddressError(ValueError):
 def parse_address(text: str) -> str:
     """One address, stripped; AddressError if it is not one."""
     piece = (text or "").strip()
+    if piece.lower().startswith("mailto:"):  # a link copied from a web page or Excel
+        piece = piece[len("mailto:"):]
     if not _SHAPE.match(piece):
         raise AddressError(piece)
     local, _, domain = piece.rpartition("@")

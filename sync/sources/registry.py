@@ -31,7 +31,8 @@ REGISTRY_SUFFIXES_TABLE = (".xlsx", ".xlsm", ".ods")
 #: An optional registry column: the municipality's code (ОКТМО), the same on every row.
 REGISTRY_MUNICIPALITY = "код муниципалитета"
 #: The optional column of addresses and the other headers it is known by.
-REGISTRY_EMAIL_TITLES = (EMAIL_COLUMN, "электронная почта", "email", "e-mail")
+REGISTRY_EMAIL_TITLES = (EMAIL_COLUMN, "эл.почта", "электронная почта", "адрес эл. почты",
+                         "email", "e-mail")
 
 def read_registry(path: Path) -> list[SchoolEntry]:
     """Entries of a registry (.csv, or the first sheet of .xlsx/.xlsm/.ods).
