@@ -7,6 +7,7 @@ a certificate made here, an optional login, and a switch that makes it refuse le
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
@@ -51,9 +52,13 @@ class _Handler:
     letters: list[Received] = field(default_factory=list)
     #: Refuse every letter once this many were accepted (None: accept all).
     refuse_after: int | None = None
+    #: Seconds each letter takes (a slow server widens the window for races).
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.refuse_after is not None and len(self.letters) >= self.refuse_after:
                 return REFUSAL

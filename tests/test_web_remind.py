@@ -186,6 +186,34 @@ def test_cli_remind_dry_run_then_sends_once_a_day(ten, tmp_path: Path) -> None:
     assert early.returncode == 0 and "напоминания не отправлены" in early.stdout
 
 
+def test_two_runs_at_once_send_each_letter_once(ten, tmp_path: Path) -> None:
+    """The timer's run and a second one (or the page) at the same moment: one waits."""
+    import subprocess
+
+    from tests.cli import NASTAVNIK
+
+    _, mail, _, registry, config = ten
+    collect = tmp_path / "сдача"
+    (collect / "schools").mkdir(parents=True)
+    today = date.today()
+    day = min(today.day + 2, calendar.monthrange(today.year, today.month)[1])
+    args = [str(NASTAVNIK), "remind", "--registry", str(registry), "--collect-dir",
+            str(collect), "--period", today.strftime("%Y-%m"), "--deadline-day", str(day),
+            "--mail-config", str(config)]
+    before = len(mail.letters)
+    mail.handler.delay = 0.2  # ten letters take two seconds: both runs are inside the window
+    try:
+        runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env=dict(os.environ, COLUMNS="200"))
+                for _ in range(2)]
+        outputs = [p.communicate(timeout=300) for p in runs]
+    finally:
+        mail.handler.delay = 0.0
+    assert [p.returncode for p in runs] == [0, 0], outputs
+    assert len(mail.letters) == before + 10
+    assert sorted(g.rcpt_tos[0] for g in mail.letters[before:]) == sorted(a for _, _, a in TEN)
+
+
 def _next_month() -> str:
     today = date.today()
     year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)

@@ -49,7 +49,8 @@ class Batch:
 class Mailer:
     """Settings, templates and the letter record of one workspace."""
 
-    #: One batch at a time per process: a second press waits, then finds the letters sent.
+    #: One batch at a time (threads here, processes by the record's file lock): a second
+    #: press waits, then finds the letters sent.
     _lock = threading.Lock()
 
     def __init__(self, settings: MailSettings | None, letters: Letters) -> None:
@@ -98,7 +99,8 @@ class Mailer:
         if self.settings is None:
             raise MailConfigError("Почта не настроена: укажите файл настроек почты "
                                   "(--mail-config).")
-        with self._lock:
+        addressees = list(addressees)
+        with self._lock, log.exclusive():
             batch = self.batch(kind, key, period, addressees, log)
 
             def record(letter: Letter, outcome: Outcome) -> None:

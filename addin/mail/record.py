@@ -7,6 +7,7 @@ participant: letters carry none, and the record keeps only the count of addresse
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +58,18 @@ class LetterLog:
             yield conn
         finally:
             conn.close()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One batch at a time across processes (the page and a timer's `nastavnik remind`
+        on the same folder): the second waits, then finds the letters recorded."""
+        lock = self.path.with_name(self.path.name + ".letters.lock")
+        with lock.open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def add(self, *, period: str, school: str, kind: str, key: str, outcome: str,
             reason: str = "", recipients: int = 0, actor: str = "") -> None:
