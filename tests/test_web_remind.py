@@ -186,6 +186,20 @@ def test_cli_remind_dry_run_then_sends_once_a_day(ten, tmp_path: Path) -> None:
     assert early.returncode == 0 and "напоминания не отправлены" in early.stdout
 
 
+def test_cli_remind_with_refusals_exits_1_and_names_the_reason(ten, tmp_path: Path) -> None:
+    _, mail, _, registry, config = ten
+    collect = tmp_path / "сдача"
+    (collect / "schools").mkdir(parents=True)
+    mail.refuse_after(len(mail.letters) + 4)
+    try:
+        r = cli_remind(registry, collect, config)
+    finally:
+        mail.refuse_after(None)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.count(f"отклонено почтовым сервером: {REFUSAL}") == 6
+    assert "Отправлено 4 из 10" in r.stdout
+
+
 def test_two_runs_at_once_send_each_letter_once(ten, tmp_path: Path) -> None:
     """The timer's run and a second one (or the page) at the same moment: one waits."""
     import subprocess
