@@ -10,6 +10,7 @@ cross-school findings about the school itself, worded as its page shows them.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import weakref
 from datetime import date
 
@@ -22,6 +23,7 @@ from addin.web.journal import RETURNED as RETURN_EVENT
 from addin.web.workspace import (
     FILTERS,
     BoardRow,
+    RegistryProblem,
     RegistryRow,
     Workspace,
     deadline_of,
@@ -96,6 +98,13 @@ class Reminders:
         recorded and logged, never raised: the return itself is done."""
         if not self.can_send:
             return None
+        try:
+            return self._notify_return(code, period, comment, actor)
+        except (RegistryProblem, OSError, sqlite3.Error) as exc:  # the return stands anyway
+            log.error("return notice failed school=%s: %s", code, type(exc).__name__)
+            return None
+
+    def _notify_return(self, code: str, period: str, comment: str, actor: str) -> Outcome | None:
         from addin.mail.sender import FAILED, MailServerError
 
         events = [e for e in self.ws.journal.events(code) if e.kind == RETURN_EVENT]
