@@ -31,18 +31,19 @@ def _period(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 @click.command("remind")
-@click.option("--registry", required=True,
+@click.option("--registry", required=True, metavar="ФАЙЛ",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Реестр организаций (CSV или xlsx) со столбцом «Эл. почта».")
-@click.option("--collect-dir", required=True,
+@click.option("--collect-dir", required=True, metavar="ПАПКА",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Папка сбора — та же, что у nastavnik serve --collect-dir.")
-@click.option("--period", required=True, callback=_period, help="Отчётный период ГГГГ-ММ.")
+@click.option("--period", required=True, callback=_period, metavar="ГГГГ-ММ",
+              help="Отчётный период ГГГГ-ММ.")
 @click.option("--days-before", default=3, show_default=True, type=click.IntRange(0, 31),
               help="Напоминать, когда до срока осталось столько дней или меньше (и после срока).")
 @click.option("--deadline-day", default=25, show_default=True, type=click.IntRange(1, 31),
               help="Число месяца, до которого сдаются книги периода.")
-@click.option("--mail-config", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--mail-config", metavar="ФАЙЛ", type=click.Path(dir_okay=False, path_type=Path),
               help="Настройки почты (TOML, пример: addin/mail/mail.example.toml). Для "
                    "--dry-run необязательны.")
 @click.option("--dry-run", is_flag=True, help="Только показать, кто какое письмо получит.")
