@@ -523,6 +523,9 @@ def main() -> None:
         print("== Копия с предложениями пар (цель < 2 с)")
         bench_optional("копия с предложениями пар", "tests.copy_bench",
                        "bench_suggestions_copy", path, key="suggestions_copy", target=2.0)
+        print("== Письма: 200 напоминаний на локальный SMTP-сервер (цель < 10 с)")
+        bench_optional("письма", "tests.smtp_server", "bench_letters", 200,
+                       key="mail_200_letters", target=10.0)
         print(f"== Сбор муниципалитета: {args.schools} книг")
         bench_sync(tmp, args.schools, args.school_participants)
         print(f"== Сбор с сервера WebDAV против папки: {args.schools} книг")

@@ -30,6 +30,7 @@ from sync.cli_errors import (
     write_failed,
 )
 from sync.cli_webdav import webdav_options, webdav_settings
+from sync.remind import remind_cmd
 
 cli_ru.install()
 console = Console(highlight=False)
@@ -386,13 +387,16 @@ def checks_cmd(out: Path | None) -> None:
 @webdav_options(folder_help="Папка WebDAV, из которой «Собрать свод» читает книги, указанные "
                             "в реестре полным адресом (логин и пароль приложения — только "
                             "для неё; адреса вне этой папки не читаются).")
+@click.option("--mail-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="Настройки почты (TOML) для «Напомнить», писем о возврате и итогов свода.")
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
               max_upload_mb: int, registry: Path | None, period: str | None,
               deadline_day: int, master_path: Path | None, source_webdav: str | None = None,
               webdav_login: str | None = None, webdav_password_file: Path | None = None,
-              webdav_timeout: float | None = None) -> None:
+              webdav_timeout: float | None = None,
+              mail_config: Path | None = None) -> None:
     """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
     (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
@@ -416,7 +420,8 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
                           access_file=access_file, targets_path=targets,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
-                          period=period, deadline_day=deadline_day, master_path=master_path)
+                          period=period, deadline_day=deadline_day, master_path=master_path,
+                          mail_config=mail_config)
     try:
         config.check()
     except ServerConfigError as exc:
@@ -1023,6 +1028,9 @@ def _region_form(store, year: int, name: str, out: Path, template: Path | None, 
                            municipality=name)
     console.print(f"Форма региона за {year} (муниципалитетов: {len(latest)}, данные периодов "
                   f"{periods_text(latest)}): {out}")
+
+
+cli.add_command(remind_cmd)
 
 
 def main() -> None:

@@ -54,6 +54,8 @@ class ServerConfig:
     deadline_day: int = 25
     #: The master workbook «Собрать свод» writes (default <collect>/workspace/свод.xlsx).
     master_path: Path | None = None
+    #: Mail settings (TOML) for «Напомнить», return notices and results; None: no letters.
+    mail_config: Path | None = None
 
     @property
     def loopback(self) -> bool:
@@ -76,6 +78,13 @@ class ServerConfig:
         if self.registry_path is not None and self.collect_dir is None:
             raise ServerConfigError("Реестр ОО нужен для работы с папкой сбора: укажите также "
                                     "--collect-dir.")
+        if self.mail_config is not None:
+            from addin.mail.mailer import MailConfigError, Mailer
+
+            try:  # the settings and every letter template, checked before serving
+                Mailer.load(self.mail_config)
+            except MailConfigError as exc:
+                raise ServerConfigError(exc.message_ru) from None
 
 
 def app_version() -> str:

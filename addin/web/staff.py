@@ -27,6 +27,7 @@ from addin.web.access import Session
 from addin.web.helpers import attachment, form_text, group_by_sheet, page_headers
 from addin.web.jobs import JobRunner
 from addin.web.journal import REGISTRY, RUNNING
+from addin.web.reminding import Reminders
 from addin.web.site import Page
 from addin.web.workspace import (
     FILTERS,
@@ -150,6 +151,9 @@ def make_router(page: Page) -> APIRouter:
             await run_in_threadpool(ws.return_for_revision, code, period, comment, session.staff)
         except RegistryProblem as exc:
             return page.message(request, 409, "Вернуть нельзя", exc.message_ru)
+        # the school hears of it at once (no-op without --mail-config; never fails the return)
+        await run_in_threadpool(Reminders.of(ws).notify_return, code, period, comment,
+                                session.staff)
         return RedirectResponse(target, status_code=303, headers=page_headers())
 
     @router.get("/staff/registry", response_class=HTMLResponse)

@@ -66,6 +66,10 @@ class RegistryRow:
     org_type: str
     #: A path relative to the collection folder, or a Google spreadsheet ID or URL.
     source: str
+    #: Addresses of the optional column «Эл. почта» (letters to the organisation).
+    emails: tuple[str, ...] = ()
+    #: Why that column was not used for this row ('' if it was, or is empty).
+    email_problem: str = ""
 
 
 class RegistryProblem(Exception):

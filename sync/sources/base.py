@@ -46,6 +46,10 @@ class SchoolEntry:
     source: str
     #: The municipality's code from the optional column «код муниципалитета» ('' if none).
     municipality: str = ""
+    #: Addresses from the optional column «Эл. почта» (letters to the organisation).
+    emails: tuple[str, ...] = ()
+    #: Why the column «Эл. почта» of this row was not used ('' when it was, or is empty).
+    email_problem: str = ""
 
 
 @dataclass
