@@ -21,6 +21,7 @@ import json
 import re
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,25 +125,30 @@ class Code:
 
 
 class SurveyStore:
-    """The waves of one server (a connection per call: threads and processes share the file)."""
+    """The waves of one server (a connection per thread: threads and processes share the file)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
         with self._db() as db:
             db.executescript(SCHEMA)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
+        """This thread's connection (opened once: a phone's answer costs no connect)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
+            # WAL with NORMAL: a commit survives a crash of the server; only a power cut may
+            # lose the last answers, and a commit costs no fsync (a class answers at once)
+            db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
-            yield db
-        finally:
-            db.close()
+            self._local.db = db
+        yield db
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
