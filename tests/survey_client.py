@@ -102,23 +102,32 @@ def bench_answers(n: int = 500, window: float = 30.0, clients: int = 64) -> dict
                 codes = [code for _, _, code in codes_of(c, str(wave.url))][:n]
             if len(codes) < n:
                 raise RuntimeError(f"the book gave {len(codes)} codes, not {n}")
+            # one connection pool for all: a client of its own per participant (own cookies)
+            # would otherwise build an SSL context each, costing the machine more than the server
+            pool_transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=clients))
             started = time.perf_counter()
 
             def one(i: int) -> tuple[float, float, bool]:
                 time.sleep(max(0.0, started + i * window / n - time.perf_counter()))
                 begin = time.perf_counter()
                 try:
-                    with httpx.Client(base_url=server.url, timeout=60) as c:
-                        r, save = answer(server.url, codes[i], random.randint(1, 10),
-                                         client=c, timed=True)
+                    # not closed: closing a client would close the shared pool
+                    c = httpx.Client(base_url=server.url, timeout=60, transport=pool_transport)
+                    r, save = answer(server.url, codes[i], random.randint(1, 10), client=c,
+                                     timed=True)
                     ok = r.status_code == 200 and 'id="done"' in r.text
-                except httpx.HTTPError:
+                    if not ok:
+                        failures.append(f"{r.status_code}")
+                except httpx.HTTPError as exc:
                     ok, save = False, 0.0
+                    failures.append(type(exc).__name__)
                 return time.perf_counter() - begin, save, ok
 
+            failures: list[str] = []
             with ThreadPoolExecutor(clients) as pool:
                 results = list(pool.map(one, range(n)))
             took = time.perf_counter() - started
+            pool_transport.close()
         finally:
             server.stop()
     whole = sorted(t for t, _, _ in results)
@@ -126,7 +135,8 @@ def bench_answers(n: int = 500, window: float = 30.0, clients: int = 64) -> dict
     return {"answers": n, "window_s": window, "seconds": round(took, 2),
             "errors": sum(not ok for _, _, ok in results),
             "median_s": round(statistics.median(whole), 3), "p95_s": _p95(whole),
-            "save_median_s": round(statistics.median(saves), 3), "save_p95_s": _p95(saves)}
+            "save_median_s": round(statistics.median(saves), 3), "save_p95_s": _p95(saves),
+            "failures": sorted(set(failures))}
 
 
 def _p95(times: list[float]) -> float:
