@@ -5,6 +5,7 @@ the VBA project and the user's columns kept, hostile comments left as text."""
 from __future__ import annotations
 
 import random
+import shutil
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -31,10 +32,21 @@ INJECTIONS = sorted({JUNK["markup"](r, 0) for r in range(7)})
 EXTRA_HEADERS = {k: S.BY_KEY[k].header for k in S.EXTRA_KEYS}
 
 
+@pytest.fixture(scope="module")
+def clean_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A book without survey rows, written once for the module."""
+    return school_book(tmp_path_factory.mktemp("transfer") / "clean.xlsx")
+
+
 def school_book(path: Path, monitoring: list[dict] | None = None) -> Path:
     data = make_school("ОО-001", random.Random(7), n_participants=16, period="2026-12")
     data["monitoring"] = monitoring or []
     return write_school_workbook(path, data)
+
+
+def copy_of(book: Path, path: Path) -> Path:
+    shutil.copyfile(book, path)
+    return path
 
 
 def answer(pid: str, role: str, score: int, wave: str = S.DECEMBER, comment: str | None = None,
@@ -47,8 +59,8 @@ def monitoring_rows(path: Path) -> list[dict]:
     return wb.table("monitoring").drop(columns=["_school", "_row"]).to_dict("records")
 
 
-def test_answers_are_appended_and_read_back_by_the_engine(tmp_path: Path) -> None:
-    src = school_book(tmp_path / "school.xlsx")
+def test_answers_are_appended_and_read_back_by_the_engine(tmp_path: Path, clean_book: Path) -> None:
+    src = copy_of(clean_book, tmp_path / "school.xlsx")
     rows = [answer("Н-001", S.MENTOR, 9, comment="Всё хорошо"), answer("У-001", S.MENTEE, 6)]
     out = tmp_path / "out.xlsx"
     done = write_monitoring(src, out, rows, headers(), YEAR)
@@ -93,10 +105,11 @@ def test_an_earlier_row_of_the_same_wave_and_year_is_replaced(tmp_path: Path) ->
     assert len(monitoring_rows(again)) == 4
 
 
-def test_extra_answers_go_into_their_columns_when_the_book_has_them(tmp_path: Path) -> None:
+def test_extra_answers_go_into_their_columns_when_the_book_has_them(
+        tmp_path: Path, clean_book: Path) -> None:
     """Template 1.1 appends the four columns after «Комментарий»; here a copy gets them by hand,
     behind a curator's own column, to show that columns are found by header, not position."""
-    src = school_book(tmp_path / "school.xlsx")
+    src = copy_of(clean_book, tmp_path / "school.xlsx")
     wb = load_workbook(src)
     ws = wb[C.MONITORING.name]
     ws.cell(row=1, column=7, value="Заметка куратора")
@@ -118,8 +131,8 @@ def test_extra_answers_go_into_their_columns_when_the_book_has_them(tmp_path: Pa
     assert set(plain.missing_keys) == set(S.EXTRA_KEYS) and plain.written_keys == ()
 
 
-def test_hostile_comments_stay_text(tmp_path: Path) -> None:
-    src = school_book(tmp_path / "school.xlsx")
+def test_hostile_comments_stay_text(tmp_path: Path, clean_book: Path) -> None:
+    src = copy_of(clean_book, tmp_path / "school.xlsx")
     rows = [answer(f"У-{i:03d}", S.MENTEE, 5, comment=text)
             for i, text in enumerate(INJECTIONS, 1)]
     out = tmp_path / "out.xlsx"
@@ -147,8 +160,9 @@ def test_the_vba_project_and_other_sheets_are_kept(tmp_path: Path) -> None:
     assert len([n for n in changed if n.startswith("xl/worksheets/")]) == 1
 
 
-def test_a_book_without_the_sheet_or_its_columns_gets_a_russian_reason(tmp_path: Path) -> None:
-    src = school_book(tmp_path / "school.xlsx")
+def test_a_book_without_the_sheet_or_its_columns_gets_a_russian_reason(
+        tmp_path: Path, clean_book: Path) -> None:
+    src = copy_of(clean_book, tmp_path / "school.xlsx")
     wb = load_workbook(src)
     wb[C.MONITORING.name]["A1"] = "Номер"
     broken = tmp_path / "renamed.xlsx"
