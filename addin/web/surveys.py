@@ -298,7 +298,8 @@ def _wave_view(page: Page, request: Request, store: SurveyStore, wave: Wave,
     return page.render(request, "survey_wave.html", status=status, wave=fresh,
                        title=S.wave_title(fresh.wave, fresh.start_year), progress=progress,
                        answered=answered, total=total, error=error, notice=notice,
-                       means=_means(store, wave.id), extra=S.EXTRA_KEYS)
+                       means=_means(store, wave.id) if answered else [],
+                       extra=[S.BY_KEY[k].header for k in S.EXTRA_KEYS])
 
 
 def _means(store: SurveyStore, wave_id: str) -> list[dict]:
