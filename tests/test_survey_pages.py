@@ -211,7 +211,7 @@ def test_thirty_participants_answer_on_phones_and_the_book_gets_their_mean(
 
 
 # -- hostile comments ----------------------------------------------------------------------------
-def test_hostile_comments_are_escaped_on_the_page_and_stay_text_in_the_book(
+def test_hostile_comments_are_escaped_on_the_page_and_stay_text_in_a_1_1_book(
         server, base: Path) -> None:
     book = survey_book(base / "ОО-002.xlsx", "ОО-002", participants=16, seed=2)
     with curator(server, "ОО-002") as c:
@@ -226,10 +226,17 @@ def test_hostile_comments_are_escaped_on_the_page_and_stay_text_in_the_book(
             assert again.status_code == 200
             assert str(escape(text)) in again.text  # shown back as text
             assert "<script>alert" not in again.text
+    # the book of template 1.1 has the four extra columns after «Комментарий»: a copy gets
+    # their headers here, and the extra answers go into them by name
+    wb = load_workbook(book)
+    for j, key in enumerate(S.EXTRA_KEYS, start=7):
+        wb[C.MONITORING.name].cell(row=1, column=j, value=S.BY_KEY[key].header)
+    newer = base / "ОО-002-1.1.xlsx"
+    wb.save(newer)
     with curator(server, "ОО-002") as c:
         token = csrf_of(c.get(wave_url).text)
         r = c.post(f"{wave_url}/transfer", data={"csrf": token},
-                   files={"file": (book.name, book.read_bytes())})
+                   files={"file": (newer.name, newer.read_bytes())})
     assert r.status_code == 200, r.text[:500]
     out = base / "hostile.xlsx"
     out.write_bytes(r.content)
@@ -237,6 +244,8 @@ def test_hostile_comments_are_escaped_on_the_page_and_stay_text_in_the_book(
     cells = [ws.cell(row=n, column=6) for n in range(2, 2 + len(INJECTIONS))]
     assert sorted(c.value for c in cells) == INJECTIONS
     assert all(c.data_type == "s" for c in cells)
+    assert {tuple(ws.cell(row=n, column=j).value for j in range(7, 11))
+            for n in range(2, 2 + len(INJECTIONS))} == {(4, 3, "да", "да")}
     assert sorted(SchoolWorkbook.from_path(out).table("monitoring")["comment"]) == INJECTIONS
 
 
