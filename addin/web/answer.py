@@ -23,6 +23,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from addin.web.access import FAILED_LOGIN_DELAY, FAILURE_WINDOW, LoginThrottle
 from addin.web.helpers import form_text
@@ -144,7 +145,7 @@ def make_router(page: Page) -> APIRouter:
         if isinstance(found, Response):
             return found
         code, _ = found
-        answers, errors = parse_answers(form, code.role)
+        answers, errors = parse_answers(form)
         if errors:
             return questionnaire(request, code, 422, answers, errors)
         token = _edit_token(request, code.code)
@@ -176,7 +177,7 @@ def _edit_token(request: Request, code: str) -> str:
     return token if held == code else ""
 
 
-def parse_answers(form, role: str) -> tuple[dict, dict[str, str]]:  # noqa: ANN001
+def parse_answers(form: FormData) -> tuple[dict[str, object], dict[str, str]]:
     """The answers of a posted questionnaire and, per question, what is wrong (Russian)."""
     answers: dict[str, object] = {}
     errors: dict[str, str] = {}

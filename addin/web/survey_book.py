@@ -8,12 +8,17 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from addin.errors import WorkbookError, corrupt
 from addin.web.survey_store import Code, SurveyStore, Wave, shown_code
 from addin.web.workspace import WORKSPACE_DIR
 from workbook_templates import contract as C
 from workbook_templates import surveys as S
+
+if TYPE_CHECKING:
+    from addin.model import SchoolWorkbook
+    from addin.xlsx.monitoring import SurveyRow, Transfer
 
 STORE_NAME = "surveys.sqlite"
 #: Longest participant ID taken from a book (an ID is short: Н-001, У-123).
@@ -45,7 +50,7 @@ def open_store(collect_dir: Path | None) -> SurveyStore | None:
     return SurveyStore(Path(collect_dir) / WORKSPACE_DIR / STORE_NAME)
 
 
-def read_book(path: Path):  # noqa: ANN201 - a SchoolWorkbook
+def read_book(path: Path) -> SchoolWorkbook:
     """The school's book, or BookRefused with the reader's Russian reason."""
     from addin.model import SchoolWorkbook
 
@@ -87,7 +92,7 @@ def check_owner(path: Path, wave: Wave) -> None:
                           "организации.")
 
 
-def survey_rows(wave: Wave, answered: list[Code]) -> list:  # list[SurveyRow]
+def survey_rows(wave: Wave, answered: list[Code]) -> list[SurveyRow]:
     """The rows of «Мониторинг» for the answers of a wave (the date: the day of the answer)."""
     from addin.xlsx.monitoring import SurveyRow
 
@@ -107,9 +112,9 @@ def headers() -> dict[str, str]:
     return out
 
 
-def transfer(src: Path, out: Path, wave: Wave, answered: list[Code]):  # noqa: ANN201
+def transfer(src: Path, out: Path, wave: Wave, answered: list[Code]) -> Transfer:
     """Write the copy of `src` with the wave's answers; the `Transfer` summary."""
-    from addin.errors import WorkbookError as CopyError
+    from addin.xlsx.annotate import AnnotatedCopyError
     from addin.xlsx.monitoring import write_monitoring
 
     if src.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -119,7 +124,7 @@ def transfer(src: Path, out: Path, wave: Wave, answered: list[Code]):  # noqa: A
     try:
         return write_monitoring(src, out, survey_rows(wave, answered), headers(),
                                 date(wave.start_year, 9, 1))
-    except CopyError as exc:
+    except AnnotatedCopyError as exc:
         raise BookRefused(exc.message_ru) from exc
 
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -46,11 +48,13 @@ from addin.web.survey_book import (
     participants_of,
     transfer,
 )
-from addin.web.survey_store import SurveyStore, Wave, WaveExists, shown_code
+from addin.web.survey_store import Code, SurveyStore, Wave, WaveExists, shown_code
+from addin.xlsx.monitoring import Transfer
 from workbook_templates import surveys as S
 
 log = logging.getLogger("nastavnik.web")
 
+T = TypeVar("T")
 ROLE_CHOICES = {"both": S.ROLES, "mentors": (S.MENTOR,), "mentees": (S.MENTEE,)}
 NOT_ENABLED_RU = ("Анкетирование по ссылке на этом сервере не включено: его запускают с папкой "
                   "сбора (--collect-dir), рядом с которой хранятся ответы.")
@@ -187,7 +191,7 @@ def make_router(page: Page) -> APIRouter:
         name = f"коды-анкет-{wave.school}-{wave.wave}-{wave.start_year}.csv"
         return Response(body, media_type="text/csv; charset=utf-8", headers=attachment(name))
 
-    async def action(request: Request, wave_id: str) -> tuple[Wave | None, object, Response | None]:
+    async def action(request: Request, wave_id: str) -> tuple[Wave | None, Any, Response | None]:
         """The wave and the posted form of a POST action, or the page to answer with."""
         school, stop = curator(request)
         if stop is not None:
@@ -268,13 +272,14 @@ def make_router(page: Page) -> APIRouter:
     return router
 
 
-def _transfer_bytes(path: Path, wave: Wave, answered: list):  # noqa: ANN202
+def _transfer_bytes(path: Path, wave: Wave, answered: list[Code]) -> tuple[bytes, Transfer]:
+    """The transferred copy of the uploaded book, as bytes (the folder goes afterwards)."""
     out = path.with_name(f"out{path.suffix}")
     done = transfer(path, out, wave, answered)
     return out.read_bytes(), done
 
 
-async def _with_upload(upload: UploadFile, work):  # noqa: ANN001, ANN202
+async def _with_upload(upload: UploadFile, work: Callable[[Path], T]) -> T:
     """`work(path)` on the upload saved in a private folder, deleted afterwards."""
     suffix = Path(display_name(upload.filename or "")).suffix.lower()
     folder = Path(tempfile.mkdtemp(prefix="nastavnik-survey-"))
