@@ -311,3 +311,20 @@ def test_guessing_codes_is_slowed_and_then_refused_like_logins(base: Path, codes
         assert real not in r.text and real.replace(" ", "") not in r.text
     finally:
         s.stop()
+
+
+# -- on one computer (open mode) -------------------------------------------------------------------
+def test_on_one_computer_the_wave_is_the_books_school(base: Path) -> None:
+    s = start_server("--collect-dir", base / "collect-local", log_path=base / "local.log")
+    try:
+        book = survey_book(base / "local.xlsx", "ОО-007", participants=8, seed=5)
+        with httpx.Client(base_url=s.url, follow_redirects=True, timeout=60) as c:
+            r = open_wave(c, book, roles="mentors")  # no login on one's own computer
+            assert r.status_code == 200 and "Организация ОО-007" in r.text
+            codes = codes_of(c, str(r.url))
+            assert codes and {role for _, role, _ in codes} == {S.MENTOR}
+            assert "ОО-007" in c.get("/surveys").text
+        r = answer(s.url, codes[0][2], 8)
+        assert r.status_code == 200 and 'id="done"' in r.text
+    finally:
+        s.stop()

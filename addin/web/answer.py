@@ -178,7 +178,10 @@ def _edit_token(request: Request, code: str) -> str:
 
 
 def parse_answers(form: FormData) -> tuple[dict[str, object], dict[str, str]]:
-    """The answers of a posted questionnaire and, per question, what is wrong (Russian)."""
+    """The answers of a posted questionnaire and, per question, what is wrong (Russian).
+
+    `Page.posted_form` reads at most 10 fields: the CSRF token, the code and the questions
+    (six today) must stay within them."""
     answers: dict[str, object] = {}
     errors: dict[str, str] = {}
     for q in S.QUESTIONS:
