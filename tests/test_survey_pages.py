@@ -121,6 +121,7 @@ def test_thirty_participants_answer_on_phones_and_the_book_gets_their_mean(
               slips.nth(i).locator(".slip-code").inner_text()) for i in range(slips.count())]
     assert len(cards) >= 32
     assert cur.locator(".slip svg").count() == len(cards)  # a QR code on every slip
+    assert "с телефонов участников" in cur.inner_text("#local-only")  # 127.0.0.1 on slips
     wb = SchoolWorkbook.from_path(book)
     names = set(wb.table("mentors")["full_name"]) | set(wb.table("mentees")["full_name"])
     slip_text = cur.inner_text("body")

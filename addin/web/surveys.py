@@ -39,7 +39,7 @@ from addin.web.helpers import (
     page_headers,
     save_upload,
 )
-from addin.web.site import Page
+from addin.web.site import LOOPBACK_NAMES, Page, is_loopback_ip
 from addin.web.survey_book import (
     BookRefused,
     answer_link,
@@ -175,9 +175,11 @@ def make_router(page: Page) -> APIRouter:
         cards = [{"id": c.participant_id, "role": c.role, "code": shown_code(c.code),
                   "qr": _qr_svg(answer_link(base, c.code)), "answered": c.answered_at}
                  for c in store.codes(wave.id)]
+        host = (request.url.hostname or "").lower()
         return page.render(request, "survey_slips.html", wave=wave, cards=cards,
                            title=S.wave_title(wave.wave, wave.start_year),
-                           answer_url=f"{base.rstrip('/')}/answer")
+                           answer_url=f"{base.rstrip('/')}/answer",
+                           local_only=host in LOOPBACK_NAMES or is_loopback_ip(host))
 
     @router.get("/surveys/{wave_id}/codes.csv")
     def codes_list(request: Request, wave_id: str) -> Response:
