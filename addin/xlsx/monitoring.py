@@ -2,7 +2,7 @@
 
 Columns are found by their header, as the readers find them: the six columns of template 1.0
 always, and the columns of the extra questions (template 1.1) when the book has them. A
-participant's earlier row of the same wave and school year is rewritten in place (not
+participant's earlier row of the same role, wave and school year is rewritten in place (not
 duplicated); new answers go below the last filled row. Text is written as inline strings, so a
 comment that starts with = + - @ stays text; dates are date serials with a ДД.ММ.ГГГГ format.
 
@@ -32,7 +32,7 @@ from addin.xlsx.package import (
     q,
     serialize,
 )
-from addin.xlsx.sheet import SharedStrings, clean_text
+from addin.xlsx.sheet import SharedStrings, clean_text, element, insert_in_order
 from addin.xlsx.styles import Styles
 from workbook_templates import contract as C
 
@@ -74,7 +74,7 @@ class Transfer:
 def write_monitoring(src: str | Path, out: str | Path, rows: Sequence[SurveyRow],
                      headers: dict[str, str], year_start: date) -> Transfer:
     """Copy `src` to `out` with `rows` on «Мониторинг»; `headers` maps every key a row may
-    carry to its Russian header. A row of the same participant, wave and school year (from
+    carry to its Russian header. A row of the same participant, role, wave and school year (from
     `year_start`, or without a date) is replaced. Raises AnnotatedCopyError (Russian)."""
     result = Transfer()
 
@@ -93,6 +93,9 @@ def _edit_sheet(pkg: Package, styles: Styles, rows: Sequence[SurveyRow],
                                  "перенести. Возьмите книгу стандартного шаблона.")
     root = parse(pkg.read(ref.part))
     data = root.find(q("sheetData"))
+    if data is None:  # a sheet part without cells at all
+        data = element("<sheetData/>")
+        insert_in_order(root, data)
     strings = SharedStrings(pkg, pkg.workbook_target(REL_SHARED_STRINGS))
     sheet_rows = {_row_number(r, i): r for i, r in enumerate(data.findall(q("row")), 1)}
     header = _header(sheet_rows.get(C.HEADER_ROW), strings)
@@ -112,7 +115,7 @@ def _edit_sheet(pkg: Package, styles: Styles, rows: Sequence[SurveyRow],
     existing = writer.index(sheet_rows, year_start)
     last = max((n for n, r in sheet_rows.items() if _has_value(r)), default=C.HEADER_ROW)
     for row in rows:
-        number = existing.get(_key(row.participant_id, row.wave))
+        number = existing.get(_key(row.participant_id, row.role, row.wave))
         if number is not None:
             result.replaced += 1
         else:
@@ -137,7 +140,8 @@ class _Writer:
         self.col_styles = _col_styles(root)
 
     def index(self, rows: dict[int, etree._Element], year_start: date) -> dict[tuple, int]:
-        """(participant, wave) -> row number of this school year's rows (or undated ones)."""
+        """(participant, role, wave) -> row number of this school year's rows (or undated
+        ones)."""
         until = date(year_start.year + 1, year_start.month, year_start.day)
         found: dict[tuple, int] = {}
         for number, row in sorted(rows.items()):
@@ -145,12 +149,13 @@ class _Writer:
                 continue
             cells = _cells(row)
             text = {k: _text(cells.get(self.letters[k]), self.strings)
-                    for k in ("participant_id", "wave")}
+                    for k in ("participant_id", "role", "wave")}
             if not text["participant_id"]:
                 continue
             day = _day(cells.get(self.letters["survey_date"]), self.strings, self.serial)
             if day is None or year_start <= day < until:
-                found.setdefault(_key(text["participant_id"], text["wave"]), number)
+                found.setdefault(_key(text["participant_id"], text["role"], text["wave"]),
+                                 number)
         return found
 
     def fill(self, row: etree._Element, number: int, values: dict[str, Value]) -> None:
@@ -189,8 +194,8 @@ class _Writer:
             auto.set("ref", f"{m.group(1)}{m.group(2)}:{m.group(3)}{last_row}")
 
 
-def _key(participant_id: str, wave: str) -> tuple[str, str]:
-    return normalize_header(participant_id), normalize_header(wave)
+def _key(participant_id: str, role: str, wave: str) -> tuple[str, str, str]:
+    return normalize_header(participant_id), normalize_header(role), normalize_header(wave)
 
 
 def _row_number(row: etree._Element, position: int) -> int:
