@@ -486,6 +486,26 @@ def _indicator_row(code: str, period: str, school: str, pos: int, d: object, num
             "target_is_default": True}
 
 
+SURVEY_P95_TARGET_S = 1.0
+
+
+def bench_survey_answers() -> None:
+    """500 participants answer a survey wave through a real server (tests/survey_client.py)."""
+    try:
+        from tests.survey_client import bench_answers
+    except ImportError as exc:
+        print(f"  анкеты: пропущено ({exc})")
+        return
+    r = bench_answers()
+    met = r["errors"] == 0 and r["p95_s"] < SURVEY_P95_TARGET_S and r["seconds"] < 60
+    print(f"  {r['answers']} ответов за {r['seconds']} с (поступают за {r['window_s']} с), "
+          f"ошибок {r['errors']}, p95 участника {r['p95_s']} с, p95 сохранения "
+          f"{r['save_p95_s']} с (цель: 0 ошибок, p95 < {SURVEY_P95_TARGET_S} с) "
+          f"{'OK' if met else 'НЕ ДОСТИГНУТО'}")
+    record("survey_answers", {"value": r["p95_s"], "unit": "s", "target": SURVEY_P95_TARGET_S,
+                              "met": met, **r})
+
+
 RESULTS = ROOT / "bench" / "results.json"
 
 
@@ -526,6 +546,8 @@ def main() -> None:
         print("== Письма: 200 напоминаний на локальный SMTP-сервер (цель < 10 с)")
         bench_optional("письма", "tests.smtp_server", "bench_letters", 200,
                        key="mail_200_letters", target=10.0)
+        print("== Анкеты по ссылке: 500 ответов параллельно (цель: p95 < 1 с, 0 ошибок)")
+        bench_survey_answers()
         print(f"== Сбор муниципалитета: {args.schools} книг")
         bench_sync(tmp, args.schools, args.school_participants)
         print(f"== Сбор с сервера WebDAV против папки: {args.schools} книг")

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from addin.web import check, login, plan, remind, remote, staff
+from addin.web import answer, check, login, plan, remind, remote, staff, surveys
 from addin.web.config import (
     BAD_REQUEST_RU,
     ServerConfig,
@@ -31,7 +31,9 @@ from addin.web.workspace import Workspace
 log = logging.getLogger("nastavnik.server")
 
 STATIC_FILES = {"style.css": "text/css; charset=utf-8",
-                "app.js": "text/javascript; charset=utf-8"}
+                "app.js": "text/javascript; charset=utf-8",
+                "survey.css": "text/css; charset=utf-8",
+                "survey.js": "text/javascript; charset=utf-8"}
 
 
 def create_app(config: ServerConfig | None = None, workspace_service: Any = None) -> FastAPI:
@@ -72,7 +74,7 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
         return russian_error(request, 400, BAD_REQUEST_RU.format(what=where or "формат"))
 
     app.include_router(remote.make_router(config), prefix="/xlwings")
-    for area in (check, login, plan, staff, remind):
+    for area in (check, login, plan, staff, remind, surveys, answer):
         app.include_router(area.make_router(page))
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(CatchErrors)  # outermost of ours: sees every route's exception
