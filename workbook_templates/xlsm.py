@@ -18,6 +18,13 @@ meant to write a project, and how xlwings' own quickstart_standalone.xlsm is sto
 container is a Compound File [MS-CFB] version 3. Nothing here needs Excel; the output is
 byte-stable.
 
+``server_xlsm`` writes the server-bound variant: the same workbook and buttons, but the VBA
+project carries xlwings' own server client (``addin/Remote.bas`` of the installed xlwings, its
+``RunServerPython``, with the VBA-Web modules it needs) and ``vba/NastavnikServer.bas``, and
+the hidden «xlwings.conf» sheet holds the server address and the school's button token.
+Nothing is installed on the school PC. ``bind_to_server`` puts another address and token
+into a workbook built so (the server does that per download).
+
 ``write_appsscript`` writes the Google Sheets client: Code.gs (the «Наставничество» menu),
 xlwings.gs (xlwings.js of the installed xlwings) and the appsscript.json manifest.
 """
@@ -34,10 +41,12 @@ from pathlib import Path
 from workbook_templates import contract as C
 from workbook_templates.build import (
     FIXED_TIMESTAMP,
+    SchoolData,
     build_school_workbook,
     workbook_bytes,
     write_atomically,
 )
+from workbook_templates.prefill import fill_cells
 from workbook_templates.vba_project import VbaModule, vba_module_sources, vba_project_bin
 
 HERE = Path(__file__).parent
@@ -58,6 +67,23 @@ BUTTON_LEFT_PX, BUTTON_GAP_PX, BUTTON_WIDTH_PX, BUTTON_HEIGHT_PX = 420, 14, 130,
 #: PATH, goes into a new row «Interpreter_Win» (see docs/buttons.md).
 CONF_SHEET = "xlwings.conf"
 CONF_ROWS: tuple[tuple[str, str], ...] = (("ADD_WORKBOOK_TO_PYTHONPATH", "false"),)
+
+#: The server-bound variant: its module, and its rows of «xlwings.conf» (read by GetConfig of
+#: the xlwings module: the key in column A, upper case, the value in B). AUTH is the
+#: Authorization header RunServerPython sends; TIMEOUT (ms) gives a big book time.
+SERVER_MODULE = VBA_DIR / "NastavnikServer.bas"
+SERVER_URL_KEY, SERVER_TOKEN_KEY = "NASTAVNIK_URL", "AUTH"
+SERVER_CONF_ROWS: tuple[tuple[str, str], ...] = ((SERVER_URL_KEY, ""), (SERVER_TOKEN_KEY, ""),
+                                                 ("TIMEOUT", "120000"))
+#: xlwings' server client and what it needs, in the installed xlwings (xlwings/addin/):
+#: Remote (RunServerPython and the actions it replays), the VBA-Web HTTP client and JSON
+#: (WebHelpers, WebClient, WebRequest, WebResponse, IWebAuthenticator). GetConfig,
+#: XLWINGS_VERSION and the helpers it calls are in the xlwings module, Dictionary as above.
+REMOTE_MODULES: tuple[tuple[str, str], ...] = (
+    ("Remote", "module"), ("WebHelpers", "module"), ("WebClient", "class"),
+    ("WebRequest", "class"), ("WebResponse", "class"), ("IWebAuthenticator", "class"))
+#: VB_Base of a class module as Office stores it ([MS-OVBA] class modules of a project).
+_CLASS_BASE = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"
 
 DEFAULT_SERVER_URL = "https://ВАШ-СЕРВЕР/xlwings"
 URL_PLACEHOLDER = DEFAULT_SERVER_URL
@@ -98,6 +124,87 @@ def build_school_xlsm(out: str | Path) -> Path:
     payload = _make_macro_enabled(workbook_bytes(wb), vba, instructions)
     write_atomically(out, payload)
     return out
+
+
+def server_xlsm(workbook: bytes | SchoolData | None, server_url: str, token: str) -> bytes:
+    """A server-bound school.xlsm: «Проверить» and «Показатели» post the book to
+    `server_url` (the /xlwings address of a nastavnik server) with `token`.
+
+    `workbook` is the contract template's data (None: blank) or the bytes of a school's
+    .xlsx/.xlsm, whose sheets and values are kept (its old VBA project and buttons are
+    replaced by the server-bound ones).
+    """
+    if isinstance(workbook, bytes | bytearray):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(workbook))
+        if CONF_SHEET in wb.sheetnames:
+            del wb[CONF_SHEET]
+    else:
+        wb = build_school_workbook(workbook)
+    conf = wb.create_sheet(CONF_SHEET)
+    conf.sheet_state = "hidden"
+    for key, value in SERVER_CONF_ROWS:
+        conf.append([key, value or None])
+        conf.cell(row=conf.max_row, column=2).data_type = "s"
+    wb.code_name = "ThisWorkbook"
+    code_names = []
+    for i, ws in enumerate(wb.worksheets, start=1):
+        ws.sheet_properties.codeName = f"Sheet{i}"
+        code_names.append(ws.sheet_properties.codeName)
+    vba = vba_project_bin(server_modules(code_names))
+    names = wb.sheetnames
+    at = names.index(C.INSTRUCTIONS.name) if C.INSTRUCTIONS.name in names else 0
+    return bind_to_server(_make_macro_enabled(workbook_bytes(wb), vba, at), server_url, token)
+
+
+def bind_to_server(xlsm: bytes, server_url: str, token: str) -> bytes:
+    """A server-bound .xlsm (made by ``server_xlsm``) with another server address and token;
+    nothing else of the file changes."""
+    url = server_url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise XlsmBuildError(f"server address must start with http:// or https://: {url!r}")
+    rows = {key: n for n, (key, _) in enumerate(SERVER_CONF_ROWS, start=1)}
+    return fill_cells(xlsm, {CONF_SHEET: {(rows[SERVER_URL_KEY], 2): url,
+                                          (rows[SERVER_TOKEN_KEY], 2): token}})
+
+
+def server_modules(sheet_code_names: Iterable[str]) -> list[VbaModule]:
+    """The modules of the server-bound school.xlsm: documents, xlwings (GetConfig and the
+    version), Dictionary, xlwings' Remote client with the VBA-Web modules, and ours."""
+    modules = [m for m in school_modules(sheet_code_names) if m.name != "Nastavnik"]
+    addin = _xlwings_dir() / "addin"
+    for name, kind in REMOTE_MODULES:
+        path = addin / (f"{name}.bas" if kind == "module" else f"{name}.cls")
+        try:
+            text = _crlf(path.read_bytes())
+        except OSError as exc:
+            raise XlsmBuildError(f"xlwings lacks {path.name} of its server client: {exc}") \
+                from exc
+        modules.append(VbaModule(name, kind, text if kind == "module" else _stored_class(text)))
+    modules.append(VbaModule("NastavnikServer", "module", _crlf(SERVER_MODULE.read_bytes())))
+    for m in modules:
+        declared = re.match(rb'Attribute VB_Name = "([^"]+)"', m.source)
+        if declared is None or declared.group(1).decode("ascii") != m.name:
+            raise XlsmBuildError(f"VBA module {m.name} does not declare its name first")
+    return modules
+
+
+def _stored_class(cls: bytes) -> bytes:
+    """A class module's source as a project stores it: the exported file's «VERSION 1.0
+    CLASS … END» header dropped, VB_Base and the two attributes Office adds put in place."""
+    start = cls.find(b"Attribute VB_Name")
+    if start < 0:
+        raise XlsmBuildError("class module without VB_Name")
+    text = cls[start:]
+    name_end = text.index(b"\r\n") + 2
+    text = (text[:name_end] + f'Attribute VB_Base = "{_CLASS_BASE}"\r\n'.encode("ascii")
+            + text[name_end:])
+    exposed = re.search(rb"Attribute VB_Exposed = \w+\r\n", text)
+    if exposed is not None and b"VB_TemplateDerived" not in text:
+        text = (text[:exposed.end()] + b"Attribute VB_TemplateDerived = False\r\n"
+                b"Attribute VB_Customizable = False\r\n" + text[exposed.end():])
+    return text
 
 
 def build_button_templates(out_dir: str | Path,
