@@ -46,7 +46,8 @@ class FolderSyncService:
             raise RegistryProblem(exc.message_ru) from None
         except OSError as exc:
             raise RegistryProblem(f"Реестр ОО не читается: {exc.strerror}") from None
-        return [RegistryRow(e.code, e.name, e.org_type, e.source) for e in entries]
+        return [RegistryRow(e.code, e.name, e.org_type, e.source, e.municipality)
+                for e in entries]
 
     def run_sync(self, request: SyncRequest,
                  progress: Callable[[int, int, str], None]) -> SyncOutcome:

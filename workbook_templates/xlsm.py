@@ -333,7 +333,60 @@ def _make_macro_enabled(xlsx: bytes, vba: bytes, buttons_sheet_index: int) -> by
                         + REL_VBA + '" Target="vbaProject.bin"/></Relationships>')
     parts["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
     parts["xl/vbaProject.bin"] = vba
+    _attach_buttons(parts, sheet_part)
 
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIMESTAMP.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = infos[name].external_attr if name in infos else 0o600 << 16
+            zf.writestr(info, data)
+    return out.getvalue()
+
+
+def has_buttons(book: bytes) -> bool:
+    """Whether a workbook carries the two buttons of school.xlsm."""
+    with zipfile.ZipFile(io.BytesIO(book)) as zf:
+        return BUTTONS_VML in zf.namelist()
+
+
+def add_buttons(book: bytes) -> bytes:
+    """The .xlsm `book` with the two buttons put back on its Инструкция sheet (openpyxl, which
+    writes the roadmap import, keeps the VBA project but drops form buttons); unchanged when
+    they are there or the book has no Инструкция sheet."""
+    with zipfile.ZipFile(io.BytesIO(book)) as src:
+        parts = {i.filename: src.read(i) for i in src.infolist()}
+    if BUTTONS_VML in parts:
+        return book
+    workbook = parts["xl/workbook.xml"].decode("utf-8")
+    names = re.findall(r'<sheet\b[^>]*?name="([^"]+)"', workbook)
+    if C.INSTRUCTIONS.name not in names:
+        return book
+    sheet_part = _sheet_part(parts, names.index(C.INSTRUCTIONS.name))
+    rels = sheet_part.replace("worksheets/", "worksheets/_rels/") + ".rels"
+    if BUTTONS_VML.rsplit("/", 1)[1].encode() in parts.get(rels, b""):
+        # openpyxl kept the sheet's reference to the drawing but not the drawing itself
+        parts[BUTTONS_VML] = buttons_vml().encode("utf-8")
+    elif b"<legacyDrawing" in parts[sheet_part] or rels in parts:
+        return book  # the sheet has drawings of the user's: leave it as it is
+    else:
+        _attach_buttons(parts, sheet_part)
+    types = parts["[Content_Types].xml"].decode("utf-8")
+    if 'Extension="vml"' not in types:
+        types = types.replace("<Default ", '<Default Extension="vml" ContentType="' + CT_VML
+                              + '"/><Default ', 1)
+        parts["[Content_Types].xml"] = types.encode("utf-8")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def _attach_buttons(parts: dict[str, bytes], sheet_part: str) -> None:
+    """The buttons' legacy drawing on `sheet_part`, with its relations and the VML part."""
+    sheet_rels = sheet_part.replace("worksheets/", "worksheets/_rels/") + ".rels"
     sheet = parts[sheet_part].decode("utf-8")
     legacy = f'<legacyDrawing xmlns:r="{NS_R}" r:id="rIdNastavnikButtons"/>'
     for follower in ("<legacyDrawingHF", "<picture", "<oleObjects", "<controls",
@@ -349,15 +402,6 @@ def _make_macro_enabled(xlsx: bytes, vba: bytes, buttons_sheet_index: int) -> by
         f'Target="../drawings/{BUTTONS_VML.rsplit("/", 1)[1]}"/></Relationships>'
     ).encode()
     parts[BUTTONS_VML] = buttons_vml().encode("utf-8")
-
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in parts.items():
-            info = zipfile.ZipInfo(name, date_time=FIXED_TIMESTAMP.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = infos[name].external_attr if name in infos else 0o600 << 16
-            zf.writestr(info, data)
-    return out.getvalue()
 
 
 def _sheet_part(parts: dict[str, bytes], index: int) -> str:

@@ -698,7 +698,19 @@ def import_into(report: ImportReport, workbook: str | Path, out: str | Path, *,
         ws.auto_filter.ref = re.sub(r"\d+$", str(max(new_last, C.HEADER_ROW + 1)),
                                     ws.auto_filter.ref)
     save_atomically(wb, dst)
+    if src.suffix.lower() == ".xlsm":
+        _keep_buttons(src, dst)
     return len(report.items)
+
+
+def _keep_buttons(src: Path, dst: Path) -> None:
+    """Put the «Проверить» and «Показатели» buttons of school.xlsm back into the copy:
+    openpyxl keeps the VBA project but drops form buttons."""
+    from addin.atomic_file import write_bytes
+    from workbook_templates.xlsm import add_buttons, has_buttons
+
+    if has_buttons(src.read_bytes()):
+        write_bytes(dst, add_buttons(dst.read_bytes()))
 
 
 def _last_filled_row(ws: Any) -> int:

@@ -54,6 +54,9 @@ class ServerConfig:
     deadline_day: int = 25
     #: The master workbook «Собрать свод» writes (default <collect>/workspace/свод.xlsx).
     master_path: Path | None = None
+    #: The address schools open the server at (https://…), for the buttons of the .xlsm it
+    #: hands out; by default the address the page was opened with.
+    public_url: str | None = None
 
     @property
     def loopback(self) -> bool:

@@ -66,6 +66,8 @@ class RegistryRow:
     org_type: str
     #: A path relative to the collection folder, or a Google spreadsheet ID or URL.
     source: str
+    #: The municipality column of the registry («код муниципалитета»), '' when none.
+    municipality: str = ""
 
 
 class RegistryProblem(Exception):
