@@ -28,6 +28,7 @@ from tests.cli import run
 from tests.web_bench import csrf_of, start_server
 from workbook_templates import contract as C
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # olevba's pyparsing
 PERIOD = "2026-11"
 SCHOOLS = {"ОО-001": "school-one-001", "ОО-002": "school-two-002", "ОО-003": "school-three-03",
            "ОО-009": "school-nine-009"}
@@ -226,12 +227,15 @@ def test_own_book_gets_the_servers_buttons_and_keeps_its_data(site, books):
     assert refused.status_code == 400 and "указан код ОО-001" in refused.text
 
 
-def test_open_mode_offers_the_blank_book_without_server_buttons(tmp_path):
+def test_open_mode_offers_the_blank_book_without_server_buttons(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOFFICE", "")  # no .ods here: the server starts without LibreOffice
     server = start_server(log_path=tmp_path / "serve.log")
     try:
         with httpx.Client(base_url=server.url, timeout=120) as c:
             page = c.get("/book").text
             assert 'id="get-xlsx"' in page and 'id="get-xlsm"' not in page
+            assert 'id="get-ods"' not in page
+            assert "недоступна" in c.get("/book/download/ods").text
             assert c.get("/book/download/xlsm").status_code == 403
             r = c.get("/book/download/xlsx")
         path = tmp_path / "blank.xlsx"

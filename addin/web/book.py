@@ -56,9 +56,8 @@ def make_router(page: Page) -> APIRouter:
             return stop
         session = page.session(request)
         fields, notice = await run_in_threadpool(school_fields, page, session)
-        ods = await run_in_threadpool(book_files.template, "ods")
         return page.render(request, "book.html", session=session, fields=fields,
-                           notice=notice, ods=ods is not None,
+                           notice=notice, ods=book_files.ods_offered(),
                            bound=_bound(session, tokens))
 
     @router.get("/book/download/{kind}")

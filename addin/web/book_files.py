@@ -89,6 +89,17 @@ def template(kind: str) -> bytes | None:
         return _cache[key]
 
 
+def ods_offered() -> bool:
+    """Whether an .ods can be given (built, or LibreOffice is there to build it): the page
+    does not wait for the conversion."""
+    from addin.roadmap.word import find_soffice
+
+    key = (C.TEMPLATE_VERSION, "ods")
+    if key in _cache:  # a read of one dict entry needs no lock
+        return _cache[key] is not None
+    return find_soffice() is not None
+
+
 def warm_up() -> None:
     """Build every template now (the first download need not wait for LibreOffice)."""
     for kind in KINDS:
