@@ -163,10 +163,15 @@ def test_remote_bas_json_is_accepted_with_the_button_token(site, books):
         assert actions and {a["func"] for a in actions} <= client.replayed()
         alerts = [a for a in actions if a["func"] == "alert"]
         assert alerts and alerts[-1]["args"][1] == "Наставничество"
-    # the check wrote «Проверка»: the findings of the empty fields the school fills itself
+    # «Проверка» as setValues writes it: the empty fields the school fills itself, and none of
+    # the fields the registry filled
     r = post_as_excel(client, paths["xlsm"])
-    texts = json.dumps(r.json()["actions"], ensure_ascii=False)
-    assert "Куратор (ФИО)" in texts and "Код ОО" not in texts.split("CELL-001")[0][-200:]
+    written = [row for a in r.json()["actions"] if a["func"] == "setValues"
+               for row in a["values"]]
+    rows = {row[3] for row in written if len(row) > 3 and row[2] == C.SCHOOL.name}
+    form = SchoolWorkbook.from_path(paths["xlsm"]).info.school_rows
+    assert form["curator"] in rows
+    assert not rows & {form[k] for k in PREFILLED}
 
 
 def test_another_schools_token_is_refused_with_a_russian_alert(site, books, tmp_path):
@@ -227,9 +232,9 @@ def test_own_book_gets_the_servers_buttons_and_keeps_its_data(site, books):
     assert refused.status_code == 400 and "указан код ОО-001" in refused.text
 
 
-def test_open_mode_offers_the_blank_book_without_server_buttons(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOFFICE", "")  # no .ods here: the server starts without LibreOffice
-    server = start_server(log_path=tmp_path / "serve.log")
+def test_open_mode_offers_the_blank_book_without_server_buttons(tmp_path):
+    # no .ods here: the server runs without LibreOffice
+    server = start_server(log_path=tmp_path / "serve.log", env={"SOFFICE": ""})
     try:
         with httpx.Client(base_url=server.url, timeout=120) as c:
             page = c.get("/book").text

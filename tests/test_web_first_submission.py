@@ -24,6 +24,8 @@ from workbook_templates import contract as C
 from workbook_templates.demo import make_school
 
 SCHOOL, SECRET = "ОО-001", "school-one-001"
+#: The server builds no .ods template here (no LibreOffice run at its start).
+NO_ODS = {"SOFFICE": ""}
 STAFF, STAFF_SECRET = "metodist1", "staff-secret-001"
 NAME = "МБОУ «Лицей № 1 г. Энска»"
 REGISTRY = ("код ОО;наименование;тип;источник;код муниципалитета\n"
@@ -59,7 +61,7 @@ def site(tmp_path_factory):
     add_staff(codes, STAFF, STAFF_SECRET)
     server = start_server("--collect-dir", collect, "--access-file", codes, "--registry",
                           collect / "registry.csv", "--period", "2026-11",
-                          log_path=base / "serve.log")
+                          log_path=base / "serve.log", env=NO_ODS)
     yield server, collect
     server.stop()
 

@@ -28,6 +28,8 @@ from workbook_templates.build import write_school_workbook
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # olevba's pyparsing
 SECRET = "school-one-001"
+#: The server builds no .ods template here (no LibreOffice run at its start).
+NO_ODS = {"SOFFICE": ""}
 REGISTRY = ("код ОО;наименование;тип;источник\n"
             "ОО-001;МБОУ «Лицей № 1 г. Энска»;ОО;schools/ОО-001.xlsx\n")
 
@@ -42,7 +44,7 @@ def server(tmp_path_factory):
     add_school_code(codes, "ОО-001", SECRET)
     srv = start_server("--collect-dir", collect, "--access-file", codes, "--registry",
                        collect / "registry.csv", "--period", "2026-11",
-                       log_path=base / "serve.log")
+                       log_path=base / "serve.log", env=NO_ODS)
     yield srv
     srv.stop()
 

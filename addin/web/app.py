@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from addin.web import book, check, login, plan, remote, roadmap_page, staff
+from addin.web import book, book_files, check, login, plan, remote, roadmap_page, staff
 from addin.web.config import (
     BAD_REQUEST_RU,
     ServerConfig,
@@ -97,5 +98,7 @@ def run(config: ServerConfig, workspace_service: Any = None) -> None:
 
     config.check()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # the school's book templates are built while the server starts, not on the first download
+    threading.Thread(target=book_files.warm_up, name="templates", daemon=True).start()
     uvicorn.run(create_app(config, workspace_service), host=config.host, port=config.port,
                 log_level="info", access_log=True)

@@ -14,7 +14,6 @@ server-bound .xlsm (there are no school tokens without an access file).
 from __future__ import annotations
 
 import logging
-import threading
 import zipfile
 
 from fastapi import APIRouter, Request
@@ -48,8 +47,6 @@ def make_router(page: Page) -> APIRouter:
     router = APIRouter()
     tokens = ButtonTokens(page.config.access_file, page.codes) \
         if page.config.access_file and page.codes is not None else None
-    threading.Thread(target=book_files.warm_up, name="templates", daemon=True).start()
-
     @router.get("/book", response_class=HTMLResponse)
     async def book(request: Request) -> Response:
         if (stop := page.guard(request)) is not None:
