@@ -141,3 +141,21 @@ def named_ranges(xlsm: Path, sheet_names: list[str]) -> list[dict[str, Any]]:
                     "book_scope": scope is None, "scope_sheet_name": scope,
                     "scope_sheet_index": sheet_names.index(scope) if scope else None})
     return out
+
+
+def references(xlsm: Path) -> str:
+    """The dir stream of the VBA project (its references), read with olefile and olevba's
+    decompressor, as text."""
+    import io
+    import zipfile
+
+    import olefile
+    from oletools.olevba import decompress_stream
+
+    with zipfile.ZipFile(xlsm) as zf:
+        ole = olefile.OleFileIO(io.BytesIO(zf.read("xl/vbaProject.bin")))
+    try:
+        raw = ole.openstream("VBA/dir").read()
+    finally:
+        ole.close()
+    return bytes(decompress_stream(bytearray(raw))).decode("cp1252", "replace")

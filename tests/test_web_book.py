@@ -133,6 +133,9 @@ def test_the_vba_project_holds_the_remote_client_by_olevba(books):
     assert "Function RunServerPython(" in client.remote
     assert client.constant("XLWINGS_VERSION") == "0.37.8"
     assert "RunPython" not in client.modules["NastavnikServer"].replace("RunServerPython", "")
+    # Remote.bas uses msoPicture (Option Explicit): the project references the Office library
+    assert "msoPicture" in client.remote
+    assert "{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}" in remote_vba.references(paths["xlsm"])
 
 
 def post_as_excel(client: remote_vba.VbaClient, xlsm: Path, macro: str = "CheckBook",

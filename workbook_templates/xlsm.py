@@ -47,7 +47,12 @@ from workbook_templates.build import (
     write_atomically,
 )
 from workbook_templates.prefill import fill_cells
-from workbook_templates.vba_project import VbaModule, vba_module_sources, vba_project_bin
+from workbook_templates.vba_project import (
+    OFFICE_LIBRARY,
+    VbaModule,
+    vba_module_sources,
+    vba_project_bin,
+)
 
 HERE = Path(__file__).parent
 VBA_DIR = HERE / "vba"
@@ -152,7 +157,7 @@ def server_xlsm(workbook: bytes | SchoolData | None, server_url: str, token: str
     for i, ws in enumerate(wb.worksheets, start=1):
         ws.sheet_properties.codeName = f"Sheet{i}"
         code_names.append(ws.sheet_properties.codeName)
-    vba = vba_project_bin(server_modules(code_names))
+    vba = vba_project_bin(server_modules(code_names), references=(OFFICE_LIBRARY,))
     names = wb.sheetnames
     at = names.index(C.INSTRUCTIONS.name) if C.INSTRUCTIONS.name in names else 0
     return bind_to_server(_make_macro_enabled(workbook_bytes(wb), vba, at), server_url, token)
