@@ -154,3 +154,18 @@ def test_an_ods_book_is_refused_with_the_way_out(server, tmp_path):
     with school(server) as c:
         r = preview(c, doc, ("книга.ods", b"PK\x03\x04"))
     assert r.status_code == 400 and "Сохраните книгу как «Книга Excel (.xlsx)»" in page_text(r)
+
+
+def test_an_order_with_two_roadmaps_transfers_the_chosen_one(server, tmp_path):
+    doc = docs.college_order(tmp_path / "приказ.docx")
+    with school(server) as c:
+        shown = preview(c, doc)
+        assert shown.status_code == 200, shown.text
+        assert 'value="2">только таблицу 2' in shown.text
+        token = re.search(r'name="token" value="([^"]+)"', shown.text).group(1)
+        got = c.post("/roadmap/apply", data={"csrf": csrf_of(shown.text), "token": token,
+                                             "table": "2"})
+    out = tmp_path / "out.xlsx"
+    out.write_bytes(got.content)
+    road = SchoolWorkbook.from_path(out).tables["roadmap"]
+    assert list(road["item_no"]) == [i.no for i in docs.items_of(docs.COLLEGE_2)]

@@ -2,7 +2,8 @@
 
     GET  /roadmap           the form: the roadmap document, optionally the current book
     POST /roadmap/preview   the tables found, their activities and deadlines, rows not understood
-    POST /roadmap/apply     «Перенести»: the book with the roadmap, as a download
+    POST /roadmap/apply     «Перенести»: the book with the roadmap (all tables or one), as a
+                            download
 
 The document may be any format ``addin.roadmap.importer.read_roadmap`` reads; the upload size
 is limited as for the check (the app's body limit), spreadsheets pass the check's file guard
@@ -179,7 +180,9 @@ def make_router(page: Page) -> APIRouter:
             p = previews.get(form_text(posted.get("token")))
         if p is None or session is None or not secrets.compare_digest(p.sid, session.sid):
             return page.message(request, 404, "Предпросмотр не найден", EXPIRED_RU)
-        result = await run_in_threadpool(write_roadmap, p)
+        chosen = form_text(posted.get("table")).strip()
+        table = int(chosen) if chosen.isdigit() and 0 < int(chosen) < 1000 else None
+        result = await run_in_threadpool(write_roadmap, p, table)
         if isinstance(result, str):
             return page.message(request, 422, "Дорожная карта не перенесена", result)
         out_name = f"{Path(p.book_name).stem}-дорожная-карта{p.book.suffix}"
@@ -227,15 +230,16 @@ def read_document(doc: Path, doc_name: str, book: Path, book_name: str,
             named.rename(doc)
 
 
-def write_roadmap(p: Preview) -> bytes | str:
-    """«Перенести»: the book with the roadmap, or a Russian reason."""
+def write_roadmap(p: Preview, table: int | None = None) -> bytes | str:
+    """«Перенести»: the book with the roadmap (all its tables, or only `table`), or a Russian
+    reason."""
     from addin.roadmap.importer import RoadmapImportError, import_into, read_roadmap
 
     named = p.document.with_name(_safe_stem(p.document_name) + p.document.suffix)
     out = p.folder / f"out{p.book.suffix}"
     try:
         p.document.rename(named)
-        report = read_roadmap(named, anchor=p.anchor)
+        report = read_roadmap(named, anchor=p.anchor, table=table)
         import_into(report, p.book, out, replace=p.replace)
         return out.read_bytes()
     except RoadmapImportError as exc:
