@@ -69,6 +69,7 @@ class ButtonTokens:
         self.path = state_path(self.access_file)
         self.codes = codes if codes is not None else AccessCodes(self.access_file)
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one writer of the state file at a time
         self._stamp: tuple[float, int, int] | None = None
         self._state: dict[str, Any] = {}
 
@@ -118,11 +119,12 @@ class ButtonTokens:
             return None
         key = self._key()
         if key is None:
-            state = dict(self._load())
-            state["key"] = secrets.token_hex(32)
-            self._save(state)
-            key = self._key()
-            assert key is not None
+            with self._write_lock:
+                if (key := self._key()) is None:
+                    state = dict(self._load())
+                    state["key"] = secrets.token_hex(32)
+                    self._save(state)
+                    key = bytes.fromhex(state["key"])
         generation = self._generation(school)
         encoded = base64.urlsafe_b64encode(school.encode("utf-8")).decode("ascii").rstrip("=")
         return f"{PREFIX}.{encoded}.{generation}.{self._mac(key, school, generation, stamp)}"
@@ -149,13 +151,14 @@ class ButtonTokens:
 
     def revoke(self, school: str) -> int:
         """Void every button token of `school`; returns its new generation."""
-        state = dict(self._load())
-        if "key" not in state:
-            state["key"] = secrets.token_hex(32)
-        generations = dict(state.get("generations") or {})
-        generations[school] = self._generation(school) + 1
-        state["generations"] = generations
-        self._save(state)
+        with self._write_lock:
+            state = dict(self._load())
+            if "key" not in state:
+                state["key"] = secrets.token_hex(32)
+            generations = dict(state.get("generations") or {})
+            generations[school] = self._generation(school) + 1
+            state["generations"] = generations
+            self._save(state)
         log.info("button tokens revoked school=%s", school)
         return generations[school]
 
