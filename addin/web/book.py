@@ -38,6 +38,7 @@ BUTTONS_FILE_RU = ("Выберите свою книгу .xlsx или .xlsm — 
                    "«Проверить» и «Показатели», привязанными к этому серверу.")
 BUTTONS_BAD_RU = ("Файл не похож на книгу наставничества (.xlsx или .xlsm): {why}. Сохраните "
                   "книгу в Excel заново и повторите.")
+BUTTONS_BROKEN_RU = "файл повреждён или в нём нет стандартных листов"
 BUTTONS_OTHER_RU = ("В книге на листе «Сведения об ОО» указан код {book}, а вы вошли как {me}: "
                     "кнопки выдаются только для книги своей организации.")
 
@@ -47,6 +48,7 @@ def make_router(page: Page) -> APIRouter:
     router = APIRouter()
     tokens = ButtonTokens(page.config.access_file, page.codes) \
         if page.config.access_file and page.codes is not None else None
+
     @router.get("/book", response_class=HTMLResponse)
     async def book(request: Request) -> Response:
         if (stop := page.guard(request)) is not None:
@@ -92,8 +94,9 @@ def make_router(page: Page) -> APIRouter:
         if not _bound(session, tokens):
             return page.message(request, 403, "Доступ запрещён", NOT_BOUND_RU)
         upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not (upload.filename or "").strip():
-            return page.message(request, 400, "Нет файла", BUTTONS_FILE_RU)
+        if not isinstance(upload, UploadFile) or not (upload.filename or "").strip() or \
+                not (upload.filename or "").lower().endswith((".xlsx", ".xlsm")):
+            return page.message(request, 400, "Нет книги Excel", BUTTONS_FILE_RU)
         payload = await upload.read()
         token = tokens.issue(session.school) or ""
         result = await run_in_threadpool(rebound, payload, session.school,
@@ -128,7 +131,8 @@ def rebound(payload: bytes, school: str, url: str, token: str) -> bytes | str:
     try:
         return server_xlsm(payload, url, token)
     except (XlsmBuildError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        return BUTTONS_BAD_RU.format(why=type(exc).__name__)
+        log.info("buttons not added: %s", type(exc).__name__)
+        return BUTTONS_BAD_RU.format(why=BUTTONS_BROKEN_RU)
 
 
 def _book_code(payload: bytes) -> str:
