@@ -317,6 +317,27 @@ def _first_schools(root: Path, paths: list[Path], n: int, into: Path) -> Path:
     return into
 
 
+#: A sync from the local WebDAV server at most this many times the same sync from disk.
+WEBDAV_TARGET_RATIO = 1.5
+
+
+def bench_webdav(root: Path, tmp: Path) -> None:
+    """The municipality of bench_sync served by a local WebDAV server (wsgidav) against the
+    same folder read from disk: a first sync of each, as a ratio."""
+    try:
+        from tests.webdav_bench import bench_webdav_sync
+    except ImportError as exc:
+        print(f"  WebDAV: пропущено ({exc})")
+        return
+    (tmp / "webdav").mkdir(exist_ok=True)
+    r = bench_webdav_sync(root, tmp / "webdav", _CHILD_ENV)
+    met = r["ratio"] <= WEBDAV_TARGET_RATIO
+    print(f"  {r['schools']} ОО с сервера WebDAV: {r['webdav_s']:.1f} с, с диска "
+          f"{r['folder_s']:.1f} с ({r['ratio']:.2f}x, цель ≤ {WEBDAV_TARGET_RATIO}x)")
+    record("webdav_sync_vs_folder", {"value": r["ratio"], "unit": "x",
+                                     "target": WEBDAV_TARGET_RATIO, "met": met, **r})
+
+
 def bench_engines(paths: list[Path]) -> None:
     """pandas against polars on the same batch: the joins and group-bys the rules and
     indicators do (references on (school, ID), duplicate IDs, a per-school count)."""
@@ -510,6 +531,8 @@ def main() -> None:
                        "bench_suggestions_copy", path, key="suggestions_copy", target=2.0)
         print(f"== Сбор муниципалитета: {args.schools} книг")
         bench_sync(tmp, args.schools, args.school_participants)
+        print(f"== Сбор с сервера WebDAV против папки: {args.schools} книг")
+        bench_webdav(tmp / "muni", tmp)
         print("== Свод региона: 50 муниципалитетов × 40 ОО в базе (цель < 15 с)")
         bench_region(tmp)
     print(f"(время — лучшее из нескольких запусков; пол — чтение тех же файлов fastexcel; "

@@ -29,6 +29,7 @@ from sync.cli_errors import (
     require_existing_sqlite,
     write_failed,
 )
+from sync.cli_webdav import webdav_options, webdav_settings
 
 cli_ru.install()
 console = Console(highlight=False)
@@ -382,6 +383,9 @@ def checks_cmd(out: Path | None) -> None:
 @click.option("--master", "master_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Сводная книга, которую пишет «Собрать свод» (по умолчанию "
                    "<папка сбора>/workspace/свод.xlsx).")
+@webdav_options(folder_help="Папка WebDAV, из которой «Собрать свод» читает книги, указанные "
+                            "в реестре полным адресом (логин и пароль приложения — только "
+                            "для неё; адреса вне этой папки не читаются).")
 @click.option("--public-url", default=None,
               help="Адрес сервера для школ (https://…), который получают кнопки книг .xlsm со "
                    "страницы «Книга организации»; по умолчанию — адрес, по которому открыта "
@@ -390,7 +394,9 @@ def checks_cmd(out: Path | None) -> None:
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
               max_upload_mb: int, registry: Path | None, period: str | None,
-              deadline_day: int, master_path: Path | None, public_url: str | None) -> None:
+              deadline_day: int, master_path: Path | None, source_webdav: str | None = None,
+              webdav_login: str | None = None, webdav_password_file: Path | None = None,
+              webdav_timeout: float | None = None, public_url: str | None = None) -> None:
     """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
     (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
@@ -408,6 +414,9 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
             raise Refused(f"Файл токена {token_file} пуст.")
     from sync.workspace_service import FolderSyncService
 
+    # the WebDAV password stays in the injected service, on the server's side
+    service = FolderSyncService(webdav=webdav_settings(
+        source_webdav, webdav_login, webdav_password_file, webdav_timeout, confined=True))
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
                           access_file=access_file, targets_path=targets,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
@@ -424,7 +433,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
         sys.exit(EXIT_UNREADABLE)
     console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
     # The staff pages run the sync through this object: addin/ never imports sync/.
-    run(config, FolderSyncService())
+    run(config, service)
 
 
 @serve_cmd.command("add-school-code")
@@ -545,10 +554,16 @@ def _period(ctx, param, value: str) -> str:  # noqa: ANN001 (click callback)
 @click.option("--municipality-code", default=None,
               help="Код муниципалитета (ОКТМО) в общей базе региона; по умолчанию — из столбца "
                    "«код муниципалитета» реестра.")
+@webdav_options(folder_help="Папка WebDAV (Яндекс Диск, Nextcloud, Облако Mail.ru), "
+                            "относительно которой указаны файлы в реестре, например "
+                            "https://webdav.yandex.ru/Наставничество/ (вместо --source-dir).")
 def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
              db_url: str | None, pseudonymize: bool, targets: Path | None,
              google_key: Path | None, google_endpoint: str | None,
-             reference_date: date | None, municipality_code: str | None) -> None:
+             reference_date: date | None, municipality_code: str | None,
+             source_webdav: str | None = None, webdav_login: str | None = None,
+             webdav_password_file: Path | None = None,
+             webdav_timeout: float | None = None) -> None:
     """Собрать книги всех организаций в сводную книгу муниципалитета.
 
     Код выхода: 0 — все приняты, 1 — есть не принятые организации, 2 — сбор не выполнен
@@ -561,13 +576,18 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
     from sync.service import SyncOptions, run_sync
 
     _check_sync_inputs(registry, out, source_dir, targets, db_url)
+    if source_dir is not None and source_webdav:
+        raise click.BadParameter("укажите одно: папку на диске или папку WebDAV.",
+                                 param_hint="'--source-dir' / '--source-webdav'")
+    webdav = webdav_settings(source_webdav, webdav_login, webdav_password_file, webdav_timeout)
     if reference_date is not None and f"{reference_date:%Y-%m}" != period:
         err_console.print(OUTSIDE_PERIOD_RU.format(date=f"{reference_date:%d.%m.%Y}",
                                                    period=period))
     opts = SyncOptions(registry=registry, period=period, out=out, source_dir=source_dir,
                        db_url=db_url, pseudonymize=pseudonymize, targets=targets,
                        google_key=google_key, google_endpoint=google_endpoint,
-                       reference_date=reference_date, municipality_code=municipality_code)
+                       reference_date=reference_date, municipality_code=municipality_code,
+                       webdav=webdav)
     total = _registry_size(registry)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[school]}"))
@@ -589,7 +609,7 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
                               f"{escape(_sync_failure(exc, db_url))}")
             sys.exit(EXIT_UNREADABLE)
     _print_sync_summary(result)
-    if _registry_entries(registry):
+    if _registry_entries(registry) and not source_webdav:
         _nothing_found_hint(result, (source_dir or registry.parent).resolve())
     sys.exit(EXIT_FINDINGS if result.consolidation.any_rejected else EXIT_OK)
 
