@@ -540,6 +540,12 @@ def main() -> None:
         print("== Страница проверки: загрузка → результат (цель < 1 с)")
         bench_optional("страница", "tests.web_bench", "bench_page_roundtrip", path,
                        key="page_roundtrip", target=1.0)
+        print("== Книга организации: скачивание заполненной книги (цель < 0.3 с)")
+        bench_optional("скачивание", "tests.book_bench", "bench_book_download",
+                       key="book_download", target=0.3)
+        print("== Дорожная карта на странице: самая большая из карт-образцов (цель < 2 с)")
+        bench_optional("перенос", "tests.book_bench", "bench_roadmap_page",
+                       key="roadmap_page_import", target=2.0)
         print("== Копия с предложениями пар (цель < 2 с)")
         bench_optional("копия с предложениями пар", "tests.copy_bench",
                        "bench_suggestions_copy", path, key="suggestions_copy", target=2.0)

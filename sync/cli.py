@@ -389,6 +389,10 @@ def checks_cmd(out: Path | None) -> None:
                             "для неё; адреса вне этой папки не читаются).")
 @click.option("--mail-config", type=click.Path(dir_okay=False, path_type=Path),
               help="Настройки почты (TOML) для «Напомнить», писем о возврате и итогов свода.")
+@click.option("--public-url", default=None,
+              help="Адрес сервера для школ (https://…), который получают кнопки книг .xlsm со "
+                   "страницы «Книга организации»; по умолчанию — адрес, по которому открыта "
+                   "страница.")
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
@@ -396,7 +400,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               deadline_day: int, master_path: Path | None, source_webdav: str | None = None,
               webdav_login: str | None = None, webdav_password_file: Path | None = None,
               webdav_timeout: float | None = None,
-              mail_config: Path | None = None) -> None:
+              mail_config: Path | None = None, public_url: str | None = None) -> None:
     """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
     (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
@@ -422,6 +426,11 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
                           period=period, deadline_day=deadline_day, master_path=master_path,
                           mail_config=mail_config)
+    if public_url:
+        if not public_url.startswith(("http://", "https://")):
+            raise Refused(f"--public-url должен начинаться с http:// или https://, а указано "
+                          f"«{public_url}».")
+        config.public_url = public_url
     try:
         config.check()
     except ServerConfigError as exc:
@@ -483,6 +492,34 @@ def add_staff_cmd(access_file: Path, login: str, secret: str | None) -> None:
     console.print(f"Учётная запись сотрудника {login} записана в {access_file}.")
     if secret is None:
         console.print(f"Код (сообщите сотруднику, он больше не будет показан): [bold]{shown}[/]")
+
+
+@serve_cmd.command("revoke-buttons")
+@click.option("--access-file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Файл кодов доступа сервера.")
+@click.option("--school", "school_code", required=True, help="Код ОО, например ОО-001.")
+def revoke_buttons_cmd(access_file: Path, school_code: str) -> None:
+    """Отключить кнопки «Проверить» и «Показатели» во всех выданных книгах .xlsm школы.
+
+    Сервер перестаёт принимать токен кнопок этой школы; новая книга или «Кнопки сервера в
+    своей книге» на странице «Книга организации» дают новый токен. Замена кода доступа школы
+    (serve add-school-code) отключает прежние кнопки так же.
+
+    Пример: nastavnik serve revoke-buttons --access-file коды.txt --school ОО-001
+    """
+    from addin.web.access import AccessCodes
+    from addin.web.button_tokens import ButtonTokens
+
+    codes = AccessCodes(access_file)
+    if school_code not in codes.schools():
+        raise Refused(f"В файле кодов {access_file} нет организации «{school_code}».")
+    try:
+        ButtonTokens(access_file, codes).revoke(school_code)
+    except OSError as exc:
+        raise write_failed(access_file, exc) from None
+    console.print(f"Кнопки книг организации {school_code} отключены. Новая книга со страницы "
+                  "«Книга организации» получит новый токен.")
 
 
 PERIOD_RE = r"^\d{4}-(0[1-9]|1[0-2])$"

@@ -52,7 +52,8 @@ class FolderSyncService:
             raise RegistryProblem(exc.message_ru) from None
         except OSError as exc:
             raise RegistryProblem(f"Реестр ОО не читается: {exc.strerror}") from None
-        return [RegistryRow(e.code, e.name, e.org_type, e.source, e.emails, e.email_problem)
+        return [RegistryRow(e.code, e.name, e.org_type, e.source, emails=e.emails,
+                            email_problem=e.email_problem, municipality=e.municipality)
                 for e in entries]
 
     def run_sync(self, request: SyncRequest,

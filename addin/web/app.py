@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,7 +17,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from addin.web import answer, check, login, plan, remind, remote, staff, surveys
+from addin.web import (
+    answer,
+    book,
+    book_files,
+    check,
+    login,
+    plan,
+    remind,
+    remote,
+    roadmap_page,
+    staff,
+    surveys,
+)
 from addin.web.config import (
     BAD_REQUEST_RU,
     ServerConfig,
@@ -74,7 +87,7 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
         return russian_error(request, 400, BAD_REQUEST_RU.format(what=where or "формат"))
 
     app.include_router(remote.make_router(config), prefix="/xlwings")
-    for area in (check, login, plan, staff, remind, surveys, answer):
+    for area in (check, login, plan, staff, remind, surveys, answer, book, roadmap_page):
         app.include_router(area.make_router(page))
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(CatchErrors)  # outermost of ours: sees every route's exception
@@ -99,5 +112,7 @@ def run(config: ServerConfig, workspace_service: Any = None) -> None:
 
     config.check()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # the school's book templates are built while the server starts, not on the first download
+    threading.Thread(target=book_files.warm_up, name="templates", daemon=True).start()
     uvicorn.run(create_app(config, workspace_service), host=config.host, port=config.port,
                 log_level="info", access_log=True)

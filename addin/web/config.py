@@ -56,6 +56,9 @@ class ServerConfig:
     master_path: Path | None = None
     #: Mail settings (TOML) for «Напомнить», return notices and results; None: no letters.
     mail_config: Path | None = None
+    #: The address schools open the server at (https://…), for the buttons of the .xlsm it
+    #: hands out; by default the address the page was opened with.
+    public_url: str | None = None
 
     @property
     def loopback(self) -> bool:

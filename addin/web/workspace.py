@@ -70,6 +70,8 @@ class RegistryRow:
     emails: tuple[str, ...] = ()
     #: Why that column was not used for this row ('' if it was, or is empty).
     email_problem: str = ""
+    #: The municipality column of the registry («код муниципалитета»), '' when none.
+    municipality: str = ""
 
 
 class RegistryProblem(Exception):
