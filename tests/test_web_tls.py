@@ -116,7 +116,7 @@ def test_every_unsafe_or_wrong_transport_is_refused(setup, tmp_path) -> None:
     names = {"--host": "host", "--access-file": "access_file", "--tls-cert": "tls_cert",
              "--tls-key": "tls_key", "--proxy-address": "proxy_address",
              "--timezone": "timezone"}
-    for case, (args, expected) in transport_cases(setup, tmp_path).items():
+    for args, expected in transport_cases(setup, tmp_path).values():
         values: dict = {"behind_proxy": "--behind-proxy" in args}
         flags = [a for a in args if a != "--behind-proxy"]
         for flag, value in zip(flags[::2], flags[1::2], strict=True):
