@@ -71,6 +71,7 @@ def test_codes_for_the_registry_printed_on_a4_and_kept_unless_replaced(tmp_path:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Новых кодов: 5 из 6" in " ".join(proc.stdout.split())
     assert not CODE_RE.search(proc.stdout)  # the codes are in the list, not on the screen
+    assert out.stat().st_mode & 0o777 == 0o600  # the codes in clear text: the owner's only
     printed = letters(out)
     assert set(printed) == {c for c, _ in SCHOOLS} - {"ОО-003"}
     access = AccessCodes(codes)

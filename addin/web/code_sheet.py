@@ -15,6 +15,8 @@ from pathlib import Path
 import segno
 import xlsxwriter
 
+from addin.atomic_file import write_bytes
+
 SHEET = "Коды доступа"
 BLOCKS_PER_PAGE = 4
 ROWS_PER_BLOCK = 7
@@ -42,8 +44,10 @@ def qr_png(url: str, scale: int = 4) -> bytes:
 
 
 def write_code_sheet(path: Path, letters: list[CodeLetter], url: str) -> None:
-    """Write the printable workbook of `letters` for the page at `url`."""
-    book = xlsxwriter.Workbook(str(path), {"in_memory": True})
+    """Write the printable workbook of `letters` for the page at `url` (mode 0600: it holds
+    the codes in clear text; written atomically, so no half list is left)."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     ws = book.add_worksheet(SHEET)
     f = _formats(book)
     ws.set_column(0, 0, 22)
@@ -69,6 +73,7 @@ def write_code_sheet(path: Path, letters: list[CodeLetter], url: str) -> None:
     last = 1 + len(letters) * ROWS_PER_BLOCK
     ws.print_area(0, 0, max(last - 1, 0), 2)
     book.close()
+    write_bytes(Path(path), buffer.getvalue(), mode=0o600, durable=True)
 
 
 def _block(ws, f: dict, top: int, letter: CodeLetter, url: str, qr: bytes) -> None:  # noqa: ANN001
