@@ -47,6 +47,11 @@ def test_every_field_of_the_server_config_is_a_key(tmp_path: Path) -> None:
         literal, value = sample_value(f.name, hints[f.name])
         lines.append(f"{f.name} = {literal}")
         expected[f.name] = value
+    for name in config_file.MUST_EXIST:  # these must name a file that is there
+        lines = [line for line in lines if not line.startswith(f"{name} =")]
+        (tmp_path / f"{name}.toml").write_text("", encoding="utf-8")
+        lines.append(f'{name} = "{name}.toml"')
+        expected[name] = tmp_path / f"{name}.toml"
     path = tmp_path / "сервер.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert config_file.load(path) == expected
@@ -73,6 +78,7 @@ def test_the_shipped_example_loads_and_is_safe() -> None:
     ("behind_proxy = 1", "true или false"),
     ("collect_dir = 5", "путь"),
     ("host = 127.0.0.1", "не TOML"),
+    ('targets_path = "нет-такого.toml"', "Файл целевых значений не найден"),
 ])
 def test_wrong_files_are_refused_in_russian(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "сервер.toml"

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from addin.web.access import AccessFileError, add_school_code
+from addin.web.access import AccessFileError, Session, add_school_code
 from addin.web.site import Page
 from addin.web.workspace import RegistryProblem
 
@@ -40,7 +40,7 @@ def make_router(page: Page) -> APIRouter:
             return stop
         return await _codes_page(request, session)
 
-    async def _codes_page(request: Request, session, status: int = 200,  # noqa: ANN001
+    async def _codes_page(request: Request, session: Session, status: int = 200,
                           **ctx: object) -> HTMLResponse:
         rows, problem = [], ""
         try:

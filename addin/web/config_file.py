@@ -25,6 +25,9 @@ SECRET_RE = re.compile(r"(token|password|passwd|secret)", re.IGNORECASE)
 #: `serve` options whose parameter is named otherwise than the field they set.
 FLAG_FIELDS = {"targets": "targets_path", "registry": "registry_path",
                "max_upload_mb": "max_body_bytes", "token_file": "token"}
+#: Files that must exist (as the flags check them; the access file and the registry are
+#: checked by ServerConfig.check itself).
+MUST_EXIST = {"targets_path": "Файл целевых значений"}
 #: Whole-number fields with a range (what the flags' IntRange checks).
 RANGES = {"port": (1, 65535), "deadline_day": (1, 31), "max_body_bytes": (1, 2**40)}
 
@@ -56,6 +59,9 @@ def load(path: Path) -> dict[str, Any]:
             raise ServerConfigError(f"Неизвестный ключ «{key}» в файле настроек "
                                     f"{Path(path).name}. Допустимые ключи: {allowed}.")
         values[key] = _convert(key, raw, hints[key], Path(path).parent)
+        if key in MUST_EXIST and not Path(values[key]).is_file():
+            raise ServerConfigError(f"{MUST_EXIST[key]} не найден: {values[key]} (ключ «{key}» "
+                                    f"в файле настроек {Path(path).name}).")
     return values
 
 
