@@ -502,6 +502,9 @@ def main() -> None:
         print("== Копия с предложениями пар (цель < 2 с)")
         bench_optional("копия с предложениями пар", "tests.copy_bench",
                        "bench_suggestions_copy", path, key="suggestions_copy", target=2.0)
+        print("== Коды доступа 200 организациям и книга для печати (цель < 20 с)")
+        bench_optional("коды реестра", "tests.codes_bench", "bench_registry_codes", 200,
+                       key="registry_codes_200", target=20.0)
         print(f"== Сбор муниципалитета: {args.schools} книг")
         bench_sync(tmp, args.schools, args.school_participants)
         print("== Свод региона: 50 муниципалитетов × 40 ОО в базе (цель < 15 с)")
