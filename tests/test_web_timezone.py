@@ -64,7 +64,11 @@ def test_now_and_today_are_the_zones(zone) -> None:
 def set_clock(path: Path, utc: str, wait: bool = True) -> None:
     """Stop the server's clock at `utc` (no drift however slow the machine): libfaketime
     rereads the file once a second."""
-    path.write_text(f"{utc}\n", encoding="ascii")
+    # Replaced atomically: a file read while half written gives the real time, and a
+    # result checked "twelve days ago" would be purged before it is submitted.
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{utc}\n", encoding="ascii")
+    os.replace(tmp, path)
     if wait:
         time.sleep(CACHE_SECONDS + 0.2)
 
@@ -79,6 +83,7 @@ def board_deadline(c: httpx.Client, code: str) -> str:
 def submit(c: httpx.Client, book: Path) -> str:
     """Check and submit `book`; the receipt's time."""
     r = upload(c, book)
+    assert 'name="submit_token"' in r.text, (r.status_code, str(r.url), r.text[-3000:])
     token = r.text.split('name="submit_token" value="')[1].split('"')[0]
     r = c.post("/submit", data={"csrf": csrf_of(r.text), "submit_token": token})
     assert r.status_code == 200 and "receipt-sha256" in r.text, r.text[:2000]
