@@ -156,6 +156,20 @@ def test_a_school_logs_in_and_submits_through_nginx(stack) -> None:
     assert httpx.get(f"{stack['http']}/login").status_code == 301  # plain HTTP is sent away
 
 
+def test_nginx_overwrites_a_forged_client_address(stack) -> None:
+    """The server counts failed logins per client address: a forged X-Forwarded-For must not
+    reach it through nginx (the shipped site overwrites the header)."""
+    forged = "203.0.113.9"
+    r = httpx.get(f"{stack['url']}/login?forged=1", headers={"X-Forwarded-For": forged},
+                  verify=stack["trust"], timeout=60)
+    assert r.status_code == 200
+    deadline = time.monotonic() + 10
+    while "forged=1" not in stack["server"].log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    line = next(x for x in stack["server"].log().splitlines() if "forged=1" in x)
+    assert forged not in line and "127.0.0.1" in line
+
+
 def test_an_upload_over_the_limit_is_refused_by_nginx_in_russian(stack) -> None:
     before = stack["server"].log().count("POST /check")
     with httpx.Client(base_url=stack["url"], verify=stack["trust"], timeout=120) as c:
