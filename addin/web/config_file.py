@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import tomllib
 import types
 import typing
@@ -47,7 +48,7 @@ def load(path: Path) -> dict[str, Any]:
         raise ServerConfigError(f"Файл настроек {Path(path).name} — не TOML: {exc}.") from None
     data = data.get("server", data)  # a [server] table or keys at the top, both fine
     fields = {f.name: f for f in dataclasses.fields(ServerConfig)}
-    hints = typing.get_type_hints(ServerConfig)
+    hints = _field_types()
     values: dict[str, Any] = {}
     for key, raw in data.items():
         if SECRET_RE.search(key):
@@ -71,6 +72,23 @@ def merge(flags: ServerConfig, file_values: dict[str, Any], given: set[str]) -> 
     fields_given = {FLAG_FIELDS.get(name, name) for name in given}
     kept = {k: v for k, v in file_values.items() if k not in fields_given}
     return dataclasses.replace(flags, **kept)
+
+
+def _field_types() -> dict[str, Any]:
+    """Each field's type; a field whose annotation cannot be resolved here (a name imported
+    for type checking only) takes the TOML value as it is."""
+    try:
+        return typing.get_type_hints(ServerConfig)
+    except NameError:
+        namespace = vars(sys.modules[ServerConfig.__module__])
+        types_of: dict[str, Any] = {}
+        for f in dataclasses.fields(ServerConfig):
+            try:
+                types_of[f.name] = (eval(f.type, namespace) if isinstance(f.type, str)  # noqa: S307
+                                    else f.type)
+            except NameError:
+                types_of[f.name] = object
+        return types_of
 
 
 def _convert(key: str, raw: Any, hint: Any, base: Path) -> Any:
