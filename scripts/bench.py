@@ -554,6 +554,9 @@ def main() -> None:
                        key="mail_200_letters", target=10.0)
         print("== Анкеты по ссылке: 500 ответов параллельно (цель: p95 < 1 с, 0 ошибок)")
         bench_survey_answers()
+        print("== Коды доступа 200 организациям и книга для печати (цель < 20 с)")
+        bench_optional("коды реестра", "tests.codes_bench", "bench_registry_codes", 200,
+                       key="registry_codes_200", target=20.0)
         print(f"== Сбор муниципалитета: {args.schools} книг")
         bench_sync(tmp, args.schools, args.school_participants)
         print(f"== Сбор с сервера WebDAV против папки: {args.schools} книг")

@@ -393,11 +393,28 @@ def checks_cmd(out: Path | None) -> None:
               help="Адрес сервера для школ (https://…), который получают кнопки книг .xlsm со "
                    "страницы «Книга организации»; по умолчанию — адрес, по которому открыта "
                    "страница.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path),
+              help="Сертификат HTTPS (PEM); вместе с --tls-key сервер работает по HTTPS.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Закрытый ключ сертификата HTTPS (PEM, без пароля).")
+@click.option("--behind-proxy", is_flag=True, default=False,
+              help="HTTPS обеспечивает обратный прокси (nginx) перед сервером; заголовкам "
+                   "X-Forwarded-* верить только от --proxy-address.")
+@click.option("--proxy-address", default="127.0.0.1", show_default=True,
+              help="IP-адрес обратного прокси, от которого принимаются X-Forwarded-*.")
+@click.option("--timezone", default=None,
+              help="Часовой пояс муниципалитета (IANA, например Europe/Moscow) для времени на "
+                   "страницах и срока сдачи; по умолчанию — пояс компьютера.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл настроек сервера (TOML, см. deploy/server.example.toml); параметры "
+                   "командной строки важнее файла.")
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
               max_upload_mb: int, registry: Path | None, period: str | None,
-              deadline_day: int, master_path: Path | None, source_webdav: str | None = None,
+              deadline_day: int, master_path: Path | None, tls_cert: Path | None,
+              tls_key: Path | None, behind_proxy: bool, proxy_address: str,
+              timezone: str | None, config_file: Path | None, source_webdav: str | None = None,
               webdav_login: str | None = None, webdav_password_file: Path | None = None,
               webdav_timeout: float | None = None,
               mail_config: Path | None = None, public_url: str | None = None) -> None:
@@ -425,20 +442,40 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
                           access_file=access_file, targets_path=targets,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
                           period=period, deadline_day=deadline_day, master_path=master_path,
-                          mail_config=mail_config)
+                          mail_config=mail_config, tls_cert=tls_cert, tls_key=tls_key,
+                          behind_proxy=behind_proxy, proxy_address=proxy_address,
+                          timezone=timezone)
     if public_url:
         if not public_url.startswith(("http://", "https://")):
             raise Refused(f"--public-url должен начинаться с http:// или https://, а указано "
                           f"«{public_url}».")
         config.public_url = public_url
     try:
+        config = _with_config_file(ctx, config, config_file)
         config.check()
     except ServerConfigError as exc:
         err_console.print(f"[bold red]Сервер не запущен:[/] {escape(str(exc))}")
         sys.exit(EXIT_UNREADABLE)
-    console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
+    from addin.web.tls import scheme
+
+    console.print(f"Сервер nastavnik: {scheme(config)}://{config.host}:{config.port}/  "
+                  "(остановить — Ctrl+C)")
     # The staff pages run the sync through this object: addin/ never imports sync/.
     run(config, service)
+
+
+def _with_config_file(ctx: click.Context, config, path: Path | None):  # noqa: ANN001, ANN202
+    """The flags' configuration over `--config`'s file (flags given on the command line win)."""
+    if path is None:
+        return config
+    from click.core import ParameterSource
+
+    from addin.web import config_file
+
+    given = {name for name in ctx.params
+             if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE,
+                                                    ParameterSource.ENVIRONMENT)}
+    return config_file.merge(config, config_file.load(path), given)
 
 
 @serve_cmd.command("add-school-code")
@@ -463,6 +500,48 @@ def add_school_code_cmd(access_file: Path, school_code: str, secret: str | None)
     console.print(f"Код доступа для {school_code} записан в {access_file}.")
     if secret is None:
         console.print(f"Код (сообщите школе, он больше не будет показан): [bold]{shown}[/]")
+
+
+@serve_cmd.command("add-school-codes")
+@click.option("--registry", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Реестр организаций (CSV или xlsx, как у nastavnik sync).")
+@click.option("--access-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл кодов доступа (создаётся, если его нет).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Книга для печати (.xlsx): по блоку на организацию с кодом и QR-кодом адреса.")
+@click.option("--url", required=True,
+              help="Адрес страницы сдачи книг, например https://nastavnik.mo.ru/")
+@click.option("--replace", is_flag=True, default=False,
+              help="Заменить коды и тем организациям, у которых они уже есть (их сеансы "
+                   "завершатся).")
+def add_school_codes_cmd(registry: Path, access_file: Path, out: Path, url: str,
+                         replace: bool) -> None:
+    """Коды доступа всем организациям реестра, у которых их нет, и книга для печати.
+
+    Пример: nastavnik serve add-school-codes --registry реестр.csv --access-file коды.txt
+    --out коды-для-печати.xlsx --url https://nastavnik.mo.ru/
+    """
+    from addin.web.code_lists import CodeListError, issue_registry_codes
+    from sync.sources.registry import RegistryError, read_registry
+
+    if out.exists() and out.resolve() == registry.resolve():
+        raise Refused("Книга для печати не может быть записана поверх реестра: укажите "
+                      "другое имя в --out.")
+    try:
+        entries = read_registry(registry)
+        issued = issue_registry_codes(access_file, out, [(e.code, e.name) for e in entries],
+                                      url, replace=replace)
+    except (RegistryError, CodeListError) as exc:
+        raise Refused(exc.message_ru) from None
+    if issued.written:
+        console.print(f"Новых кодов: {issued.written} из {len(entries)} организаций реестра; "
+                      f"записаны в {access_file}.")
+        console.print(f"Книга для печати: {out}. Коды показаны только в ней: распечатайте и "
+                      "удалите файл.")
+    else:
+        console.print(f"У всех {len(entries)} организаций реестра коды уже есть; новые не "
+                      "выданы (заменить — --replace). Книга для печати не записана.")
 
 
 @serve_cmd.command("add-staff")

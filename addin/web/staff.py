@@ -23,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from addin.web import clock
 from addin.web.access import Session
 from addin.web.helpers import attachment, form_text, group_by_sheet, page_headers
 from addin.web.jobs import JobRunner
@@ -311,7 +312,7 @@ def _board_workbook(rows: list[BoardRow], period: str) -> bytes:
 
 
 def _local(iso: str) -> str:
-    return f"{iso[8:10]}.{iso[5:7]}.{iso[0:4]} {iso[11:16]}" if iso else ""
+    return f"{clock.from_iso(iso):%d.%m.%Y %H:%M}" if iso else ""
 
 
 def _quote(code: str) -> str:
