@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from addin.web import check, login, plan, remote, staff
+from addin.web import check, login, plan, region_board, region_delivery, remote, staff
 from addin.web.config import (
     BAD_REQUEST_RU,
     ServerConfig,
@@ -34,13 +34,15 @@ STATIC_FILES = {"style.css": "text/css; charset=utf-8",
                 "app.js": "text/javascript; charset=utf-8"}
 
 
-def create_app(config: ServerConfig | None = None, workspace_service: Any = None) -> FastAPI:
+def create_app(config: ServerConfig | None = None, workspace_service: Any = None, *,
+               region_service: Any = None) -> FastAPI:
     """The app: health, the remote-button API under /xlwings, the page at /, the municipal
     staff's pages under /staff. `workspace_service` is the sync the staff pages run
     (addin.web.workspace.SyncService, injected by `nastavnik serve`: addin never imports sync).
     """
     config = config or ServerConfig()
     page = make_page(config, workspace_service)
+    page.region = region_service  # the regional board's store (addin.web.region_view)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
@@ -72,7 +74,7 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
         return russian_error(request, 400, BAD_REQUEST_RU.format(what=where or "формат"))
 
     app.include_router(remote.make_router(config), prefix="/xlwings")
-    for area in (check, login, plan, staff):
+    for area in (check, login, plan, staff, region_delivery, region_board):
         app.include_router(area.make_router(page))
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(CatchErrors)  # outermost of ours: sees every route's exception
@@ -83,7 +85,7 @@ def make_page(config: ServerConfig, workspace_service: Any = None) -> Page:
     """The state the page modules share, with the municipal workspace when there is a
     collection folder (the check page still works if the workspace cannot open)."""
     page = Page(config)
-    if config.collect_dir is not None:
+    if config.collect_dir is not None and not config.region:
         try:
             page.workspace = Workspace(config, workspace_service)
         except (OSError, sqlite3.Error) as exc:
@@ -91,11 +93,13 @@ def make_page(config: ServerConfig, workspace_service: Any = None) -> Page:
     return page
 
 
-def run(config: ServerConfig, workspace_service: Any = None) -> None:
+def run(config: ServerConfig, workspace_service: Any = None, *,
+        region_service: Any = None) -> None:
     """Check the configuration and serve until interrupted."""
     import uvicorn
 
     config.check()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    uvicorn.run(create_app(config, workspace_service), host=config.host, port=config.port,
+    uvicorn.run(create_app(config, workspace_service, region_service=region_service),
+                host=config.host, port=config.port,
                 log_level="info", access_log=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from addin.atomic_file import replacing
+from addin.web.delivery import Deliveries
 from addin.web.journal import DONE, FAILED, Feedback
 from addin.web.workspace import (
     RegistryProblem,
@@ -67,7 +68,8 @@ class JobRunner:
         request = SyncRequest(registry=registry, period=period, source_dir=self.ws.collect_dir,
                               master=self.ws.master_path,
                               form=folder / f"форма-{period[:4]}.xlsx",
-                              targets=getattr(self.ws.config, "targets_path", None))
+                              targets=getattr(self.ws.config, "targets_path", None),
+                              actor=staff)
         log.info("sync job %d started period=%s staff=%s schools=%d", job_id, period, staff,
                  len(entries))
         thread = threading.Thread(target=self._run, args=(job_id, request, staff),
@@ -109,6 +111,9 @@ class JobRunner:
             form=form.relative_to(self.ws.root).as_posix() if form else "",
             accepted=accepted, total=len(outcome.verdicts), seconds=round(outcome.seconds, 1),
             verdicts=verdicts)
+        if outcome.region:
+            Deliveries(self.ws.journal.path).record(job_id, request.period, outcome.region,
+                                                    outcome.region_reason)
         log.info("sync job %d done accepted=%d of %d s=%.1f", job_id, accepted,
                  len(outcome.verdicts), outcome.seconds)
 

@@ -95,6 +95,8 @@ class SyncRequest:
     master: Path
     form: Path
     targets: Path | None = None
+    #: The staff login that pressed the button (kept in the history's run log).
+    actor: str = ""
 
 
 @dataclass
@@ -118,6 +120,10 @@ class SyncOutcome:
     form: Path | None
     verdicts: list[SchoolVerdict]
     seconds: float
+    #: Delivery to the regional history: "" (none configured), DELIVERED or PENDING.
+    region: str = ""
+    #: Why it is PENDING (Russian).
+    region_reason: str = ""
 
 
 class SyncService(Protocol):
