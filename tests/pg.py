@@ -142,7 +142,7 @@ def start_server(url: URL) -> None:
 def fresh_database(server: URL, prefix: str = "t") -> Iterator[URL]:
     """A new empty database on ``server``, dropped (connections and all) at the end."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
