@@ -382,3 +382,19 @@ def test_regional_board_and_regional_sync_in_chromium(sites, browser):  # noqa: 
         assert page.locator("tr.org-row").count() == 8
     finally:
         page.close()
+
+
+# -- refusals in Russian --------------------------------------------------------------------------
+def test_grant_and_serve_refuse_in_russian(db, tmp_path):
+    url = db.render_as_string(hide_password=False)
+    res = run("region", "grant", "--db", url, "--municipality", A, "--role", "no_such_role")
+    assert res.returncode == 2 and "CREATE ROLE no_such_role" in res.stderr
+    sqlite = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    res = run("region", "grant", "--db", sqlite, "--municipality", A, "--role", "x")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    res = run("region", "grant", "--db", url, "--role", "rnc")
+    assert res.returncode == 2 and "одно из двух" in res.stderr
+    res = run("serve", "--collect-dir", tmp_path, "--db", url)
+    assert res.returncode == 2 and "--municipality-code" in res.stderr
+    res = run("serve", "--region")
+    assert res.returncode == 2 and "--db" in res.stderr

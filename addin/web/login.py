@@ -93,7 +93,7 @@ async def do_login(page: Page, request: Request, session: Session, name: str, se
     if account.role == REGION:
         log.info("login region=%s", account.name)
         value, _ = page.sessions.issue(region=account.name, stamp=stamp)
-        target = "/region"
+        target = "/region" if page.region is not None else "/"
     elif account.role == STAFF:
         log.info("login staff=%s", account.name)
         value, _ = page.sessions.issue(staff=account.name, stamp=stamp)
