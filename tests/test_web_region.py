@@ -398,3 +398,29 @@ def test_grant_and_serve_refuse_in_russian(db, tmp_path):
     assert res.returncode == 2 and "--municipality-code" in res.stderr
     res = run("serve", "--region")
     assert res.returncode == 2 and "--db" in res.stderr
+
+
+def test_a_table_a_later_migration_adds_gets_the_policies(db):
+    """`migrate` runs nastavnik_protect() after every upgrade: a new table with municipal
+    rows is confined as soon as it exists, with the grants of the roles already known."""
+    from sync import rls
+
+    owner = create_engine(db)
+    mine = create_engine(as_role(db, ROLES[A]))
+    try:
+        with owner.begin() as conn:
+            conn.execute(text("CREATE TABLE later_rows (municipality text NOT NULL, n int)"))
+            conn.execute(text("INSERT INTO later_rows VALUES (:b, 1)"), {"b": B})
+            rls.protect(conn)  # what sync.store.migrate does after `alembic upgrade`
+        with mine.begin() as conn:
+            conn.execute(text("INSERT INTO later_rows VALUES (:a, 2)"), {"a": A})
+            assert conn.execute(text("SELECT n FROM later_rows")).scalars().all() == [2]
+            assert conn.execute(text("DELETE FROM later_rows WHERE municipality = :b"),
+                                {"b": B}).rowcount == 0
+        with pytest.raises(DBAPIError, match="row-level security"), mine.begin() as conn:
+            conn.execute(text("INSERT INTO later_rows VALUES (:b, 3)"), {"b": B})
+    finally:
+        with owner.begin() as conn:
+            conn.execute(text("DROP TABLE later_rows"))
+        owner.dispose()
+        mine.dispose()

@@ -160,11 +160,13 @@ def test_add_staff_command_hashes_like_school_codes(tmp_path: Path) -> None:
 # -- roles on every route -------------------------------------------------------------------------
 def test_every_staff_route_is_listed_here(tmp_path: Path) -> None:
     """A new staff route must join STAFF_GETS/STAFF_POSTS (and so the refusal tests)."""
-    from addin.web.app import create_app
+    from addin.web import region_delivery, staff
+    from addin.web.app import make_page
     from addin.web.config import ServerConfig
 
-    app = create_app(ServerConfig(collect_dir=tmp_path))
-    staff_paths = {r.path for r in app.routes if r.path.startswith("/staff")}
+    page = make_page(ServerConfig(collect_dir=tmp_path))
+    staff_paths = {r.path for area in (staff, region_delivery)
+                   for r in area.make_router(page).routes if r.path.startswith("/staff")}
     assert staff_paths == {
         "/staff", "/staff/board.xlsx", "/staff/school/{code}", "/staff/school/{code}/file",
         "/staff/school/{code}/return", "/staff/registry", "/staff/sync",

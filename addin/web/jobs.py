@@ -106,14 +106,14 @@ class JobRunner:
         verdicts = [(Feedback(job_id, v.code, v.sha256, v.status, v.reason, v.accepted,
                               v.notes), f"свод №{job_id}") for v in outcome.verdicts]
         accepted = sum(v.accepted for v in outcome.verdicts)
+        if outcome.region:  # before the job is done: a page showing it done shows this too
+            Deliveries(self.ws.journal.path).record(job_id, request.period, outcome.region,
+                                                    outcome.region_reason)
         self.ws.journal.finish_job(
             job_id, state=DONE, master=master.relative_to(self.ws.root).as_posix(),
             form=form.relative_to(self.ws.root).as_posix() if form else "",
             accepted=accepted, total=len(outcome.verdicts), seconds=round(outcome.seconds, 1),
             verdicts=verdicts)
-        if outcome.region:
-            Deliveries(self.ws.journal.path).record(job_id, request.period, outcome.region,
-                                                    outcome.region_reason)
         log.info("sync job %d done accepted=%d of %d s=%.1f", job_id, accepted,
                  len(outcome.verdicts), outcome.seconds)
 
