@@ -37,6 +37,8 @@ SCHOOL, SCHOOL_SECRET = "ОО-001", "school-one-001"
 REGION_GETS = ["/region", "/region/board.xlsx", f"/region/m/{A}", "/region/sync",
                "/region/sync/1/progress", "/region/runs/1/master"]
 REGION_POSTS = ["/region/sync"]
+#: The invented municipalities the servers serve (filled by `sites`).
+MUNIS: dict = {}
 ROW_RE = re.compile(r'class="region-row" data-code="([^"]+)" data-synced="(yes|no)"')
 
 
@@ -83,7 +85,7 @@ def sites(tmp_path_factory, db):
     servers: dict[str, Server] = {}
     folders: dict[str, Path] = {}
     for seed, code in ((11, A), (12, B)):
-        muni = generate_municipality(n_schools=8, seed=seed, period=PERIOD)
+        muni = MUNIS[code] = generate_municipality(n_schools=8, seed=seed, period=PERIOD)
         folders[code] = write_municipality(muni, base / code / "сдача")
         codes = base / code / "коды.txt"
         add_staff(codes, STAFF, STAFF_SECRET)
@@ -93,7 +95,7 @@ def sites(tmp_path_factory, db):
             "--collect-dir", folders[code], "--access-file", codes, "--registry",
             folders[code] / "registry.csv", "--period", PERIOD, "--db", as_role(db, ROLES[code]),
             "--municipality-code", code, "--municipality-name", NAMES[code],
-            log_path=base / code / "serve.log")
+            *(["--pseudonymize"] if code == B else []), log_path=base / code / "serve.log")
     registry = base / "муниципалитеты.csv"
     registry.write_text("код муниципалитета;наименование;контакт\n" + "".join(
         f"{c};{n};metodist@{c}.example\n" for c, n in NAMES.items()), encoding="utf-8")
@@ -199,6 +201,12 @@ def test_two_centres_at_once_then_the_regional_master_is_their_sum(sites, db, tm
         assert numbers == [x + y for x, y in zip(a[label], b[label], strict=True)], label
     book = load_workbook(regional, read_only=True)
     assert "До цели" in book.sheetnames
+    for code, hidden in ((A, False), (B, True)):  # B's server runs with --pseudonymize
+        text_of = " ".join(str(v) for ws in load_workbook(masters[code], read_only=True)
+                           for row in ws.iter_rows(values_only=True) for v in row if v)
+        names = [p["full_name"] for s in MUNIS[code].schools if s.clean
+                 for p in s.data["mentors"]]
+        assert names and any(n in text_of for n in names) != hidden, code
 
 
 def test_the_regional_board_drills_down_and_downloads(sites, tmp_path):
