@@ -506,6 +506,35 @@ def bench_survey_answers() -> None:
                               "met": met, **r})
 
 
+def bench_boards(tmp: Path, n_schools: int = 2000) -> None:
+    """The municipal board of n_schools books (first view, before and after a sync) and its
+    xlsx; the regional board of 50 municipalities × 40 ОО and the regional master from the
+    page (tests/board_bench.py)."""
+    from contextlib import ExitStack
+
+    from sqlalchemy.engine import URL
+
+    from tests import board_bench
+    from tests.pg import PostgresUnavailable, fresh_database, postgres_server
+
+    figures = board_bench.bench_municipal_board(tmp, make_municipality, n_schools)
+    periods = ("2026-09", "2026-10", "2026-11")
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(fresh_database(stack.enter_context(postgres_server())))
+        except PostgresUnavailable:
+            url = URL.create("sqlite", database=str(tmp / "region-board.sqlite"))
+        _fill_region(url, 50, 40, periods)
+        figures |= board_bench.bench_region_board(
+            tmp, url.render_as_string(hide_password=False), periods[-1])
+    for key, (value, target) in figures.items():
+        met = value < target
+        print(f"  {key}: {value:.3f} с (цель < {target:g} с) {'OK' if met else 'НЕ ДОСТИГНУТО'}")
+        record(key, {"value": round(value, 3), "unit": "s", "target": target, "met": met,
+                     **({"schools": n_schools} if key.startswith("board") else
+                        {"municipalities": 50, "schools_per_municipality": 40})})
+
+
 RESULTS = ROOT / "bench" / "results.json"
 
 
@@ -525,6 +554,8 @@ def main() -> None:
     parser.add_argument("--schools", type=int, default=200,
                         help="школ в сборе (цели заданы для 2 000)")
     parser.add_argument("--school-participants", type=int, default=125)
+    parser.add_argument("--board-schools", type=int, default=2000,
+                        help="организаций на доске сдачи (цель задана для 2 000)")
     args = parser.parse_args()
     RESULTS.unlink(missing_ok=True)  # every run writes its own figures
     with tempfile.TemporaryDirectory() as d:
@@ -563,6 +594,8 @@ def main() -> None:
         bench_webdav(tmp / "muni", tmp)
         print("== Свод региона: 50 муниципалитетов × 40 ОО в базе (цель < 15 с)")
         bench_region(tmp)
+        print("== Доски: муниципальная (2 000 ОО) и региональная (50 × 40), цель < 1 с")
+        bench_boards(tmp, args.board_schools)
     print(f"(время — лучшее из нескольких запусков; пол — чтение тех же файлов fastexcel; "
           f"итоги: {RESULTS})")
 

@@ -408,6 +408,17 @@ def checks_cmd(out: Path | None) -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Файл настроек сервера (TOML, см. deploy/server.example.toml); параметры "
                    "командной строки важнее файла.")
+@click.option("--db", "db_url", default=None,
+              help="Общая база истории региона (postgresql://…): «Собрать свод» передаёт в неё "
+                   "историю муниципалитета; с --region — база, которую читает доска региона.")
+@click.option("--municipality-code", default=None,
+              help="Код муниципалитета (ОКТМО) в базе региона, как у nastavnik sync.")
+@click.option("--municipality-name", default=None,
+              help="Название муниципалитета в базе региона.")
+@click.option("--pseudonymize", is_flag=True,
+              help="Сводная книга «Собрать свод» — без ФИО и дат рождения.")
+@click.option("--region", "region", is_flag=True,
+              help="Сервер регионального центра: доска муниципалитетов над базой --db.")
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
@@ -417,7 +428,10 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               timezone: str | None, config_file: Path | None, source_webdav: str | None = None,
               webdav_login: str | None = None, webdav_password_file: Path | None = None,
               webdav_timeout: float | None = None,
-              mail_config: Path | None = None, public_url: str | None = None) -> None:
+              mail_config: Path | None = None, public_url: str | None = None,
+              db_url: str | None = None, municipality_code: str | None = None,
+              municipality_name: str | None = None, pseudonymize: bool = False,
+              region: bool = False) -> None:
     """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
     (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
@@ -433,18 +447,21 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
         token = token_file.read_text(encoding="utf-8").strip() or None
         if token is None:
             raise Refused(f"Файл токена {token_file} пуст.")
-    from sync.workspace_service import FolderSyncService
+    from sync.workspace_service import services_for
 
     # the WebDAV password stays in the injected service, on the server's side
-    service = FolderSyncService(webdav=webdav_settings(
-        source_webdav, webdav_login, webdav_password_file, webdav_timeout, confined=True))
+    webdav = webdav_settings(source_webdav, webdav_login, webdav_password_file, webdav_timeout,
+                             confined=True)
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
                           access_file=access_file, targets_path=targets,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
                           period=period, deadline_day=deadline_day, master_path=master_path,
                           mail_config=mail_config, tls_cert=tls_cert, tls_key=tls_key,
                           behind_proxy=behind_proxy, proxy_address=proxy_address,
-                          timezone=timezone)
+                          timezone=timezone, db_url=db_url,
+                          municipality_code=municipality_code,
+                          municipality_name=municipality_name, pseudonymize=pseudonymize,
+                          region=region)
     if public_url:
         if not public_url.startswith(("http://", "https://")):
             raise Refused(f"--public-url должен начинаться с http:// или https://, а указано "
@@ -460,8 +477,9 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
 
     console.print(f"Сервер nastavnik: {scheme(config)}://{config.host}:{config.port}/  "
                   "(остановить — Ctrl+C)")
-    # The staff pages run the sync through this object: addin/ never imports sync/.
-    run(config, service)
+    # The staff pages run the sync through these objects: addin/ never imports sync/.
+    workspace_service, region_service = services_for(config, webdav=webdav)
+    run(config, workspace_service, region_service=region_service)
 
 
 def _with_config_file(ctx: click.Context, config, path: Path | None):  # noqa: ANN001, ANN202
@@ -552,7 +570,11 @@ def add_school_codes_cmd(registry: Path, access_file: Path, out: Path, url: str,
                    "попадает в журнал).")
 @click.option("--code", "secret", default=None,
               help="Код доступа; если не указан, будет создан случайный и показан один раз.")
-def add_staff_cmd(access_file: Path, login: str, secret: str | None) -> None:
+@click.option("--role", type=click.Choice(["municipal", "region"]), default="municipal",
+              show_default=True,
+              help="municipal — сотрудник муниципального центра; region — сотрудник "
+                   "регионального центра (доска региона, только чтение).")
+def add_staff_cmd(access_file: Path, login: str, secret: str | None, role: str) -> None:
     """Добавить сотрудника муниципального центра или заменить его код доступа.
 
     Сотрудник видит доску сдачи всех организаций реестра, возвращает книги на доработку и
@@ -560,10 +582,10 @@ def add_staff_cmd(access_file: Path, login: str, secret: str | None) -> None:
 
     Пример: nastavnik serve add-staff --access-file коды.txt --login metodist1
     """
-    from addin.web.access import AccessFileError, add_staff
+    from addin.web.access import REGION, STAFF, AccessFileError, add_staff
 
     try:
-        shown = add_staff(access_file, login, secret)
+        shown = add_staff(access_file, login, secret, REGION if role == "region" else STAFF)
     except AccessFileError as exc:
         raise Refused(exc.message_ru) from None
     except OSError as exc:
@@ -1061,14 +1083,14 @@ def calendar_cmd(file: Path | None, out: Path, master: Path | None,
     console.print(f"Календарь: {out}")
 
 
-@cli.command("region")
-@click.option("--db", "db_url", required=True,
+@cli.group("region", invoke_without_command=True)
+@click.option("--db", "db_url",
               help="Адрес общей базы истории региона, например postgresql://…")
 @click.option("--period", callback=lambda c, p, v: v if v is None else _period(c, p, v),
               help="Отчётный период ГГГГ-ММ: сводная книга региона.")
 @click.option("--year", type=click.IntRange(2019, 2100),
               help="Отчётный год: форма «Сведения о численности участников» по региону.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Сводная книга региона или файл формы (xlsx).")
 @click.option("--targets", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Файл целевых значений региона (TOML), вместо значений по умолчанию.")
@@ -1078,15 +1100,22 @@ def calendar_cmd(file: Path | None, out: Path, master: Path | None,
               help="Соответствие показателей ячейкам бланка (TOML).")
 @click.option("--name", "region_name", default="Регион", show_default=True,
               help="Название региона для заголовков.")
-def region_cmd(db_url: str, period: str | None, year: int | None, out: Path,
-               targets: Path | None, template: Path | None, mapping: Path | None,
-               region_name: str) -> None:
+@click.pass_context
+def region_cmd(ctx: click.Context, db_url: str | None, period: str | None, year: int | None,
+               out: Path | None, targets: Path | None, template: Path | None,
+               mapping: Path | None, region_name: str) -> None:
     """Свод региона из общей базы истории: муниципалитеты, показатели, форма.
 
     Школьные книги не открываются: всё берётся из того, что сохранили сборы муниципалитетов.
+    Права учётных записей на базу: nastavnik region grant.
 
     Пример: nastavnik region --db postgresql://… --period 2026-11 --out регион.xlsx
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not db_url or out is None:
+        raise click.UsageError("Укажите --db (база истории региона) и --out (файл свода или "
+                               "формы).")
     from sqlalchemy.exc import SQLAlchemyError
 
     from sync.federal_form import FederalFormError
@@ -1117,6 +1146,37 @@ def region_cmd(db_url: str, period: str | None, year: int | None, out: Path,
         sys.exit(EXIT_UNREADABLE)
     except OSError as exc:
         raise write_failed(out, exc) from None
+
+
+@region_cmd.command("grant")
+@click.option("--db", "db_url", required=True,
+              help="База истории региона под владельцем таблиц, например "
+                   "postgresql://владелец@сервер/nastavnik")
+@click.option("--role", required=True, help="Учётная запись PostgreSQL (роль), например "
+                                            "mnc_71801000.")
+@click.option("--municipality", default=None,
+              help="Код муниципалитета (ОКТМО), строки которого роль читает и пишет.")
+@click.option("--regional", is_flag=True,
+              help="Роль регионального центра: читает строки всех муниципалитетов, не пишет.")
+def region_grant_cmd(db_url: str, role: str, municipality: str | None, regional: bool) -> None:
+    """Дать учётной записи права на базу истории региона с политиками строк (row-level
+    security): муниципальный центр читает и пишет только строки своего муниципалитета,
+    региональный центр читает всё и ничего не пишет.
+
+    Пример: nastavnik region grant --db postgresql://владелец@сервер/nastavnik
+    --municipality 71801000 --role mnc_71801000
+    """
+    from sync.region_grant import GrantError, grant
+
+    if regional == bool(municipality):
+        raise click.UsageError("Укажите --municipality КОД (муниципальный центр) или "
+                               "--regional (региональный центр), одно из двух.")
+    require_existing_sqlite(db_url)
+    try:
+        done = grant(db_url, role, municipality=municipality, regional=regional)
+    except GrantError as exc:
+        raise Refused(exc.message_ru) from None
+    console.print(done)
 
 
 def _region_master(store, period: str, goals, name: str, out: Path) -> None:  # noqa: ANN001

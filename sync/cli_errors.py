@@ -156,6 +156,10 @@ def db_reason(exc: BaseException, url: str) -> str:
         return f"сервер {where} не принял логин или пароль «{parsed.username or ''}»"
     if "does not exist" in text and "database" in text:
         return f"на сервере {where} нет базы «{parsed.database}»"
+    if "row-level security" in text:
+        return ("этой учётной записи не разрешены строки этого муниципалитета (политики строк "
+                "базы региона): права даёт владелец базы командой nastavnik region grant "
+                "--municipality КОД --role УЧЁТНАЯ_ЗАПИСЬ")
     if "permission denied" in text:
         return "у этой учётной записи нет прав на таблицы истории (см. README, раздел о правах)"
     if "connection" in text.lower() or "could not translate host" in text:

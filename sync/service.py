@@ -78,6 +78,10 @@ class SyncOptions:
     confined: bool = False
     #: Books on WebDAV servers: the folder, login and password (`sync.sources.webdav`).
     webdav: WebDavSettings | None = None
+    #: The municipality's name in the history, instead of the one the books give.
+    municipality_name: str | None = None
+    #: Who ran it (the workspace's staff login), kept in the history's run log.
+    actor: str = ""
 
 
 @dataclass
@@ -130,6 +134,8 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         rows = merge_rows([kept_rows, fresh_judged.rows], [e.code for e in entries])
         cons = combine(Judged(schools, rows), opts.period, ref, targets=targets,
                        previous=store.previous_snapshots(opts.period))
+        if opts.municipality_name:
+            cons = replace(cons, municipality=opts.municipality_name)
         figures = federal_figures(cons.participants, cons.pairs, cons.org_types,
                                   records=cons.counted)
         history = _history_with(store.history(), cons)
@@ -144,7 +150,8 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
             with store.transaction() as conn:
                 run_id = store.save_period(
                     cons, figures, run_started=run_started, registry=str(opts.registry),
-                    conn=conn, unchanged=[schools[i].code for i in kept] if stored else ())
+                    conn=conn, unchanged=[schools[i].code for i in kept] if stored else (),
+                    actor=opts.actor)
                 kept_rows = _to_keep(cons, judged.values(), version, drive, {
                     schools[i].code: cached[schools[i].code] for i in kept},
                     run_token(run_id, run_started))

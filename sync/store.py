@@ -34,6 +34,7 @@ import importlib
 import importlib.util
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -66,6 +67,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, make_url
 
+from sync import rls
 from sync.consolidate import Consolidation, Snapshot, python_values
 from sync.figures import COLUMNS as FIGURE_COLUMNS
 from sync.figures import ORG_TYPES, TOTAL
@@ -103,6 +105,8 @@ runs = Table(
     Column("accepted", Integer, nullable=False),
     Column("rejected", Integer, nullable=False),  # every school not accepted, whatever the status
     Column("municipality", String, nullable=False, server_default=NO_CODE),
+    #: Who ran it: the staff login of the workspace, '' for `nastavnik sync` (0005).
+    Column("actor", String, nullable=False, server_default=""),
     Index("ix_runs_period", "period"),
     Index("ix_runs_municipality_period", "municipality", "period"),
 )
@@ -179,6 +183,15 @@ figures_table = Table(
 
 PERIOD_TABLES = (school_periods, indicators, snapshots, figures_table)
 
+#: Which PostgreSQL role may touch which municipality's rows (`nastavnik region grant`, 0005):
+#: the row-level-security policies of every table with rows read it (see sync/rls.py).
+role_municipalities = Table(
+    "role_municipalities", metadata,
+    Column("role", String, primary_key=True),
+    Column("municipality_code", String, nullable=False, server_default=NO_CODE),
+    Column("regional", Boolean, nullable=False, server_default="0"),
+)
+
 
 def normalize_url(url: str | URL) -> URL:
     """A SQLAlchemy URL, with a PostgreSQL driver that is actually installed.
@@ -221,7 +234,7 @@ def _float(v: Any) -> float | None:
 #: The newest revision of the migrations shipped with this release (`head_revision`; a test
 #: keeps the two equal): a store already at it opens without importing Alembic, which costs
 #: a quarter of a second of every run.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 _VERSION_TABLE = "alembic_version"
 
 
@@ -275,6 +288,8 @@ def migrate(engine: Engine) -> None:
         if current is None and schema.has_table(runs.name):
             command.stamp(cfg, FIRST_RELEASE)
         command.upgrade(cfg, "head")
+        if conn.dialect.name == "postgresql":
+            rls.protect(conn)  # the policies follow every table a migration added
 
 
 def _create_at_head(conn: Connection) -> None:
@@ -286,6 +301,8 @@ def _create_at_head(conn: Connection) -> None:
                     PrimaryKeyConstraint("version_num", name=f"{_VERSION_TABLE}_pkc"))
     version.create(conn)
     conn.execute(insert(version).values(version_num=HEAD_REVISION))
+    if conn.dialect.name == "postgresql":
+        rls.install(conn)
 
 
 class Store:
@@ -295,7 +312,9 @@ class Store:
     def __init__(self, url: str | URL, municipality: str = NO_CODE):
         self.url = normalize_url(url)
         self.municipality = municipality_code(municipality)
-        self.engine = create_engine(self.url)
+        # a regional server outlives restarts of its database: test pooled connections
+        remote = self.url.get_backend_name() != "sqlite"
+        self.engine = create_engine(self.url, pool_pre_ping=remote)
         migrate(self.engine)
 
     @classmethod
@@ -329,7 +348,7 @@ class Store:
 
     def save_period(self, cons: Consolidation, figures: pd.DataFrame, *, run_started: datetime,
                     registry: str, conn: Connection | None = None,
-                    unchanged: Collection[str] = ()) -> int:
+                    unchanged: Collection[str] = (), actor: str = "") -> int:
         """Record one run and replace this municipality's rows of the period; returns the run id.
 
         With ``conn`` (from ``transaction()``) the caller commits or rolls back; without it
@@ -339,7 +358,8 @@ class Store:
         if conn is None:
             with self.transaction() as own:
                 return self.save_period(cons, figures, run_started=run_started,
-                                        registry=registry, conn=own, unchanged=unchanged)
+                                        registry=registry, conn=own, unchanged=unchanged,
+                                        actor=actor)
         muni, period = self.municipality, cons.period
         _claim(conn, muni, cons.municipality)  # first: the lock that serializes this municipality
         accepted = len(cons.accepted)
@@ -347,7 +367,7 @@ class Store:
             municipality=muni, period=period, started_at=_utc(run_started),
             finished_at=_utc(datetime.now(UTC)), registry=str(registry),
             schools=len(cons.schools), accepted=accepted,
-            rejected=len(cons.schools) - accepted)).inserted_primary_key[0]
+            rejected=len(cons.schools) - accepted, actor=actor)).inserted_primary_key[0]
         for table in PERIOD_TABLES:
             if table is not snapshots:
                 conn.execute(delete(table).where(table.c.municipality == muni,
@@ -361,6 +381,45 @@ class Store:
             elif rows:
                 _insert_many(conn, table, [{"municipality": muni, **r} for r in rows])
         return int(run_id)
+
+    def receive_period(self, sent: SentPeriod) -> bool:
+        """Store a period another store of this municipality saved (the workspace delivers
+        its local history to the region): the run and the period's rows, in one transaction.
+        False, and nothing written, when this run (or a later one of the period) is already
+        here: a delivery repeated after a failure never stores the period twice."""
+        r = runs.c
+        with self.transaction() as conn:
+            _claim(conn, self.municipality, sent.name)  # the municipality's lock, as a save
+            later = conn.scalar(select(func.count()).select_from(runs).where(
+                self._mine(runs), r.period == sent.period,
+                r.started_at >= sent.run["started_at"]))
+            if later:
+                return False
+            conn.execute(insert(runs).values(
+                {**{k: v for k, v in sent.run.items() if k != "id"},
+                 "municipality": self.municipality}))
+            for table in PERIOD_TABLES:
+                conn.execute(delete(table).where(self._mine(table),
+                                                 table.c.period == sent.period))
+                rows = [{**row, "municipality": self.municipality}
+                        for row in sent.tables.get(table.name, [])]
+                if rows:
+                    _insert_many(conn, table, rows)
+        return True
+
+    def sent_period(self, period: str) -> SentPeriod | None:
+        """This municipality's latest run of a period and its rows (for `receive_period`)."""
+        r = runs.c
+        with self.engine.connect() as conn:
+            run = conn.execute(select(runs).where(self._mine(runs), r.period == period)
+                               .order_by(r.id.desc()).limit(1)).mappings().first()
+            if run is None:
+                return None
+            name = conn.scalar(select(municipalities.c.name).where(
+                municipalities.c.code == self.municipality)) or ""
+            tables = {t.name: [dict(row) for row in conn.execute(select(t).where(
+                self._mine(t), t.c.period == period)).mappings()] for t in PERIOD_TABLES}
+        return SentPeriod(period, name, dict(run), tables)
 
     # -- reading (this municipality) -----------------------------------------------------
     def last_run(self, period: str) -> str | None:
@@ -510,6 +569,16 @@ class Store:
         """The federal table one municipality saved for a period (empty if none)."""
         c = figures_table.c
         return self._figures(c.municipality == municipality, c.period == period)
+
+
+@dataclass
+class SentPeriod:
+    """One municipality's saved period as rows: its latest run and the period's tables."""
+
+    period: str
+    name: str
+    run: dict[str, Any]
+    tables: dict[str, list[dict[str, Any]]]
 
 
 def municipality_code(code: str | None) -> str:

@@ -9,11 +9,14 @@ the page equals `nastavnik sync` over the same folder.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from addin.web.delivery import DELIVERED, PENDING, DeliveryFailed
 from addin.web.workspace import (
     RegistryProblem,
     RegistryRow,
@@ -34,10 +37,39 @@ X001_GENERIC_RU = ("Один из участников совпадает по �
                    "центре.")
 
 
-class FolderSyncService:
-    """`SyncService` over `sync.sources` and `sync.service` (see module docstring)."""
+log = logging.getLogger("nastavnik.web")
 
-    def __init__(self, webdav: Any = None) -> None:
+NOT_DELIVERED_RU = ("Свод записан, но в регион не передан: {why} Сводная книга и история "
+                    "муниципалитета сохранены; нажмите «Передать в регион», когда база "
+                    "региона будет доступна.")
+#: Seconds to wait for the regional database before saying it is unreachable.
+CONNECT_TIMEOUT = 10
+
+
+@dataclass(frozen=True)
+class RegionLink:
+    """Where the workspace sends its history: `serve --db URL --municipality-code M`."""
+
+    db_url: str
+    municipality_code: str
+
+
+class FolderSyncService:
+    """`SyncService` over `sync.sources` and `sync.service` (see module docstring).
+
+    With `region`, each run writes the history beside the master (as `nastavnik sync` does
+    without --db), then sends the period to the regional database (`deliver`); a run the
+    region did not receive stays pending and is sent again by `deliver` alone.
+    """
+
+    def __init__(self, region: RegionLink | None = None, *, municipality_code: str = "",
+                 municipality_name: str = "", pseudonymize: bool = False,
+                 webdav: Any = None) -> None:
+        self.region = region
+        self.municipality_code = (region.municipality_code if region is not None
+                                  else municipality_code)
+        self.municipality_name = municipality_name
+        self.pseudonymize = pseudonymize
         #: `sync.sources.webdav.WebDavSettings` of `serve --source-webdav …`: registry
         #: addresses inside that folder are read with the centre's login and password, kept
         #: here on the server's side; None: addresses on WebDAV are not read.
@@ -71,7 +103,10 @@ class FolderSyncService:
         # staff upload the registry: it must not lead the server to files elsewhere
         opts = SyncOptions(registry=request.registry, period=request.period, out=request.master,
                            source_dir=request.source_dir, targets=request.targets,
-                           confined=True, webdav=self.webdav)
+                           confined=True, pseudonymize=self.pseudonymize,
+                           municipality_code=self.municipality_code or None,
+                           municipality_name=self.municipality_name or None,
+                           actor=request.actor, webdav=self.webdav)
         try:
             request.master.parent.mkdir(parents=True, exist_ok=True)
             result = run_sync(opts, progress=None, checked=checked)
@@ -79,16 +114,50 @@ class FolderSyncService:
             raise SyncFailed("Сбор не выполнен, сводная книга не изменена: "
                              + failure_ru(exc)) from None
         form = self._federal_form(result, request)
-        return SyncOutcome(result.consolidation.municipality, result.master, form,
-                           verdicts(result.consolidation), result.seconds)
+        outcome = SyncOutcome(result.consolidation.municipality, result.master, form,
+                              verdicts(result.consolidation), result.seconds)
+        if self.region is not None:
+            try:
+                self.deliver(request.master, request.period)
+                outcome.region = DELIVERED
+            except DeliveryFailed as exc:
+                outcome.region, outcome.region_reason = PENDING, exc.message_ru
+        return outcome
+
+    def deliver(self, master: Path, period: str) -> bool:
+        """Send the period as the history beside `master` holds it to the regional database;
+        False when the region already has it. DeliveryFailed (Russian) when it cannot."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from sync.cli_errors import db_reason
+        from sync.store import Store
+
+        if self.region is None:
+            raise DeliveryFailed("Сервер запущен без базы региона (--db): передавать некуда.")
+        with Store.for_master(master, None, self.municipality_code) as local:
+            sent = local.sent_period(period)
+        if sent is None:
+            raise DeliveryFailed(f"в истории муниципалитета нет свода за {period}.")
+        url = _with_timeout(self.region.db_url)
+        try:
+            with Store(url, self.municipality_code) as regional:
+                stored = regional.receive_period(sent)
+        except (SQLAlchemyError, ImportError) as exc:
+            log.warning("region delivery failed: %s", type(exc).__name__)
+            raise DeliveryFailed(NOT_DELIVERED_RU.format(
+                why=_sentence(db_reason(exc, url.render_as_string(hide_password=True))))
+            ) from None
+        log.info("region delivery period=%s municipality=%s stored=%s", period,
+                 self.municipality_code, stored)
+        return stored
 
     def _federal_form(self, result: Any, request: SyncRequest) -> Path | None:
         """The federal form from the history, as `nastavnik federal-form --master` makes it."""
         from sync.federal_form import write_default_form
         from sync.store import Store
 
-        store = Store.for_master(result.master)
-        figures = store.figures(request.period)
+        with Store.for_master(result.master, None, self.municipality_code) as store:
+            figures = store.figures(request.period)
         if figures is None or figures.empty:
             return None
         request.form.parent.mkdir(parents=True, exist_ok=True)
@@ -138,3 +207,34 @@ def failure_ru(exc: Exception) -> str:
     if isinstance(exc, OSError):
         return f"ошибка файла {Path(str(exc.filename or '')).name}: {exc.strerror}"
     return f"непредвиденная ошибка ({type(exc).__name__}); сообщите разработчикам."
+
+
+def _with_timeout(url: str) -> Any:
+    """A PostgreSQL URL that gives up connecting after CONNECT_TIMEOUT seconds."""
+    from sync.store import normalize_url
+
+    u = normalize_url(url)
+    if u.drivername.startswith("postgresql") and "connect_timeout" not in u.query:
+        u = u.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT)})
+    return u
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def services_for(config: Any, *, webdav: Any = None) -> tuple[FolderSyncService, Any]:
+    """The services `nastavnik serve` injects for a ServerConfig: the municipal sync (which
+    delivers to `db_url` when given; `webdav`: the centre's WebDAV folder) and, on a regional
+    server, the regional store's."""
+    from sync.region_service import StoreRegionService
+
+    if config.region:
+        region = StoreRegionService(config.db_url, config.registry_path, config.targets_path)
+        return FolderSyncService(webdav=webdav), region
+    link = (RegionLink(config.db_url, config.municipality_code or "") if config.db_url
+            else None)
+    return FolderSyncService(link, municipality_code=config.municipality_code or "",
+                             municipality_name=config.municipality_name or "",
+                             pseudonymize=config.pseudonymize, webdav=webdav), None

@@ -109,19 +109,40 @@ def postgres_server() -> Iterator[URL]:
     url = URL.create(driver, username="postgres", host="127.0.0.1", port=port,
                      database="postgres")
     print(f"PostgreSQL ({bindir}) started in {time.monotonic() - t0:.1f} s on port {port}")
+    _CONTROL[port] = (lambda: run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
+                                  "stop", timeout=60),
+                      lambda: run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log),
+                                  "-o", options, "-w", "-t", "60", "start"))
     try:
         yield url
     finally:
+        _CONTROL.pop(port, None)
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop",
             timeout=60)
         shutil.rmtree(base, ignore_errors=True)
+
+
+#: port -> (stop, start) of each server postgres_server() runs.
+_CONTROL: dict = {}
+
+
+def stop_server(url: URL) -> None:
+    """Stop a server of postgres_server() (its data kept): «the regional database is down»."""
+    proc = _CONTROL[url.port][0]()
+    assert proc.returncode == 0, proc.stderr
+
+
+def start_server(url: URL) -> None:
+    """Start a server stopped by stop_server() again, on the same port."""
+    proc = _CONTROL[url.port][1]()
+    assert proc.returncode == 0, proc.stderr
 
 
 @contextmanager
 def fresh_database(server: URL, prefix: str = "t") -> Iterator[URL]:
     """A new empty database on ``server``, dropped (connections and all) at the end."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))

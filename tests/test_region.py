@@ -391,19 +391,28 @@ def test_sqlite_store_of_one_municipality_makes_a_region_of_one(region: Region, 
 
 
 def test_municipal_and_regional_accounts_with_the_readme_grants(region: Region, tmp_path):
-    """A municipal centre syncs under its own login with the README's grants (no DDL right),
-    and the region reads with SELECT only."""
+    """A municipal centre syncs under its own login with the README's `region grant` (no DDL
+    right), and the region reads everything with SELECT only; a role without a grant is
+    refused every row (row-level security), in Russian."""
     from sqlalchemy import create_engine, make_url, text
 
     admin = create_engine(make_url(region.url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         for sql in ("CREATE ROLE mnc_71805000 LOGIN", "CREATE ROLE rnc_reader LOGIN",
+                    "CREATE ROLE mnc_bare LOGIN",
                     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
-                    "TO mnc_71805000",
-                    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO mnc_71805000",
-                    "GRANT SELECT ON ALL TABLES IN SCHEMA public TO rnc_reader"):
+                    "TO mnc_bare", "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO mnc_bare"):
             conn.execute(text(sql))
     admin.dispose()
+    for args in (("--municipality", "71805000", "--role", "mnc_71805000"),
+                 ("--regional", "--role", "rnc_reader")):
+        res = run("region", "grant", "--db", region.url, *args)
+        assert res.returncode == 0, res.stdout + res.stderr
+    bare = make_url(region.url).set(username="mnc_bare")
+    res = run("sync", "--registry", region.root / "71801000" / "registry.csv", "--period", NOV,
+              "--out", tmp_path / "голый.xlsx", "--db", db_url(bare),
+              "--municipality-code", "71805000")
+    assert res.returncode == 2 and "nastavnik region grant" in " ".join(res.stderr.split())
     as_mnc = make_url(region.url).set(username="mnc_71805000")
     as_rnc = make_url(region.url).set(username="rnc_reader")
     folder = region.root / "71801000"

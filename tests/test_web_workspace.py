@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 
 from addin.model import SchoolWorkbook
 from addin.validate import validate_workbook
-from addin.web.access import STAFF, AccessCodes, add_school_code, add_staff
+from addin.web.access import REGION, STAFF, AccessCodes, add_school_code, add_staff
 from tests.cli import run
 from tests.web_bench import (
     CHROMIUM,
@@ -53,7 +53,10 @@ ROW_RE = re.compile(r'data-code="([^"]+)" data-status="([^"]+)" data-errors="([^
 STAFF_GETS = ["/staff", "/staff/board.xlsx", "/staff/school/ОО-001",
               "/staff/school/ОО-001/file", "/staff/registry", "/staff/sync",
               "/staff/sync/1/progress", "/staff/runs/1/master"]
-STAFF_POSTS = ["/staff/school/ОО-001/return", "/staff/registry", "/staff/sync"]
+STAFF_POSTS = ["/staff/school/ОО-001/return", "/staff/registry", "/staff/sync",
+               "/staff/runs/1/deliver"]
+#: A regional centre's login on this municipal server: refused every staff route.
+REGION_LOGIN, REGION_SECRET = "rnc1", "region-secret-001"
 
 
 # -- fixtures -------------------------------------------------------------------------------------
@@ -70,6 +73,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, muni: DemoMunicipality):
     codes = base / "коды.txt"
     add_staff(codes, STAFF_LOGIN, STAFF_SECRET)
     add_staff(codes, OTHER_STAFF, OTHER_STAFF_SECRET)
+    add_staff(codes, REGION_LOGIN, REGION_SECRET, REGION)
     for school, secret in SCHOOLS.items():
         add_school_code(codes, school, secret)
     server = start_server("--collect-dir", collect, "--access-file", codes, "--registry",
@@ -156,16 +160,18 @@ def test_add_staff_command_hashes_like_school_codes(tmp_path: Path) -> None:
 # -- roles on every route -------------------------------------------------------------------------
 def test_every_staff_route_is_listed_here(tmp_path: Path) -> None:
     """A new staff route must join STAFF_GETS/STAFF_POSTS (and so the refusal tests)."""
-    from addin.web import staff
+    from addin.web import region_delivery, staff
     from addin.web.app import make_page
     from addin.web.config import ServerConfig
 
-    router = staff.make_router(make_page(ServerConfig(collect_dir=tmp_path)))
-    staff_paths = {r.path for r in router.routes if r.path.startswith("/staff")}
+    page = make_page(ServerConfig(collect_dir=tmp_path))
+    staff_paths = {r.path for area in (staff, region_delivery)
+                   for r in area.make_router(page).routes if r.path.startswith("/staff")}
     assert staff_paths == {
         "/staff", "/staff/board.xlsx", "/staff/school/{code}", "/staff/school/{code}/file",
         "/staff/school/{code}/return", "/staff/registry", "/staff/sync",
-        "/staff/sync/{job_id}/progress", "/staff/runs/{job_id}/{what}"}
+        "/staff/sync/{job_id}/progress", "/staff/runs/{job_id}/{what}",
+        "/staff/runs/{job_id}/deliver"}
 
 
 def test_staff_routes_refused_to_schools_and_visitors(site) -> None:
@@ -190,6 +196,15 @@ def test_staff_routes_refused_to_schools_and_visitors(site) -> None:
         # The school's own page shows only itself.
         home = school.get("/").text
         assert 'id="my-status"' in home and "ОО-001" not in home
+    with client(server) as region:  # the region reads its own board, never a municipality's
+        login(region, REGION_LOGIN, REGION_SECRET)
+        token = csrf_of(region.get("/").text)
+        for path in STAFF_GETS:
+            r = region.get(path)
+            assert r.status_code == 403 and "только для сотрудников" in r.text, path
+        for path in STAFF_POSTS:
+            r = region.post(path, data={"csrf": token, "comment": "x", "period": PERIOD})
+            assert r.status_code == 403, path
     assert "workspace" in {p.name for p in collect.iterdir()}
     assert not list((collect / "workspace").glob("runs/*"))  # nothing was started
 

@@ -81,6 +81,10 @@ def hash_code(secret: str, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R,
 
 STAFF_PREFIX = "staff"
 SCHOOL, STAFF = "school", "staff"
+#: A member of the regional centre (``region:<login>:…``): the regional board, read-only.
+REGION = REGION_PREFIX = "region"
+#: Line prefix -> role of the accounts that have a login.
+_LOGIN_ROLES = {STAFF_PREFIX: STAFF, REGION_PREFIX: REGION}
 
 
 @dataclass(frozen=True)
@@ -106,15 +110,17 @@ def add_school_code(access_file: str | Path, school_code: str, secret: str | Non
     return _add_account(Path(access_file), Account(SCHOOL, code), secret)
 
 
-def add_staff(access_file: str | Path, login: str, secret: str | None = None) -> str:
-    """Add or replace a municipal staff account (same hashing as the schools' codes)."""
+def add_staff(access_file: str | Path, login: str, secret: str | None = None,
+              role: str = STAFF) -> str:
+    """Add or replace a municipal staff account, or with ``role=REGION`` a regional one
+    (same hashing as the schools' codes)."""
     name = (login or "").strip()
-    if not valid_school_code(name) or name.lower() == STAFF_PREFIX:
+    if not valid_school_code(name) or name.lower() in _LOGIN_ROLES:
         raise AccessFileError(
             f"Логин «{login}» не подходит: допустимы латинские и русские буквы, цифры, дефис, "
             "точка и подчёркивание, не длиннее 64 знаков (например, metodist1). Не используйте "
             "ФИО: логин попадает в журнал.")
-    return _add_account(Path(access_file), Account(STAFF, name), secret)
+    return _add_account(Path(access_file), Account(role, name), secret)
 
 
 def _add_account(path: Path, account: Account, secret: str | None) -> str:
@@ -122,14 +128,15 @@ def _add_account(path: Path, account: Account, secret: str | None) -> str:
     if len(_normalize_secret(shown)) < 6:
         raise AccessFileError("Код доступа слишком короткий: нужно не меньше 6 знаков.")
     salt = secrets.token_bytes(SALT_BYTES)
-    prefix = account.name if account.role == SCHOOL else f"{STAFF_PREFIX}:{account.name}"
+    prefix = account.name if account.role == SCHOOL else f"{account.role}:{account.name}"
     line = f"{prefix}:{SCRYPT_PARAMS}:{salt.hex()}:{hash_code(shown, salt).hex()}"
     lines: list[str] = []
     for old in _access_lines(path):
         other = _account_of_line(old)
         if other is not None and other.name.casefold() == account.name.casefold():
             if other.role != account.role:
-                what = "организации" if other.role == SCHOOL else "сотрудника"
+                what = {SCHOOL: "организации", REGION: "сотрудника региона"}.get(
+                    other.role, "сотрудника")
                 raise AccessFileError(
                     f"«{account.name}» уже используется как код {what}: логины "
                     "сотрудников и коды ОО не должны совпадать.")
@@ -208,8 +215,8 @@ def _access_lines(path: Path) -> list[str]:
 
 def _account_of_line(line: str) -> Account | None:
     parts = line.strip().split(":")
-    if len(parts) == 5 and parts[0].strip() == STAFF_PREFIX:
-        return Account(STAFF, parts[1].strip())
+    if len(parts) == 5 and parts[0].strip() in _LOGIN_ROLES:
+        return Account(_LOGIN_ROLES[parts[0].strip()], parts[1].strip())
     if len(parts) == 4 and not line.lstrip().startswith("#"):
         return Account(SCHOOL, parts[0].strip())
     return None
@@ -289,8 +296,8 @@ class AccessCodes:
         """
         entries = self._load()
         name = (name or "").strip()
-        account = next((a for a in (Account(SCHOOL, name), Account(STAFF, name))
-                        if a in entries), None)
+        account = next((a for a in (Account(SCHOOL, name), Account(STAFF, name),
+                                    Account(REGION, name)) if a in entries), None)
         e = entries[account] if account is not None else self._dummy
         try:
             digest = hash_code(secret or "", e.salt, e.n, e.r, e.p)
@@ -308,8 +315,8 @@ class AccessCodes:
 
 def _parse_line(line: str) -> tuple[Account, _Entry] | None:
     parts = line.split(":")
-    if len(parts) == 5 and parts[0].strip() == STAFF_PREFIX:
-        role, parts = STAFF, parts[1:]
+    if len(parts) == 5 and parts[0].strip() in _LOGIN_ROLES:
+        role, parts = _LOGIN_ROLES[parts[0].strip()], parts[1:]
     elif len(parts) == 4:
         role = SCHOOL
     else:
@@ -336,9 +343,12 @@ class Session:
     expires: int
     staff: str = ""  # the staff login, "" otherwise
     stamp: str = ""  # fingerprint of the account's hash when the session was opened
+    region: str = ""  # the regional login, "" otherwise
 
     @property
     def account(self) -> Account | None:
+        if self.region:
+            return Account(REGION, self.region)
         if self.staff:
             return Account(STAFF, self.staff)
         if self.school:
@@ -356,11 +366,14 @@ class Sessions:
     def _mac(self, payload: str) -> str:
         return hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).hexdigest()
 
-    def issue(self, school: str = "", *, staff: str = "", stamp: str = "") -> tuple[str, Session]:
+    def issue(self, school: str = "", *, staff: str = "", stamp: str = "",
+              region: str = "") -> tuple[str, Session]:
         """A new session (always a new id: no session fixation across a login)."""
-        session = Session(secrets.token_urlsafe(16), "" if staff else school,
-                          int(time.time()) + self.lifetime, staff, stamp)
-        who = "\x1f".join((session.school, session.staff, stamp))
+        staff = "" if region else staff
+        session = Session(secrets.token_urlsafe(16), "" if staff or region else school,
+                          int(time.time()) + self.lifetime, staff, stamp, region)
+        who = "\x1f".join((session.school, session.staff, stamp)
+                          + ((region,) if region else ()))
         encoded = base64.urlsafe_b64encode(who.encode("utf-8")).decode("ascii").rstrip("=")
         payload = f"{session.sid}.{encoded}.{session.expires}"
         return f"{payload}.{self._mac(payload)}", session
@@ -377,13 +390,13 @@ class Sessions:
             if not hmac.compare_digest(mac, self._mac(payload)):
                 return None
             who = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-            school, staff, stamp = who.split("\x1f")
+            school, staff, stamp, *region = who.split("\x1f")
             until = int(expires)
         except (ValueError, UnicodeError):
             return None
-        if until < time.time():
+        if until < time.time() or len(region) > 1:
             return None
-        return Session(sid, school, until, staff, stamp)
+        return Session(sid, school, until, staff, stamp, region[0] if region else "")
 
     def csrf(self, session: Session) -> str:
         return self._mac(f"csrf|{session.sid}")

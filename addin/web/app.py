@@ -26,6 +26,8 @@ from addin.web import (
     codes,
     login,
     plan,
+    region_board,
+    region_delivery,
     remind,
     remote,
     roadmap_page,
@@ -51,7 +53,8 @@ STATIC_FILES = {"style.css": "text/css; charset=utf-8",
                 "survey.js": "text/javascript; charset=utf-8"}
 
 
-def create_app(config: ServerConfig | None = None, workspace_service: Any = None) -> FastAPI:
+def create_app(config: ServerConfig | None = None, workspace_service: Any = None, *,
+               region_service: Any = None) -> FastAPI:
     """The app: health, the remote-button API under /xlwings, the page at /, the municipal
     staff's pages under /staff. `workspace_service` is the sync the staff pages run
     (addin.web.workspace.SyncService, injected by `nastavnik serve`: addin never imports sync).
@@ -59,6 +62,7 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
     config = config or ServerConfig()
     clock.set_zone(config.timezone)  # one zone per server process: journal, pages, deadlines
     page = make_page(config, workspace_service)
+    page.region = region_service  # the regional board's store (addin.web.region_view)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
@@ -90,7 +94,8 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
         return russian_error(request, 400, BAD_REQUEST_RU.format(what=where or "формат"))
 
     app.include_router(remote.make_router(config), prefix="/xlwings")
-    for area in (check, login, plan, staff, remind, surveys, answer, book, roadmap_page, codes):
+    for area in (check, login, plan, staff, remind, surveys, answer, book, roadmap_page, codes,
+                 region_delivery, region_board):
         app.include_router(area.make_router(page))
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(CatchErrors)  # outermost of ours: sees every route's exception
@@ -101,7 +106,7 @@ def make_page(config: ServerConfig, workspace_service: Any = None) -> Page:
     """The state the page modules share, with the municipal workspace when there is a
     collection folder (the check page still works if the workspace cannot open)."""
     page = Page(config)
-    if config.collect_dir is not None:
+    if config.collect_dir is not None and not config.region:
         try:
             page.workspace = Workspace(config, workspace_service)
         except (OSError, sqlite3.Error) as exc:
@@ -109,7 +114,8 @@ def make_page(config: ServerConfig, workspace_service: Any = None) -> Page:
     return page
 
 
-def run(config: ServerConfig, workspace_service: Any = None) -> None:
+def run(config: ServerConfig, workspace_service: Any = None, *,
+        region_service: Any = None) -> None:
     """Check the configuration and serve until interrupted."""
     import uvicorn
 
@@ -117,8 +123,9 @@ def run(config: ServerConfig, workspace_service: Any = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # the school's book templates are built while the server starts, not on the first download
     threading.Thread(target=book_files.warm_up, name="templates", daemon=True).start()
-    uvicorn.run(create_app(config, workspace_service), host=config.host, port=config.port,
-                log_level="info", access_log=True, **transport_options(config))
+    uvicorn.run(create_app(config, workspace_service, region_service=region_service),
+                host=config.host, port=config.port, log_level="info", access_log=True,
+                **transport_options(config))
 
 
 def transport_options(config: ServerConfig) -> dict[str, Any]:

@@ -68,6 +68,16 @@ class ServerConfig:
     proxy_address: str = "127.0.0.1"
     #: IANA time zone of shown times and deadlines (None: the machine's).
     timezone: str | None = None
+    #: The regional history (`--db`): «Собрать свод» delivers to it; with `region`, the
+    #: store the regional board reads.
+    db_url: str | None = None
+    #: The municipality's code (ОКТМО) and name in the regional history.
+    municipality_code: str | None = None
+    municipality_name: str | None = None
+    #: «Собрать свод» writes a master without names and birth dates.
+    pseudonymize: bool = False
+    #: A regional centre's server: the regional board over `db_url`.
+    region: bool = False
 
     @property
     def loopback(self) -> bool:
@@ -87,7 +97,13 @@ class ServerConfig:
             raise ServerConfigError(f"Файл кодов доступа не найден: {self.access_file}")
         if self.registry_path is not None and not self.registry_path.is_file():
             raise ServerConfigError(f"Файл реестра ОО не найден: {self.registry_path}")
-        if self.registry_path is not None and self.collect_dir is None:
+        if self.region and not self.db_url:
+            raise ServerConfigError("Серверу регионального центра (--region) нужна база истории "
+                                    "региона: укажите --db postgresql://…")
+        if self.db_url and not self.region and not self.municipality_code:
+            raise ServerConfigError("Чтобы «Собрать свод» передавал историю в базу региона "
+                                    "(--db), укажите код муниципалитета: --municipality-code.")
+        if self.registry_path is not None and self.collect_dir is None and not self.region:
             raise ServerConfigError("Реестр ОО нужен для работы с папкой сбора: укажите также "
                                     "--collect-dir.")
         check_transport(self)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from addin.atomic_file import replacing
+from addin.web.delivery import Deliveries
 from addin.web.journal import DONE, FAILED, Feedback
 from addin.web.workspace import (
     RegistryProblem,
@@ -67,7 +68,8 @@ class JobRunner:
         request = SyncRequest(registry=registry, period=period, source_dir=self.ws.collect_dir,
                               master=self.ws.master_path,
                               form=folder / f"форма-{period[:4]}.xlsx",
-                              targets=getattr(self.ws.config, "targets_path", None))
+                              targets=getattr(self.ws.config, "targets_path", None),
+                              actor=staff)
         log.info("sync job %d started period=%s staff=%s schools=%d", job_id, period, staff,
                  len(entries))
         thread = threading.Thread(target=self._run, args=(job_id, request, staff),
@@ -104,6 +106,9 @@ class JobRunner:
         verdicts = [(Feedback(job_id, v.code, v.sha256, v.status, v.reason, v.accepted,
                               v.notes), f"свод №{job_id}") for v in outcome.verdicts]
         accepted = sum(v.accepted for v in outcome.verdicts)
+        if outcome.region:  # before the job is done: a page showing it done shows this too
+            Deliveries(self.ws.journal.path).record(job_id, request.period, outcome.region,
+                                                    outcome.region_reason)
         self.ws.journal.finish_job(
             job_id, state=DONE, master=master.relative_to(self.ws.root).as_posix(),
             form=form.relative_to(self.ws.root).as_posix() if form else "",

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from addin.web.access import FAILED_LOGIN_DELAY, STAFF, Session
+from addin.web.access import FAILED_LOGIN_DELAY, REGION, STAFF, Session
 from addin.web.helpers import form_text, page_headers
 from addin.web.site import Page
 
@@ -33,7 +33,8 @@ def make_router(page: Page) -> APIRouter:
             return stop
         got = page.session(request)
         if page.open_mode or (got is not None and got.account is not None):
-            target = "/staff" if got is not None and got.staff else "/"
+            target = ("/region" if got is not None and got.region else
+                      "/staff" if got is not None and got.staff else "/")
             return RedirectResponse(target, status_code=303, headers=page_headers())
         return page.render(request, "login.html", session=got)
 
@@ -89,7 +90,11 @@ async def do_login(page: Page, request: Request, session: Session, name: str, se
                            error=LOGIN_FAILED_RU, school_value=name)
     page.throttle.succeeded(address, name)
     stamp = codes.stamp(account) or ""
-    if account.role == STAFF:
+    if account.role == REGION:
+        log.info("login region=%s", account.name)
+        value, _ = page.sessions.issue(region=account.name, stamp=stamp)
+        target = "/region" if page.region is not None else "/"
+    elif account.role == STAFF:
         log.info("login staff=%s", account.name)
         value, _ = page.sessions.issue(staff=account.name, stamp=stamp)
         target = "/staff"

@@ -81,6 +81,8 @@ class Page:
         self._targets: dict | None = None
         #: The municipal workspace (board, journal, sync jobs); set by the app factory.
         self.workspace: Any = None
+        #: The regional store's service (a server started with --region), set by the app.
+        self.region: Any = None
         #: What runs after each readable check (the plan); page modules add to it.
         self.after_check: list[AfterCheck] = []
 
@@ -120,7 +122,8 @@ class Page:
         if session is None:
             new_cookie, session = self.sessions.issue("")
         ctx = {"csrf": self.sessions.csrf(session), "school": session.school,
-               "staff": session.staff, "open_mode": self.open_mode,
+               "staff": session.staff, "regional": session.region,
+               "open_mode": self.open_mode,
                "collect": self.config.collect_dir is not None,
                "max_mb": self.config.max_body_bytes // (1024 * 1024), **context}
         html = self.env.get_template(name).render(**ctx)

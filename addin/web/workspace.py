@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from addin.atomic_file import replacing
 from addin.web import clock, collect
+from addin.web.board_checks import BackgroundChecks
 from addin.web.journal import (
     REGISTRY,
     RETURNED,
@@ -101,6 +102,8 @@ class SyncRequest:
     master: Path
     form: Path
     targets: Path | None = None
+    #: The staff login that pressed the button (kept in the history's run log).
+    actor: str = ""
 
 
 @dataclass
@@ -124,6 +127,10 @@ class SyncOutcome:
     form: Path | None
     verdicts: list[SchoolVerdict]
     seconds: float
+    #: Delivery to the regional history: "" (none configured), DELIVERED or PENDING.
+    region: str = ""
+    #: Why it is PENDING (Russian).
+    region_reason: str = ""
 
 
 class SyncService(Protocol):
@@ -214,6 +221,8 @@ class Workspace:
         self.deadline_day = getattr(config, "deadline_day", DEFAULT_DEADLINE_DAY)
         self._registry_cache: tuple[tuple, list[RegistryRow]] | None = None
         self._lock = threading.Lock()
+        #: Books too many to check within a board request, checked in the background.
+        self.checks = BackgroundChecks(self._check_path)
 
     # -- where things are
     @property
@@ -288,11 +297,18 @@ class Workspace:
         """Where the sync reads this school: the registry's path, else schools/<code>.*
         (never a file outside the collection folder, whatever the registry says)."""
         if entry is not None and _is_folder_source(entry.source):
-            path = self.collect_dir / entry.source
-            try:
-                path.resolve().relative_to(self.collect_dir.resolve())
-            except ValueError:
+            # by the path's text, then the real path only of a link: resolving every school's
+            # path cost a board of 2,000 schools most of its time
+            root = os.path.normpath(self.collect_dir)
+            full = os.path.normpath(os.path.join(root, entry.source))
+            if not full.startswith(root + os.sep):
                 return None
+            path = self.collect_dir / entry.source
+            if os.path.islink(full):
+                try:
+                    path.resolve().relative_to(self.collect_dir.resolve())
+                except ValueError:
+                    return None
             return path
         if entry is not None:
             return None  # a Google spreadsheet: nothing in the folder
@@ -343,19 +359,33 @@ class Workspace:
         self.journal.remember_check(check)
         return check, report
 
+    def _check_path(self, path: Path) -> None:
+        """A background check of one file, unless its content is checked already."""
+        sha = self.sha_of(path)
+        if self.journal.check(sha) is None:
+            self.check_file(path, sha)
+
     # -- statuses
     def board(self, period: str, *, budget: int = CHECKS_PER_REQUEST) -> list[BoardRow]:
-        """Every registry school with its status in `period` (see docs/web.md)."""
+        """Every registry school with its status in `period` (see docs/web.md).
+
+        Nothing is read or checked on a first pass; books not checked yet are checked now
+        when at most `budget` of them, else in the background (their rows say so)."""
         entries = self.registry()
-        events = self.journal.events()
         by_school: dict[str, list[Event]] = {}
-        for e in events:
+        for e in self.journal.events():
             by_school.setdefault(e.school, []).append(e)
-        rows = []
-        memo = _Memo(budget, self.journal.all_files(), self.journal.all_checks())
-        for entry in entries:
-            rows.append(self._row(entry.code, entry, period, by_school.get(entry.code, []),
-                                  memo))
+        files, checks = self.journal.all_files(), self.journal.all_checks()
+        memo = _Memo(0, files, checks, deferred={})
+        rows = [self._row(entry.code, entry, period, by_school.get(entry.code, []), memo)
+                for entry in entries]
+        if memo.deferred and len(memo.deferred) <= budget:
+            again = _Memo(budget, files, checks)
+            rows = [self._row(entry.code, entry, period, by_school.get(entry.code, []), again)
+                    if entry.code in memo.deferred else row
+                    for entry, row in zip(entries, rows, strict=True)]
+        elif memo.deferred:
+            self.checks.add(memo.deferred.values())
         return rows
 
     def row(self, code: str, period: str) -> BoardRow:
@@ -369,6 +399,12 @@ class Workspace:
         deadline = deadline_of(period, self.deadline_day)
         if entry is not None and path is None:
             row.note = "таблица Google: читается при сборе свода"
+        if path is not None and memo.deferred is not None and not memo.known(path):
+            memo.deferred[code] = path  # not even hashed yet: later, or in the background
+            row.file, row.status, row.checked = _relative(path, self.collect_dir), \
+                SUBMITTED_RU, False
+            row.note = "книга ещё не проверена — обновите страницу"
+            path = None
         if path is not None and path.is_file():
             row.file = _relative(path, self.collect_dir)
             sha = self.sha_of(path, memo.files)
@@ -465,11 +501,23 @@ class Workspace:
 
 @dataclass
 class _Memo:
-    """One board's budget of checks and the journal's files and checks read at once."""
+    """One board's budget of checks and the journal's files and checks read at once; with
+    `deferred`, files not hashed and checked yet are collected there instead (code: path)."""
 
     budget: int
     files: dict[str, tuple[int, int, str]] | None = None
     checks: dict[str, Check] | None = None
+    deferred: dict[str, Path] | None = None
+
+    def known(self, path: Path) -> bool:
+        """Whether the file is hashed as it is now and its content checked."""
+        try:
+            st = path.stat()
+        except OSError:
+            return True  # no file: nothing to check
+        size, mtime, digest = (self.files or {}).get(path.as_posix(), (-1, -1, ""))
+        return ((size, mtime) == (st.st_size, st.st_mtime_ns)
+                and self.checks is not None and digest in self.checks)
 
 
 def _is_folder_source(source: str) -> bool:

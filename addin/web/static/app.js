@@ -36,11 +36,13 @@
     var bar = document.getElementById("job-progress");
     var text = document.getElementById("job-text");
     var poll = function () {
-      fetch("/staff/sync/" + job.dataset.job + "/progress", {credentials: "same-origin"})
+      fetch(job.dataset.progress || ("/staff/sync/" + job.dataset.job + "/progress"),
+            {credentials: "same-origin"})
         .then(function (r) { return r.json(); })
         .then(function (p) {
           if (p.total) { bar.max = p.total; bar.value = p.done; }
-          text.textContent = "Проверено книг: " + p.done + " из " + (p.total || "?");
+          text.textContent = (job.dataset.label || "Проверено книг: ") + p.done + " из " +
+            (p.total || "?");
           if (p.state !== "running") { window.location.reload(); } else { setTimeout(poll, 1000); }
         })
         .catch(function () { setTimeout(poll, 3000); });

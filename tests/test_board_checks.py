@@ -1,0 +1,40 @@
+"""A board with more unchecked books than a request may check answers at once and checks
+the rest in the background (a folder of 2,000 new books took 5–11 s per view)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from addin.web.config import ServerConfig
+from addin.web.workspace import SUBMITTED_RU, Workspace
+from sync.workspace_service import FolderSyncService
+from workbook_templates.demo import generate_municipality, write_municipality
+
+
+def test_books_beyond_the_budget_are_checked_in_the_background(tmp_path: Path) -> None:
+    muni = generate_municipality(n_schools=4, seed=3)
+    collect = write_municipality(muni, tmp_path / "сдача")
+    ws = Workspace(ServerConfig(collect_dir=collect, registry_path=collect / "registry.csv",
+                                period="2026-11"), FolderSyncService())
+    in_folder = {s.code for s in muni.schools if s.submission != "missing"}
+    rows = ws.board("2026-11", budget=2)
+    waiting = {r.code for r in rows if not r.checked}
+    assert waiting == in_folder  # none checked within the request, none hashed
+    assert all(r.status == SUBMITTED_RU and r.errors is None for r in rows if not r.checked)
+    deadline = time.monotonic() + 120
+    while ws.checks.pending() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    rows = {r.code: r for r in ws.board("2026-11", budget=0)}
+    assert all(rows[c].checked and rows[c].sha256 for c in in_folder)
+    clean = [s.code for s in muni.schools if s.clean]
+    assert clean and all(rows[c].errors == 0 for c in clean)
+
+
+def test_a_few_unchecked_books_are_checked_within_the_request(tmp_path: Path) -> None:
+    muni = generate_municipality(n_schools=2, seed=4)
+    collect = write_municipality(muni, tmp_path / "сдача")
+    ws = Workspace(ServerConfig(collect_dir=collect, registry_path=collect / "registry.csv",
+                                period="2026-11"), FolderSyncService())
+    rows = ws.board("2026-11")
+    assert rows and all(r.checked for r in rows) and ws.checks.pending() == 0
