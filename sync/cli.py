@@ -1005,6 +1005,12 @@ def _region_form(store, year: int, name: str, out: Path, template: Path | None, 
                   f"{periods_text(latest)}): {out}")
 
 
+from sync.cli_backup import COMMANDS as _BACKUP_COMMANDS  # noqa: E402 (after the group)
+
+for _command in _BACKUP_COMMANDS:  # backup, restore, purge (sync/cli_backup.py)
+    cli.add_command(_command)
+
+
 def main() -> None:
     """Console entry point: a Russian message instead of a traceback on anything unexpected."""
     try:

@@ -348,7 +348,8 @@ def do_submit(page: Page, request: Request, session: Session, submit_token: str)
                                 blocked)
         try:
             rc = collect.submit(page.config.collect_dir, entry.checked, report.school_code,
-                                report.school_name, wb.school.get("period"))
+                                report.school_name, wb.school.get("period"),
+                                then=lambda rc: record_submission(page, rc, report))
         except OSError as exc:
             log.error("submit failed school=%s: %s", report.school_code, type(exc).__name__)
             return page.message(request, 500, "Сдача не выполнена",
@@ -357,10 +358,15 @@ def do_submit(page: Page, request: Request, session: Session, submit_token: str)
     entry.receipt = rc
     log.info("submit school=%s period=%s sha256=%s size=%d", rc.school_code, rc.period,
              rc.sha256, rc.size)
-    if page.workspace is not None:
-        try:
-            page.workspace.submitted(rc, report)
-        except (OSError, sqlite3.Error) as exc:  # the file is stored; the board re-checks it
-            log.error("journal not written for a submission: %s", type(exc).__name__)
     return RedirectResponse(f"/result/{entry.token}/receipt", status_code=303,
                             headers=page_headers())
+
+
+def record_submission(page: Page, rc: collect.Receipt, report: Report) -> None:
+    """The journal's event of a stored submission (inside the folder's lock)."""
+    if page.workspace is None:
+        return
+    try:
+        page.workspace.submitted(rc, report)
+    except (OSError, sqlite3.Error) as exc:  # the file is stored; the board re-checks it
+        log.error("journal not written for a submission: %s", type(exc).__name__)

@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from addin.web.access import FAILED_LOGIN_DELAY, STAFF, Session
+from addin.web.access import STAFF, Attempt, Session
 from addin.web.helpers import form_text, page_headers
+from addin.web.journal import LOCKOUT
 from addin.web.site import Page
 
 log = logging.getLogger("nastavnik.web")
 
 LOGIN_FAILED_RU = "Неверный код ОО или код доступа. Проверьте раскладку клавиатуры и повторите."
-THROTTLED_RU = ("Слишком много неудачных попыток входа. Подождите 15 минут или обратитесь в "
-                "муниципальный центр за новым кодом доступа.")
+THROTTLED_RU = ("Слишком много неудачных попыток входа с этого адреса. Вход закрыт ещё на "
+                "{minutes}. Подождите или обратитесь в муниципальный центр за новым кодом "
+                "доступа.")
 
 
 def make_router(page: Page) -> APIRouter:
@@ -75,19 +79,19 @@ async def do_login(page: Page, request: Request, session: Session, name: str, se
     codes = page.codes
     assert codes is not None
     who = name if codes.known(name) else "неизвестный код"
-    if page.throttle.blocked(address, name):
-        log.warning("login throttled account=%s", who)
-        await asyncio.sleep(FAILED_LOGIN_DELAY)
-        return page.render(request, "login.html", status=429, session=session,
-                           error=THROTTLED_RU, school_value=name)
+    attempt = page.throttle.begin(address)
+    if attempt.locked:
+        if attempt.locked_now:
+            log.warning("login address locked out for %d s", attempt.locked)
+            await run_in_threadpool(record_lockout, page, address, attempt)
+        return throttled(page, request, session, name, attempt)
     account = await run_in_threadpool(codes.login, name, secret)
     if account is None:
-        page.throttle.failed(address, name)
         log.warning("login refused account=%s", who)
-        await asyncio.sleep(FAILED_LOGIN_DELAY)
+        await asyncio.sleep(page.throttle.delay(attempt))
         return page.render(request, "login.html", status=401, session=session,
                            error=LOGIN_FAILED_RU, school_value=name)
-    page.throttle.succeeded(address, name)
+    page.throttle.succeeded(address)
     stamp = codes.stamp(account) or ""
     if account.role == STAFF:
         log.info("login staff=%s", account.name)
@@ -100,3 +104,35 @@ async def do_login(page: Page, request: Request, session: Session, name: str, se
     response = RedirectResponse(target, status_code=303, headers=page_headers())
     page.set_cookie(request, response, value)
     return response
+
+
+def minutes_ru(seconds: float) -> str:
+    """«1 минуту», «2 минуты», «15 минут» (rounded up)."""
+    n = max(1, int(-(-seconds // 60)))
+    word = "минуту" if n % 10 == 1 and n % 100 != 11 else \
+        "минуты" if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else "минут"
+    return f"{n}\u00a0{word}"
+
+
+def throttled(page: Page, request: Request, session: Session, name: str,
+              attempt: Attempt) -> Response:
+    """429 with a Russian page, at once: a shut-out address costs no scrypt and no wait."""
+    response = page.render(request, "login.html", status=429, session=session,
+                           error=THROTTLED_RU.format(minutes=minutes_ru(attempt.locked)),
+                           school_value=name)
+    response.headers["Retry-After"] = str(max(1, int(attempt.locked)))
+    return response
+
+
+def record_lockout(page: Page, address: str, attempt: Attempt) -> None:
+    """The journal's line about a lockout: the address and counts, never a code or a name
+    typed into the form (a mistyped access code may be in it)."""
+    if page.workspace is None:
+        return
+    try:
+        page.workspace.journal.add_event(
+            period=date.today().strftime("%Y-%m"), school="", kind=LOCKOUT, actor=address,
+            comment=f"вход с адреса закрыт на {minutes_ru(attempt.locked)} после "
+                    f"{attempt.failures} неудачных попыток")
+    except (OSError, sqlite3.Error) as exc:
+        log.error("journal not written for a lockout: %s", type(exc).__name__)
