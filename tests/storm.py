@@ -216,3 +216,77 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+# -- the figures of scripts/bench -----------------------------------------------------------
+#: Targets on 2 cores (issue 25): 50 curators, 0 errors, every submission on the board, p95 of
+#: a check under 15 s, /health under 1 s throughout, peak memory under 2 GB.
+CHECK_P95_TARGET_S, HEALTH_TARGET_S, PEAK_TARGET_MB = 15.0, 1.0, 2048.0
+
+
+class _HealthWatch(threading.Thread):
+    """GET /health every 0.25 s until stopped: the slowest answer and the failures."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.slowest, self.failures = url, 0.0, 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as c:
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                try:
+                    ok = c.get("/health").status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                self.slowest = max(self.slowest, time.perf_counter() - started)
+                self.failures += not ok
+                self.stop.wait(0.25)
+
+
+def _warm_up(url: str, curator: Curator) -> None:
+    """One check without a submission: the server's first check loads the engine's modules."""
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=300) as c:
+        login(c, curator.code, curator.secret)
+        with curator.book.open("rb") as fh:
+            c.post("/check", data={"csrf": csrf_of(c.get("/").text)},
+                   files={"file": (curator.book.name, fh)})
+
+
+def bench_storm(tmp: Path, curators: int = 50, small: int = 125, big: int = 5000) -> dict:
+    """The deadline storm: `curators` at once against a fresh `nastavnik serve`, half with
+    `small` and half with `big` books. Returns the figures (seconds, MB, counts)."""
+    from tests.web_bench import start_server
+
+    site = storm_site(tmp, [small if i % 2 == 0 else big for i in range(curators)])
+    server = start_server("--collect-dir", site.collect, "--access-file", site.access,
+                          "--registry", site.registry, "--period", PERIOD,
+                          log_path=tmp / "storm-serve.log", timeout=120)
+    watch = _HealthWatch(server.url)
+    try:
+        _warm_up(server.url, site.curators[0])  # a server at the deadline has checked before
+        watch.start()
+        started = time.perf_counter()
+        outcomes = run_storm(server.url, site.curators)
+        wall = time.perf_counter() - started
+        watch.stop.set()
+        watch.join()
+        peak = peak_rss_mb(server.proc.pid)
+        started = time.perf_counter()
+        rows = board(server.url)
+        board_s = time.perf_counter() - started
+    finally:
+        watch.stop.set()
+        server.stop()
+    checks = [o.check_s for o in outcomes if o.check_s is not None]
+    submits = [o.submit_s for o in outcomes if o.submit_s is not None]
+    errors = [o for o in outcomes if o.error]
+    on_board = sum(1 for o in outcomes if o.receipt and o.code in rows
+                   and rows[o.code].sha256 == o.receipt)
+    return {"curators": curators, "small": small, "big": big, "wall_s": wall,
+            "check_p50_s": percentile(checks, 50), "check_p95_s": percentile(checks, 95),
+            "submit_p50_s": percentile(submits, 50), "submit_p95_s": percentile(submits, 95),
+            "errors": len(errors), "error_samples": [f"{o.code}: {o.error}" for o in errors[:3]],
+            "on_board": on_board, "health_max_s": watch.slowest,
+            "health_failures": watch.failures, "peak_mb": peak, "board_s": board_s}

@@ -407,6 +407,12 @@ class LoginThrottle:
             self._bound()
             return Attempt(failures=len(state.fails))
 
+    def locked(self, address: str) -> float:
+        """Seconds `address` stays shut out (0 when it is not), counting nothing."""
+        with self._lock:
+            state = self._addresses.get(address)
+            return max(0.0, state.locked_until - time.monotonic()) if state else 0.0
+
     def delay(self, attempt: Attempt) -> float:
         """How long a failed attempt waits before its answer."""
         extra = attempt.failures - SLOW_AFTER

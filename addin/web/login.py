@@ -48,12 +48,14 @@ def make_router(page: Page) -> APIRouter:
         got = page.session(request)
         if page.open_mode:
             return RedirectResponse("/", status_code=303, headers=page_headers())
+        address = request.client.host if request.client else "?"
+        if locked := page.throttle.locked(address):  # before reading the form: a flood is cheap
+            return throttled(page, request, got, "", Attempt(locked=locked))
         form = await page.posted_form(request, got)
         if isinstance(form, Response):
             return form
         name = form_text(form.get("school")).strip()[:64]
         secret = form_text(form.get("code"))[:200]
-        address = request.client.host if request.client else "?"
         return await do_login(page, request, got, name, secret, address)
 
     @router.post("/logout")
