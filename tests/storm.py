@@ -47,6 +47,7 @@ class Outcome:
     submit_s: float | None = None
     receipt: str = ""  # the SHA-256 the receipt page showed
     error: str = ""
+    receipt_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def check_and_submit(c: httpx.Client, curator: Curator, out: Outcome) -> None:
     if r.status_code != 200 or got is None:
         out.error = f"submit answered {r.status_code} without a receipt"
         return
-    out.receipt = got.group(1)
+    out.receipt, out.receipt_url = got.group(1), str(r.url)
     if out.receipt != hashlib.sha256(payload).hexdigest():
         out.error = "the receipt's SHA-256 is not the book's"
 
