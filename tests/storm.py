@@ -291,3 +291,31 @@ def bench_storm(tmp: Path, curators: int = 50, small: int = 125, big: int = 5000
             "errors": len(errors), "error_samples": [f"{o.code}: {o.error}" for o in errors[:3]],
             "on_board": on_board, "health_max_s": watch.slowest,
             "health_failures": watch.failures, "peak_mb": peak, "board_s": board_s}
+
+
+def flood_logins(url: str, address: str, total: int, concurrency: int, school: str,
+                 code: str) -> tuple[list[int], str, str]:
+    """`total` wrong logins from `address` over `concurrency` connections (run it in another
+    process: its threads must not slow the measuring one). Returns the statuses in order,
+    the first 429 page and its Retry-After."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    statuses: list[int] = []
+    first: list[httpx.Response] = []
+
+    def attack(n: int) -> None:
+        transport = httpx.HTTPTransport(local_address=address)
+        with httpx.Client(base_url=url, transport=transport, timeout=120) as c:
+            token = csrf_of(c.get("/login").text)
+            for _ in range(n):
+                r = c.post("/login", data={"csrf": token, "school": school, "code": code})
+                statuses.append(r.status_code)
+                if r.status_code == 429 and not first:
+                    first.append(r)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for f in [pool.submit(attack, total // concurrency) for _ in range(concurrency)]:
+            f.result()
+    page = first[0] if first else None
+    return statuses, page.text if page else "", page.headers.get("Retry-After", "") if page \
+        else ""

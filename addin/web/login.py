@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
+from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -27,9 +31,38 @@ THROTTLED_RU = ("Слишком много неудачных попыток в�
                 "доступа.")
 
 
+class Verifier:
+    """Slots for the scrypt checks of codes: one at a time per address, and at most `slots` at
+    once in all (a core stays free for the pages and /health whatever the flood)."""
+
+    def __init__(self, slots: int | None = None) -> None:
+        self._all = asyncio.Semaphore(slots or max(1, (os.cpu_count() or 2) - 1))
+        self._mine: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def slot(self, address: str) -> AsyncIterator[None]:
+        lock, users = self._mine.get(address, (asyncio.Lock(), 0))
+        self._mine[address] = (lock, users + 1)
+        try:
+            async with lock, self._all:
+                yield
+        finally:
+            lock, users = self._mine[address]
+            if users <= 1:
+                del self._mine[address]
+            else:
+                self._mine[address] = (lock, users - 1)
+
+
+#: A shut-out address waits this long for each refusal (a sleep holds no thread and no CPU):
+#: a flood of refusals from one address cannot keep the server's event loop busy.
+LOCKED_WAIT = 0.25
+
+
 def make_router(page: Page) -> APIRouter:
     """The login and logout routes."""
     router = APIRouter()
+    verifier = Verifier()
 
     @router.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> Response:
@@ -43,20 +76,21 @@ def make_router(page: Page) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Request) -> Response:
+        address = request.client.host if request.client else "?"
+        if locked := page.throttle.locked(address):  # first of all: a flood costs next to nothing
+            await asyncio.sleep(LOCKED_WAIT)
+            return throttled(page, locked)
         if (stop := page.guard(request, need_login=False)) is not None:
             return stop
         got = page.session(request)
         if page.open_mode:
             return RedirectResponse("/", status_code=303, headers=page_headers())
-        address = request.client.host if request.client else "?"
-        if locked := page.throttle.locked(address):  # before reading the form: a flood is cheap
-            return throttled(page, request, got, "", Attempt(locked=locked))
         form = await page.posted_form(request, got)
         if isinstance(form, Response):
             return form
         name = form_text(form.get("school")).strip()[:64]
         secret = form_text(form.get("code"))[:200]
-        return await do_login(page, request, got, name, secret, address)
+        return await do_login(page, request, got, name, secret, address, verifier)
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
@@ -75,7 +109,7 @@ def make_router(page: Page) -> APIRouter:
 
 
 async def do_login(page: Page, request: Request, session: Session, name: str, secret: str,
-                    address: str) -> Response:
+                   address: str, verifier: Verifier) -> Response:
     """Check the code in a worker thread (scrypt), but wait out a failure in the event loop:
     a sleeping refusal holds no thread-pool worker, so guessing cannot starve the page."""
     codes = page.codes
@@ -86,8 +120,9 @@ async def do_login(page: Page, request: Request, session: Session, name: str, se
         if attempt.locked_now:
             log.warning("login address locked out for %d s", attempt.locked)
             await run_in_threadpool(record_lockout, page, address, attempt)
-        return throttled(page, request, session, name, attempt)
-    account = await run_in_threadpool(codes.login, name, secret)
+        return throttled(page, attempt.locked)
+    async with verifier.slot(address):
+        account = await run_in_threadpool(codes.login, name, secret)
     if account is None:
         log.warning("login refused account=%s", who)
         await asyncio.sleep(page.throttle.delay(attempt))
@@ -116,14 +151,19 @@ def minutes_ru(seconds: float) -> str:
     return f"{n}\u00a0{word}"
 
 
-def throttled(page: Page, request: Request, session: Session, name: str,
-              attempt: Attempt) -> Response:
-    """429 with a Russian page, at once: a shut-out address costs no scrypt and no wait."""
-    response = page.render(request, "login.html", status=429, session=session,
-                           error=THROTTLED_RU.format(minutes=minutes_ru(attempt.locked)),
-                           school_value=name)
-    response.headers["Retry-After"] = str(max(1, int(attempt.locked)))
-    return response
+def throttled(page: Page, seconds: float) -> Response:
+    """429 with a Russian page, at once: a shut-out address costs no scrypt, no wait, no
+    session and no template rendering (the page is made once per number of minutes)."""
+    minutes = minutes_ru(seconds)
+    headers = {**page_headers(no_store=True), "Retry-After": str(max(1, int(seconds)))}
+    return HTMLResponse(_locked_html(page, minutes), status_code=429, headers=headers)
+
+
+@lru_cache(maxsize=64)
+def _locked_html(page: Page, minutes: str) -> str:
+    return page.env.get_template("message.html").render(
+        csrf="", school="", staff="", open_mode=False, collect=False, max_mb=0,
+        title="Вход временно закрыт", text=THROTTLED_RU.format(minutes=minutes))
 
 
 def record_lockout(page: Page, address: str, attempt: Attempt) -> None:
