@@ -56,7 +56,7 @@ class Verifier:
 
 #: A shut-out address waits this long for each refusal (a sleep holds no thread and no CPU):
 #: a flood of refusals from one address cannot keep the server's event loop busy.
-LOCKED_WAIT = 0.25
+LOCKED_WAIT = 0.5
 
 
 def make_router(page: Page) -> APIRouter:
