@@ -32,7 +32,10 @@ def folder_lock(collect_dir: Path, *, shared: bool, wait: float | None = None) -
     """
     path = Path(collect_dir) / LOCK_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    except PermissionError:  # a reader of the folder (a backup in the group): flock needs no write
+        fd = os.open(path, os.O_RDONLY)
     try:
         kind = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
         if wait is None:

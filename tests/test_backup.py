@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from addin.folder_lock import folder_lock
 from tests.cli import run
 from tests.storm import (
     PERIOD,
@@ -219,3 +220,17 @@ def test_a_damaged_archive_restores_nothing(tmp_path):
     done = run("restore", archive, "--into", tmp_path / "new")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "new" / "schools" / "ОО-001.xlsx").read_bytes() == b"x" * 5000
+
+
+def test_backup_waits_while_a_step_holds_the_folder(tmp_path):
+    """A submission or a sync holds the folder's lock shared: the backup (another process)
+    waits for it, says so, and gives up in Russian after --wait seconds."""
+    collect = tmp_path / "сдача"
+    (collect / "schools").mkdir(parents=True)
+    (collect / "schools" / "ОО-001.xlsx").write_bytes(b"x")
+    with folder_lock(collect, shared=True):
+        done = run("backup", "--collect-dir", collect, "--out", tmp_path / "a.tar.gz",
+                   "--wait", "1")
+    assert done.returncode == 2, done.stdout
+    assert "жду его окончания" in done.stdout and "занята дольше 1 с" in done.stderr
+    assert not (tmp_path / "a.tar.gz").exists()
