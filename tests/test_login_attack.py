@@ -114,18 +114,21 @@ def _locked_out(journal: Path) -> bool:
 def test_the_lockout_grows_and_a_success_clears_the_failures() -> None:
     throttle = LoginThrottle(limit=3, lock_seconds=0.3)
     for _ in range(2):
-        assert not throttle.begin("10.0.0.1").locked
+        assert not throttle.failed("10.0.0.1").locked
     throttle.succeeded("10.0.0.1")  # the curator got in: counting starts again
-    for _ in range(3):
-        assert not throttle.begin("10.0.0.1").locked
-    first = throttle.begin("10.0.0.1")
+    assert not throttle.locked("10.0.0.1")
+    for _ in range(2):
+        throttle.failed("10.0.0.1")
+    first = throttle.failed("10.0.0.1")
     assert first.locked_now and first.locked == pytest.approx(0.3)
-    assert throttle.begin("10.0.0.1").locked and not throttle.begin("10.0.0.1").locked_now
-    assert not throttle.begin("10.0.0.9").locked  # another address is not affected
+    assert throttle.locked("10.0.0.1") == pytest.approx(0.3, abs=0.05)
+    assert not throttle.locked("10.0.0.9")  # another address is not affected
     time.sleep(0.35)
-    for _ in range(3):
-        assert not throttle.begin("10.0.0.1").locked
-    second = throttle.begin("10.0.0.1")
-    assert second.locked_now and second.locked == pytest.approx(0.6)
-    delays = [throttle.delay(throttle.begin("10.0.0.2")) for _ in range(3)]
-    assert delays == sorted(delays)
+    assert not throttle.locked("10.0.0.1")
+    for _ in range(2):
+        assert not throttle.failed("10.0.0.1").locked
+    second = throttle.failed("10.0.0.1")
+    assert second.locked_now and second.locked == pytest.approx(0.6)  # twice as long
+    many = LoginThrottle()
+    delays = [many.delay(many.failed("10.0.0.2")) for _ in range(9)]
+    assert delays == [1, 1, 1, 2, 4, 8, 8, 8, 8]

@@ -378,10 +378,12 @@ class Attempt:
 class LoginThrottle:
     """Failed logins per client address: a growing delay, then 429 for a growing time.
 
-    An attempt is counted when it *starts* (`begin`), before its scrypt check, so a flood of
-    parallel guesses from one address runs at most MAX_FAILURES checks per window; the rest are
-    refused without any hashing. A success forgets the address's failures (not its lockouts).
-    Other addresses are untouched.
+    The login page checks codes one at a time per address (``addin.web.login.Verifier``) and
+    asks `locked` right before each check, so a flood of parallel guesses from one address runs
+    at most MAX_FAILURES scrypt checks per lockout; the rest are refused without hashing.
+    Logins that succeed are never counted (many curators behind one address may log in at
+    once). A success forgets the address's failures, not its lockouts. Other addresses are
+    untouched.
     """
 
     def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW,
@@ -390,28 +392,26 @@ class LoginThrottle:
         self._addresses: dict[str, _Address] = {}
         self._lock = threading.Lock()
 
-    def begin(self, address: str) -> Attempt:
-        """Count one attempt from `address`, or refuse it while the address is shut out."""
-        with self._lock:
-            now = time.monotonic()
-            state = self._addresses.setdefault(address, _Address([]))
-            if state.locked_until > now:
-                return Attempt(locked=state.locked_until - now)
-            state.fails = [t for t in state.fails if now - t < self.window]
-            if len(state.fails) >= self.limit:
-                state.lockouts += 1
-                seconds = min(self.lock_seconds * 2 ** (state.lockouts - 1), MAX_LOCK_SECONDS)
-                state.locked_until, state.fails = now + seconds, []
-                return Attempt(locked=seconds, locked_now=True, failures=self.limit)
-            state.fails.append(now)
-            self._bound()
-            return Attempt(failures=len(state.fails))
-
     def locked(self, address: str) -> float:
-        """Seconds `address` stays shut out (0 when it is not), counting nothing."""
+        """Seconds `address` stays shut out (0 when it is not)."""
         with self._lock:
             state = self._addresses.get(address)
             return max(0.0, state.locked_until - time.monotonic()) if state else 0.0
+
+    def failed(self, address: str) -> Attempt:
+        """Count a failed login; the failure that reaches the limit shuts the address out."""
+        with self._lock:
+            now = time.monotonic()
+            state = self._addresses.setdefault(address, _Address([]))
+            state.fails = [*(t for t in state.fails if now - t < self.window), now]
+            failures = len(state.fails)
+            self._bound()
+            if failures < self.limit:
+                return Attempt(failures=failures)
+            state.lockouts += 1
+            seconds = min(self.lock_seconds * 2 ** (state.lockouts - 1), MAX_LOCK_SECONDS)
+            state.locked_until, state.fails = now + seconds, []
+            return Attempt(locked=seconds, locked_now=True, failures=failures)
 
     def delay(self, attempt: Attempt) -> float:
         """How long a failed attempt waits before its answer."""

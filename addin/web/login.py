@@ -115,15 +115,17 @@ async def do_login(page: Page, request: Request, session: Session, name: str, se
     codes = page.codes
     assert codes is not None
     who = name if codes.known(name) else "неизвестный код"
-    attempt = page.throttle.begin(address)
-    if attempt.locked:
-        if attempt.locked_now:
-            log.warning("login address locked out for %d s", attempt.locked)
-            await run_in_threadpool(record_lockout, page, address, attempt)
-        return throttled(page, attempt.locked)
     async with verifier.slot(address):
+        if locked := page.throttle.locked(address):  # shut while this attempt was queued
+            return throttled(page, locked)
         account = await run_in_threadpool(codes.login, name, secret)
-    if account is None:
+        attempt = page.throttle.failed(address) if account is None else None
+    if attempt is not None and attempt.locked_now:
+        log.warning("login refused account=%s; address locked out for %d s", who,
+                    attempt.locked)
+        await run_in_threadpool(record_lockout, page, address, attempt)
+        return throttled(page, attempt.locked)
+    if attempt is not None:
         log.warning("login refused account=%s", who)
         await asyncio.sleep(page.throttle.delay(attempt))
         return page.render(request, "login.html", status=401, session=session,
