@@ -257,7 +257,10 @@ def _unpack(archive: Path, tmp: Path) -> dict:
                                                         why="опись другого формата"))
             wanted = {f"data/{_safe(e['path'], archive)}" for e in manifest["files"]}
             members = [m for m in tar.getmembers() if m.name in wanted and m.isfile()]
-            tar.extractall(tmp, members=members, filter="data")
+            # only regular files under checked names are unpacked; the "data" filter (Python
+            # 3.11.4+, PEP 706) refuses anything odd once more where the Python has it
+            safety = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tar.extractall(tmp, members=members, **safety)
     except (tarfile.TarError, EOFError, OSError) as exc:
         if isinstance(exc, OSError) and not isinstance(exc, EOFError) and exc.errno:
             raise
