@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,7 @@ from pathlib import Path
 from addin.folder_lock import FolderBusy, folder_lock
 from addin.web import collect
 from addin.web.journal import PURGED, Journal
-from sync.backup import BackupError, check_collect_dir
+from sync.backup import TEMP_PREFIX, BackupError, check_collect_dir
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _STAMP_RE = re.compile(r"^(\d{4})(\d{2})\d{2}T")
@@ -46,6 +47,7 @@ class PurgeSummary:
     deleted: list[tuple[str, str, str]] = field(default_factory=list)  # (school, period, path)
     freed: int = 0
     unknown: list[str] = field(default_factory=list)  # current files of no known period
+    leftovers: int = 0  # temporary files of interrupted writes removed
 
     @property
     def periods(self) -> list[str]:
@@ -93,6 +95,10 @@ def _purge(folder: Path, before: str, dry_run: bool) -> PurgeSummary:
             journal.add_event(period=period, school=school, kind=PURGED, actor=ACTOR,
                               sha256=digest, comment=PURGED_COMMENT_RU)
         path.unlink()
+    for path in _leftovers(folder):
+        summary.leftovers += 1
+        if not dry_run:
+            path.unlink(missing_ok=True)
     if not dry_run:
         _drop_empty(folder / "archive")
     return summary
@@ -107,12 +113,31 @@ def _archived(folder: Path, before: str) -> list[tuple[str, str, Path]]:
     for school in sorted(p for p in root.iterdir() if p.is_dir()):
         for period_dir in sorted(p for p in school.iterdir() if p.is_dir()):
             for path in sorted(period_dir.iterdir()):
-                if not path.is_file() or path.suffix.lower() not in collect.SUFFIXES:
+                if not _book(path):
                     continue
                 period = period_dir.name if PERIOD_RE.match(period_dir.name) \
                     else _stamp_period(path.name)
                 if period and period < before:
                     found.append((school.name, period, path))
+    return found
+
+
+def _book(path: Path) -> bool:
+    """A stored book (not a temporary file of a write cut short, see `_leftovers`)."""
+    return path.is_file() and path.suffix.lower() in collect.SUFFIXES \
+        and not path.name.startswith(TEMP_PREFIX)
+
+
+def _leftovers(folder: Path) -> list[Path]:
+    """Temporary files of writes cut short (a server killed mid-submission), over an hour old:
+    never read as books, but they hold the same personal data."""
+    old = time.time() - 3600
+    found = []
+    for sub in ("schools", "archive"):
+        root = folder / sub
+        if root.is_dir():
+            found += [p for p in root.rglob(f"{TEMP_PREFIX}*")
+                      if p.is_file() and p.stat().st_mtime < old]
     return found
 
 
@@ -130,7 +155,7 @@ def _current(folder: Path, before: str, known: dict[str, str],
     if not root.is_dir():
         return found
     for path in sorted(root.iterdir()):
-        if not path.is_file() or path.suffix.lower() not in collect.SUFFIXES:
+        if not _book(path):
             continue
         period = known.get(_sha(path)) or _book_period(path)
         if not period:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import sqlite3
 import tarfile
@@ -234,3 +235,20 @@ def test_backup_waits_while_a_step_holds_the_folder(tmp_path):
     assert done.returncode == 2, done.stdout
     assert "жду его окончания" in done.stdout and "занята дольше 1 с" in done.stderr
     assert not (tmp_path / "a.tar.gz").exists()
+
+
+def test_purge_removes_temporary_files_left_by_a_killed_server(tmp_path):
+    collect = tmp_path / "сдача"
+    (collect / "archive" / "ОО-001" / "2026-11").mkdir(parents=True)
+    (collect / "schools").mkdir()
+    stale = collect / "schools" / ".tmp-k3j2.xlsx"
+    stale_archived = collect / "archive" / "ОО-001" / "2026-11" / ".tmp-9x.xlsx"
+    fresh = collect / "schools" / ".tmp-now.xlsx"  # a submission being written right now
+    for path in (stale, stale_archived, fresh):
+        path.write_bytes(b"half a book")
+    for path in (stale, stale_archived):
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    done = run("purge", "--collect-dir", collect, "--before", "2025-01")
+    assert done.returncode == 0, done.stderr
+    assert "Удалено книг: 0" in done.stdout and "временных файлов" in done.stdout
+    assert not stale.exists() and not stale_archived.exists() and fresh.exists()
