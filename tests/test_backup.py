@@ -19,8 +19,11 @@ from datetime import date
 from pathlib import Path
 
 import httpx
+import pytest
 
 from addin.folder_lock import folder_lock
+from sync.backup import BackupError, backup, restore
+from sync.retention import purge
 from tests.cli import run
 from tests.storm import (
     PERIOD,
@@ -178,27 +181,32 @@ def test_each_command_refuses_a_wrong_target_in_russian(tmp_path):
     archive = tmp_path / "архив.tar.gz"
     assert run("backup", "--collect-dir", collect, "--out", archive).returncode == 0
     future = date.today().replace(day=1).replace(year=date.today().year + 1).strftime("%Y-%m")
-    cases = [
+    cases = [  # through the console script: each command's refusal of a wrong target
         (("backup", "--collect-dir", tmp_path / "нет", "--out", tmp_path / "a.tar.gz"),
          "не найдена"),
-        (("backup", "--collect-dir", tmp_path, "--out", tmp_path / "a.tar.gz"),
-         "не похожа на папку сбора"),
         (("backup", "--collect-dir", collect, "--out", collect / "a.tar.gz"), "внутрь"),
-        (("backup", "--collect-dir", collect, "--out", tmp_path / "a.zip"), ".tar.gz"),
         (("restore", archive, "--into", collect), "не пуста"),
-        (("restore", tmp_path / "нет.tar.gz", "--into", tmp_path / "new"), "не найден"),
         (("restore", collect / "schools" / "ОО-001.xlsx", "--into", tmp_path / "new"),
          "не архив nastavnik backup"),
         (("purge", "--collect-dir", tmp_path / "нет", "--before", "2025-01"), "не найдена"),
         (("purge", "--collect-dir", collect, "--before", future), "ещё не наступил"),
-        (("purge", "--collect-dir", collect, "--before", "2025-13"), "не период"),
     ]
     for args, words in cases:
         done = run(*args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert words in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
-    assert not (tmp_path / "new").exists()
+    # the other wrong targets, by the same functions the commands call
+    for call, words in [
+        (lambda: backup(tmp_path, tmp_path / "a.tar.gz"), "не похожа на папку сбора"),
+        (lambda: backup(collect, tmp_path / "a.zip"), ".tar.gz"),
+        (lambda: restore(tmp_path / "нет.tar.gz", tmp_path / "new"), "не найден"),
+        (lambda: purge(collect, "2025-13"), "не период"),
+        (lambda: purge(collect / "schools" / "ОО-001.xlsx", "2025-01"), "файл, а нужна папка"),
+    ]:
+        with pytest.raises(BackupError, match=words):
+            call()
+    assert not (tmp_path / "new").exists() and not (tmp_path / "a.tar.gz").exists()
     assert (collect / "schools" / "ОО-001.xlsx").read_bytes() == b"not a book"
 
 
