@@ -85,6 +85,8 @@ def purge_cmd(collect_dir: Path, before: str, dry_run: bool) -> None:
     verb = "Будет удалено" if dry_run else "Удалено"
     periods = ", ".join(done.periods) or "—"
     console.print(f"{verb} книг: {len(done.deleted)} (периоды: {periods}; {_mb(done.freed)}).")
+    if done.masters:
+        console.print(f"Удалено сводных книг сборов за эти периоды: {done.masters}.")
     if done.leftovers:
         console.print(f"Удалено недописанных временных файлов (сервер был остановлен во время "
                       f"сдачи): {done.leftovers}.")

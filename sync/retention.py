@@ -10,7 +10,8 @@ The period of a book is the one it was submitted or checked for (the journal, th
 submissions.jsonl); a current file put into ``schools/`` by hand is read for its «Отчётный
 период». A book whose period cannot be told is kept and counted. The purge holds the folder's
 lock exclusively (``addin.folder_lock``): it never deletes a file a submission or a sync is
-writing or reading.
+writing or reading. The master workbooks that «Собрать свод» kept for those periods (they
+list participants by name) are deleted too; the journal keeps the runs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from addin.folder_lock import FolderBusy, folder_lock
 from addin.web import collect
-from addin.web.journal import PURGED, Journal
+from addin.web.journal import DONE, PURGED, Journal
 from sync.backup import TEMP_PREFIX, BackupError, check_collect_dir
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -48,6 +49,7 @@ class PurgeSummary:
     freed: int = 0
     unknown: list[str] = field(default_factory=list)  # current files of no known period
     leftovers: int = 0  # temporary files of interrupted writes removed
+    masters: int = 0  # master workbooks of purged periods' sync runs
 
     @property
     def periods(self) -> list[str]:
@@ -95,6 +97,10 @@ def _purge(folder: Path, before: str, dry_run: bool) -> PurgeSummary:
             journal.add_event(period=period, school=school, kind=PURGED, actor=ACTOR,
                               sha256=digest, comment=PURGED_COMMENT_RU)
         path.unlink()
+    for path in _masters(folder, journal, before):
+        summary.masters += 1
+        if not dry_run:
+            path.unlink(missing_ok=True)
     for path in _leftovers(folder):
         summary.leftovers += 1
         if not dry_run:
@@ -119,6 +125,22 @@ def _archived(folder: Path, before: str) -> list[tuple[str, str, Path]]:
                     else _stamp_period(path.name)
                 if period and period < before:
                     found.append((school.name, period, path))
+    return found
+
+
+def _masters(folder: Path, journal: Journal | None, before: str) -> list[Path]:
+    """The master workbooks «Собрать свод» kept of purged periods (they list participants by
+    name): each run's copy, and the shared master when the last run was of such a period.
+    The run stays in the journal; its page says the file was deleted."""
+    if journal is None:
+        return []
+    jobs = journal.jobs(limit=1_000_000)
+    found = [folder / "workspace" / j.master for j in jobs
+             if j.master and j.period < before and (folder / "workspace" / j.master).is_file()]
+    done = [j for j in jobs if j.state == DONE]
+    shared = folder / "workspace" / "свод.xlsx"
+    if done and done[0].period < before and shared.is_file():
+        found.append(shared)
     return found
 
 

@@ -141,9 +141,13 @@ def test_purge_deletes_old_books_and_the_board_and_sync_still_work(tmp_path):
     server = serve(old, log=tmp_path / "serve.log")
     try:
         assert all(not o.error for o in run_storm(server.url, old.curators))
+        staff, job = start_sync(server.url, period=OLD)  # its master lists people by name
+        assert wait_job(staff, job) == "done"
         assert not curator_run(server.url, new.curators[0]).error  # ОО-001 for 2026-11 too
         old_books = {sha(c.book) for c in old.curators}
         assert old_books <= set(books_on_disk(old.collect))
+        old_master = old.collect / "workspace" / "runs" / str(job) / f"свод-{OLD}.xlsx"
+        assert old_master.is_file()
 
         # three archived copies of 2026-09 and two current books (ОО-001 is now of 2026-11)
         dry = run("purge", "--collect-dir", old.collect, "--before", "2026-10", "--dry-run")
@@ -152,21 +156,28 @@ def test_purge_deletes_old_books_and_the_board_and_sync_still_work(tmp_path):
         done = run("purge", "--collect-dir", old.collect, "--before", "2026-10")
         assert done.returncode == 0, done.stderr
         assert "Удалено книг: 5" in done.stdout and OLD in done.stdout
+        assert "Удалено сводных книг сборов за эти периоды: 2" in done.stdout, done.stdout
+        assert not old_master.exists() and not (old.collect / "workspace" / "свод.xlsx").exists()
         left = books_on_disk(old.collect)
         assert not old_books & set(left), "a book of a purged period is still on disk"
         assert set(left) == {sha(new.curators[0].book)}
 
         rows = board(server.url, period=OLD)
-        for c in old.curators:
-            assert rows[c.code].status == "сдано", rows[c.code]
+        for c in old.curators:  # as the sync of 2026-09 judged them
+            assert rows[c.code].status.startswith("принято"), rows[c.code]
             assert rows[c.code].sha256 == sha(c.book)
             assert rows[c.code].note == "книга удалена по сроку хранения"
         now = board(server.url, period=PERIOD)
         assert now["ОО-001"].status == "сдано" and now["ОО-001"].note == ""
         assert now["ОО-002"].status == "не сдано"
+        with httpx.Client(base_url=server.url, follow_redirects=True, timeout=60) as c:
+            login(c, STAFF_LOGIN, STAFF_SECRET)
+            gone = c.get(f"/staff/runs/{job}/master")
+        assert gone.status_code == 404 and "файл удалён" in gone.text
         staff, job = start_sync(server.url)
         assert wait_job(staff, job) == "done"
-        assert board(server.url, period=PERIOD)["ОО-001"].status == "принято"
+        assert board(server.url, period=PERIOD)["ОО-001"].status.startswith("принято")
+        assert (old.collect / "workspace" / "свод.xlsx").is_file()
     finally:
         server.stop()
     with sqlite3.connect(old.collect / "workspace" / "journal.sqlite") as conn:
