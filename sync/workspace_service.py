@@ -37,6 +37,12 @@ X001_GENERIC_RU = ("Один из участников совпадает по �
 class FolderSyncService:
     """`SyncService` over `sync.sources` and `sync.service` (see module docstring)."""
 
+    def __init__(self, webdav: Any = None) -> None:
+        #: `sync.sources.webdav.WebDavSettings` of `serve --source-webdav …`: registry
+        #: addresses inside that folder are read with the centre's login and password, kept
+        #: here on the server's side; None: addresses on WebDAV are not read.
+        self.webdav = webdav
+
     def read_registry(self, path: Path) -> list[RegistryRow]:
         from sync.sources.registry import RegistryError, read_registry
 
@@ -46,7 +52,9 @@ class FolderSyncService:
             raise RegistryProblem(exc.message_ru) from None
         except OSError as exc:
             raise RegistryProblem(f"Реестр ОО не читается: {exc.strerror}") from None
-        return [RegistryRow(e.code, e.name, e.org_type, e.source) for e in entries]
+        return [RegistryRow(e.code, e.name, e.org_type, e.source, emails=e.emails,
+                            email_problem=e.email_problem, municipality=e.municipality)
+                for e in entries]
 
     def run_sync(self, request: SyncRequest,
                  progress: Callable[[int, int, str], None]) -> SyncOutcome:
@@ -63,7 +71,7 @@ class FolderSyncService:
         # staff upload the registry: it must not lead the server to files elsewhere
         opts = SyncOptions(registry=request.registry, period=request.period, out=request.master,
                            source_dir=request.source_dir, targets=request.targets,
-                           confined=True)
+                           confined=True, webdav=self.webdav)
         try:
             request.master.parent.mkdir(parents=True, exist_ok=True)
             result = run_sync(opts, progress=None, checked=checked)

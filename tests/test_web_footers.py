@@ -1,6 +1,7 @@
 """Each page's footer says what holds for it (the real server): the check page that uploads
 are deleted after 15 minutes, the receipt and the staff pages that submitted books stay until
-the retention purge, the login page what the journal keeps of failed logins."""
+the retention purge, the login page what the journal keeps of failed logins, the codes page
+that a code is shown once, the book, roadmap and survey pages what they keep."""
 
 from __future__ import annotations
 
@@ -41,12 +42,21 @@ def test_each_page_says_what_holds_for_it(tmp_path) -> None:
             assert out.receipt, out.error
             text = foot(c.get(out.receipt_url).text)
             assert "хранится в папке сбора" in text and "удаляется через 15 минут" in text
+            for path, words in (("/book", "при каждом скачивании"),
+                                ("/roadmap", "не дольше 15 минут"),
+                                ("/surveys", "без ФИО")):
+                answer = c.get(path)
+                assert answer.status_code == 200, path
+                assert words in foot(answer.text), path
         with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as c:
             login(c, STAFF_LOGIN, STAFF_SECRET)
             for path in ("/staff", "/staff/sync", "/staff/registry", "/staff/school/ОО-001"):
                 text = foot(c.get(path).text)
                 assert "nastavnik purge" in text and "без ФИО" in text, path
                 assert "15 минут" not in text, path
+            text = foot(c.get("/staff/codes").text)
+            assert "только один раз" in text and "без самого кода" in text
+            assert "nastavnik purge" in foot(c.get("/staff/remind").text)
     finally:
         local.stop()
         server.stop()
