@@ -11,13 +11,13 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
 from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from addin.web import clock
 from addin.web.access import STAFF, Attempt, Session
 from addin.web.helpers import form_text, page_headers
 from addin.web.journal import LOCKOUT
@@ -175,7 +175,7 @@ def record_lockout(page: Page, address: str, attempt: Attempt) -> None:
         return
     try:
         page.workspace.journal.add_event(
-            period=date.today().strftime("%Y-%m"), school="", kind=LOCKOUT, actor=address,
+            period=clock.today().strftime("%Y-%m"), school="", kind=LOCKOUT, actor=address,
             comment=f"вход с адреса закрыт на {minutes_ru(attempt.locked)} после "
                     f"{attempt.failures} неудачных попыток")
     except (OSError, sqlite3.Error) as exc:
