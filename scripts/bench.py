@@ -486,6 +486,48 @@ def _indicator_row(code: str, period: str, school: str, pos: int, d: object, num
             "target_is_default": True}
 
 
+def bench_storm(tmp: Path, curators: int) -> None:
+    """The deadline storm (tests/storm.py): curators log in, check and submit at once."""
+    try:
+        from tests import storm
+    except ImportError as exc:
+        print(f"  шторм: пропущено ({exc})")
+        return
+    f = storm.bench_storm(tmp / "storm", curators)
+    ok = f["errors"] == 0
+    all_in = f["on_board"] == f["curators"]
+    check_ok = f["check_p95_s"] < storm.CHECK_P95_TARGET_S
+    health_ok = f["health_max_s"] < storm.HEALTH_TARGET_S and not f["health_failures"]
+    peak_ok = f["peak_mb"] < storm.PEAK_TARGET_MB
+    base = {"curators": curators, "books": f"{f['small']} и {f['big']} участников поровну"}
+    record("storm_errors", {"value": f["errors"], "unit": "requests", "target": 0, "met": ok,
+                            "samples": f["error_samples"], **base})
+    record("storm_on_board", {"value": f["on_board"], "unit": "submissions",
+                              "target": curators, "met": all_in, **base})
+    record("storm_check_p95", {"value": round(f["check_p95_s"], 2), "unit": "s",
+                               "target": storm.CHECK_P95_TARGET_S, "met": check_ok,
+                               "p50": round(f["check_p50_s"], 2), **base})
+    record("storm_submit_p95", {"value": round(f["submit_p95_s"], 2), "unit": "s",
+                                "target": None, "met": True,
+                                "p50": round(f["submit_p50_s"], 2), **base})
+    record("storm_health_max", {"value": round(f["health_max_s"], 3), "unit": "s",
+                                "target": storm.HEALTH_TARGET_S, "met": health_ok,
+                                "failures": f["health_failures"], **base})
+    record("storm_peak_memory", {"value": round(f["peak_mb"]), "unit": "MB",
+                                 "target": storm.PEAK_TARGET_MB, "met": peak_ok, **base})
+    record("storm_board_after", {"value": round(f["board_s"], 2), "unit": "s", "target": None,
+                                 "met": True, **base})
+    verdict = {True: "OK", False: "НЕ ДОСТИГНУТО"}
+    print(f"  {curators} кураторов за {f['wall_s']:.1f} с: ошибок {f['errors']} "
+          f"{verdict[ok]}, на доске {f['on_board']} из {curators} {verdict[all_in]}")
+    print(f"  проверка p50 {f['check_p50_s']:.2f} с, p95 {f['check_p95_s']:.2f} с "
+          f"(цель < {storm.CHECK_P95_TARGET_S:.0f} с) {verdict[check_ok]}; сдача p50 "
+          f"{f['submit_p50_s']:.2f} с, p95 {f['submit_p95_s']:.2f} с")
+    print(f"  /health не дольше {f['health_max_s']:.2f} с (цель < 1 с) {verdict[health_ok]}; "
+          f"пик памяти сервера {f['peak_mb']:.0f} МБ (цель < 2 ГБ) {verdict[peak_ok]}; "
+          f"доска после шторма {f['board_s']:.2f} с")
+
+
 SURVEY_P95_TARGET_S = 1.0
 
 
@@ -556,6 +598,8 @@ def main() -> None:
     parser.add_argument("--school-participants", type=int, default=125)
     parser.add_argument("--board-schools", type=int, default=2000,
                         help="организаций на доске сдачи (цель задана для 2 000)")
+    parser.add_argument("--curators", type=int, default=50,
+                        help="кураторов в шторме у срока сдачи (0 — без шторма)")
     args = parser.parse_args()
     RESULTS.unlink(missing_ok=True)  # every run writes its own figures
     with tempfile.TemporaryDirectory() as d:
@@ -596,6 +640,9 @@ def main() -> None:
         bench_region(tmp)
         print("== Доски: муниципальная (2 000 ОО) и региональная (50 × 40), цель < 1 с")
         bench_boards(tmp, args.board_schools)
+        if args.curators:
+            print(f"== Шторм у срока сдачи: {args.curators} кураторов сразу")
+            bench_storm(tmp, args.curators)
     print(f"(время — лучшее из нескольких запусков; пол — чтение тех же файлов fastexcel; "
           f"итоги: {RESULTS})")
 

@@ -1206,6 +1206,10 @@ def _region_form(store, year: int, name: str, out: Path, template: Path | None, 
                   f"{periods_text(latest)}): {out}")
 
 
+from sync.cli_backup import COMMANDS as _BACKUP_COMMANDS  # noqa: E402 (after the group)
+
+for _command in _BACKUP_COMMANDS:  # backup, restore, purge (sync/cli_backup.py)
+    cli.add_command(_command)
 cli.add_command(remind_cmd)
 
 

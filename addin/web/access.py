@@ -44,10 +44,13 @@ _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 SESSION_COOKIE = "nastavnik_session"
 SESSION_SECONDS = 8 * 3600
-#: A failed login waits this long before answering.
-FAILED_LOGIN_DELAY = 1.0
-#: After this many failures for one school from one address within the window, refuse.
+#: A failed login waits this long before answering; from the SLOW_AFTER-th failure of one
+#: address on, each further failure waits twice as long (up to MAX_DELAY).
+FAILED_LOGIN_DELAY, SLOW_AFTER, MAX_DELAY = 1.0, 3, 8.0
+#: After this many failures from one address within the window, the address is shut out
+#: (429) for LOCK_SECONDS; each further lockout of the address lasts twice as long.
 MAX_FAILURES, FAILURE_WINDOW = 10, 15 * 60
+LOCK_SECONDS, MAX_LOCK_SECONDS = 60.0, 24 * 3600.0
 
 
 class AccessFileError(ValueError):
@@ -408,34 +411,82 @@ class Sessions:
                                    self.csrf(session).encode("ascii"))
 
 
-class LoginThrottle:
-    """Counts failed logins per (address, school) and refuses after too many."""
+@dataclass
+class _Address:
+    """Failed logins of one address: their times, its lockouts and until when it is shut."""
 
-    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW) -> None:
-        self.limit, self.window = limit, window
-        self._fails: dict[tuple[str, str], list[float]] = {}
+    fails: list[float]
+    lockouts: int = 0
+    locked_until: float = 0.0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the throttle says to one login attempt.
+
+    `locked`: seconds the address stays shut out (0: the attempt may go on); `locked_now`:
+    this attempt is the one that shut it out (the journal records that once).
+    """
+
+    locked: float = 0.0
+    locked_now: bool = False
+    failures: int = 0
+
+
+class LoginThrottle:
+    """Failed logins per client address: a growing delay, then 429 for a growing time.
+
+    The login page checks codes one at a time per address (``addin.web.login.Verifier``) and
+    asks `locked` right before each check, so a flood of parallel guesses from one address runs
+    at most MAX_FAILURES scrypt checks per lockout; the rest are refused without hashing.
+    Logins that succeed are never counted (many curators behind one address may log in at
+    once). A success forgets the address's failures, not its lockouts. Other addresses are
+    untouched.
+    """
+
+    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW,
+                 lock_seconds: float = LOCK_SECONDS) -> None:
+        self.limit, self.window, self.lock_seconds = limit, window, lock_seconds
+        self._addresses: dict[str, _Address] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> list[float]:
-        times = [t for t in self._fails.get(key, []) if now - t < self.window]
-        if times:
-            self._fails[key] = times
-        else:
-            self._fails.pop(key, None)
-        return times
-
-    def blocked(self, address: str, school: str) -> bool:
+    def locked(self, address: str) -> float:
+        """Seconds `address` stays shut out (0 when it is not)."""
         with self._lock:
-            return len(self._recent((address, school), time.monotonic())) >= self.limit
+            state = self._addresses.get(address)
+            return max(0.0, state.locked_until - time.monotonic()) if state else 0.0
 
-    def failed(self, address: str, school: str) -> None:
+    def failed(self, address: str) -> Attempt:
+        """Count a failed login; the failure that reaches the limit shuts the address out."""
         with self._lock:
             now = time.monotonic()
-            self._fails[(address, school)] = [*self._recent((address, school), now), now]
-            if len(self._fails) > 10_000:  # bound memory under a flood of made-up codes
-                for key in list(self._fails)[:5_000]:
-                    self._fails.pop(key, None)
+            state = self._addresses.setdefault(address, _Address([]))
+            state.fails = [*(t for t in state.fails if now - t < self.window), now]
+            failures = len(state.fails)
+            self._bound()
+            if failures < self.limit:
+                return Attempt(failures=failures)
+            state.lockouts += 1
+            seconds = min(self.lock_seconds * 2 ** (state.lockouts - 1), MAX_LOCK_SECONDS)
+            state.locked_until, state.fails = now + seconds, []
+            return Attempt(locked=seconds, locked_now=True, failures=failures)
 
-    def succeeded(self, address: str, school: str) -> None:
+    def delay(self, attempt: Attempt) -> float:
+        """How long a failed attempt waits before its answer."""
+        extra = attempt.failures - SLOW_AFTER
+        return FAILED_LOGIN_DELAY if extra <= 0 else min(FAILED_LOGIN_DELAY * 2 ** extra,
+                                                          MAX_DELAY)
+
+    def succeeded(self, address: str) -> None:
         with self._lock:
-            self._fails.pop((address, school), None)
+            state = self._addresses.get(address)
+            if state is not None:
+                state.fails = []
+
+    def _bound(self) -> None:
+        """Bound memory under a flood from many addresses (the shut ones are kept)."""
+        if len(self._addresses) <= 10_000:
+            return
+        now = time.monotonic()
+        for key in [k for k, v in self._addresses.items() if v.locked_until <= now][:5_000]:
+            self._addresses.pop(key, None)

@@ -39,7 +39,6 @@ EDIT_COOKIE_DAYS = 200
 #: Wrong codes from one address within the window before every code is refused. Higher than
 #: for logins: a whole class answers from behind one school router and mistypes now and then.
 MAX_CODE_FAILURES = 20
-THROTTLE_KEY = "анкета"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 WRONG_RU = ("Такого кода нет. Проверьте цифры на листке (их 12) и введите ещё раз. Если не "
@@ -57,7 +56,9 @@ def make_router(page: Page) -> APIRouter:
     """The public answer routes."""
     router = APIRouter()
     store = open_store(page.config.collect_dir)
-    throttle = LoginThrottle(limit=MAX_CODE_FAILURES, window=FAILURE_WINDOW)
+    # shut for the window itself (15 minutes), longer each time again; successes never count
+    throttle = LoginThrottle(limit=MAX_CODE_FAILURES, window=FAILURE_WINDOW,
+                             lock_seconds=FAILURE_WINDOW)
 
     def refuse(request: Request, status: int, title: str, text: str) -> Response:
         return page.render(request, "answer_message.html", status=status, title=title,
@@ -66,7 +67,7 @@ def make_router(page: Page) -> APIRouter:
     async def find(request: Request, typed: str) -> tuple[Code, Wave] | Response:
         """The code and its wave, or the refusal (throttled, wrong, closed)."""
         address = request.client.host if request.client else "?"
-        if throttle.blocked(address, THROTTLE_KEY):
+        if throttle.locked(address):
             log.warning("survey code throttled")
             await asyncio.sleep(FAILED_LOGIN_DELAY)
             return page.render(request, "answer_code.html", status=429, error=THROTTLED_RU,
@@ -74,7 +75,7 @@ def make_router(page: Page) -> APIRouter:
         code = normalize_code(typed)
         found = await run_in_threadpool(store.lookup, code) if code else None
         if found is None:
-            throttle.failed(address, THROTTLE_KEY)
+            throttle.failed(address)
             log.warning("survey code refused")
             await asyncio.sleep(FAILED_LOGIN_DELAY)
             return page.render(request, "answer_code.html", status=404, error=WRONG_RU,

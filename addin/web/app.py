@@ -73,9 +73,11 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
                   openapi_url=None, lifespan=lifespan)
     app.state.config = config
 
+    running_version = app_version()  # read once: /health touches no file
+
     @app.get("/health")
-    def health() -> dict:
-        return {"status": "ok", "version": app_version()}
+    async def health() -> dict:  # in the event loop: answers while every worker checks a book
+        return {"status": "ok", "version": running_version}
 
     @app.get("/static/{name}")
     def static(name: str) -> Response:

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import shutil
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -56,6 +60,7 @@ from addin.web.helpers import (
 from addin.web.results import RESULT_TTL, Entry
 from addin.web.site import Page
 
+T = TypeVar("T")
 log = logging.getLogger("nastavnik.web")
 
 MAX_SHOWN_FINDINGS = 3000
@@ -119,7 +124,7 @@ def make_router(page: Page) -> APIRouter:
             entry = Entry(token=secrets.token_urlsafe(32), folder=folder, created=time.time(),
                           sid=session.sid, display_name=display, suffix=suffix,
                           report_path=folder / "report.json", status="")
-            await run_in_threadpool(analyse, page, entry, path, reference_date, session)
+            await run_in_threadpool(heavy, analyse, page, entry, path, reference_date, session)
         except BaseException:  # disk full, client gone: never leave the file behind
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -202,6 +207,18 @@ def make_router(page: Page) -> APIRouter:
     return router
 
 
+#: Books read and checked at once. A check is Python work under the interpreter's lock: at
+#: the deadline, forty worker threads checking together would leave the event loop (the
+#: pages, /health) a fortieth of it; waiting here holds no lock and no CPU.
+HEAVY = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+
+
+def heavy(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in one of the HEAVY slots."""
+    with HEAVY:
+        return fn(*args)
+
+
 def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
             session: Session) -> None:
     """Read, validate and compute indicators; fill the entry and write the JSON report."""
@@ -259,6 +276,8 @@ def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
         entry.submit_blocked = submit_blocked(page, report, session)
         if not entry.submit_blocked:
             entry.submit_token = secrets.token_urlsafe(32)
+            if reference_date is None and wb is not None:  # the date a submission is judged by
+                entry.verdict = (report, wb.school.get("period"))
         elif entry.suffix == ".ods":  # no submission, no annotated copy: keep nothing
             path.unlink(missing_ok=True)
             entry.checked = None
@@ -315,11 +334,19 @@ def annotated_copy(entry: Entry) -> Path | None:
         return out
 
 
-def do_submit(page: Page, request: Request, session: Session, submit_token: str) -> Response:
-    """Re-validate the kept file and store it; a workbook with errors is never stored."""
+def _judge(path: Path) -> tuple[Report, object]:
+    """The kept file read and checked by its own date: (report, «Отчётный период»)."""
     from addin.model import SchoolWorkbook
     from addin.validate import validate_workbook
 
+    with HEAVY:
+        wb = SchoolWorkbook.from_path(path)
+        return validate_workbook(wb), wb.school.get("period")
+
+
+def do_submit(page: Page, request: Request, session: Session, submit_token: str) -> Response:
+    """Store the kept file by the verdict of its own date (the check's, when it was made by
+    the book's date; else the file is checked again); a workbook with errors is never stored."""
     entry, own = page.store.take_submission(submit_token, session.sid) if submit_token \
         else (None, False)
     if entry is None:
@@ -335,8 +362,7 @@ def do_submit(page: Page, request: Request, session: Session, submit_token: str)
         if entry.checked is None or not entry.checked.exists():
             return page.message(request, 404, "Сдача невозможна", EXPIRED_RU)
         try:
-            wb = SchoolWorkbook.from_path(entry.checked)
-            report = validate_workbook(wb)
+            report, period = entry.verdict or _judge(entry.checked)
         except Exception:  # noqa: BLE001 (read once already; any failure now: not submitted)
             return page.message(request, 422, "Сдача невозможна",
                                 "Файл не читается — сдать его нельзя.")
@@ -348,7 +374,8 @@ def do_submit(page: Page, request: Request, session: Session, submit_token: str)
                                 blocked)
         try:
             rc = collect.submit(page.config.collect_dir, entry.checked, report.school_code,
-                                report.school_name, wb.school.get("period"))
+                                report.school_name, period,
+                                then=lambda rc: record_submission(page, rc, report))
         except OSError as exc:
             log.error("submit failed school=%s: %s", report.school_code, type(exc).__name__)
             return page.message(request, 500, "Сдача не выполнена",
@@ -357,10 +384,15 @@ def do_submit(page: Page, request: Request, session: Session, submit_token: str)
     entry.receipt = rc
     log.info("submit school=%s period=%s sha256=%s size=%d", rc.school_code, rc.period,
              rc.sha256, rc.size)
-    if page.workspace is not None:
-        try:
-            page.workspace.submitted(rc, report)
-        except (OSError, sqlite3.Error) as exc:  # the file is stored; the board re-checks it
-            log.error("journal not written for a submission: %s", type(exc).__name__)
     return RedirectResponse(f"/result/{entry.token}/receipt", status_code=303,
                             headers=page_headers())
+
+
+def record_submission(page: Page, rc: collect.Receipt, report: Report) -> None:
+    """The journal's event of a stored submission (inside the folder's lock)."""
+    if page.workspace is None:
+        return
+    try:
+        page.workspace.submitted(rc, report)
+    except (OSError, sqlite3.Error) as exc:  # the file is stored; the board re-checks it
+        log.error("journal not written for a submission: %s", type(exc).__name__)

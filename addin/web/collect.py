@@ -18,11 +18,13 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from addin.atomic_file import write_bytes
+from addin.folder_lock import folder_lock
 from addin.web import clock
 from addin.web.access import valid_school_code
 
@@ -55,8 +57,13 @@ def period_folder(period: object) -> str:
 
 
 def submit(collect_dir: Path, checked: Path, school_code: str, school_name: str,
-           period: object, now: datetime | None = None) -> Receipt:
-    """Store an accepted workbook as the school's current file and in the archive."""
+           period: object, now: datetime | None = None,
+           then: Callable[[Receipt], None] | None = None) -> Receipt:
+    """Store an accepted workbook as the school's current file and in the archive.
+
+    `then(receipt)` runs before the folder's lock is released (the journal's event): a backup
+    or a purge sees the files and their event together or neither.
+    """
     suffix = checked.suffix.lower()
     if suffix not in SUFFIXES:
         raise ValueError(f"unsupported suffix {suffix}")
@@ -70,7 +77,7 @@ def submit(collect_dir: Path, checked: Path, school_code: str, school_name: str,
     folder = period_folder(period)
     current = root / "schools" / f"{school_code}{suffix}"
     archived = root / "archive" / school_code / folder / f"{stamp}-{digest[:12]}{suffix}"
-    with _lock:
+    with _lock, folder_lock(root, shared=True):
         write_bytes(archived, payload, mode=FILE_MODE, durable=True)
         replaced = any((root / "schools" / f"{school_code}{s}").exists() for s in SUFFIXES)
         write_bytes(current, payload, mode=FILE_MODE, durable=True)
@@ -83,4 +90,6 @@ def submit(collect_dir: Path, checked: Path, school_code: str, school_name: str,
         with (root / "submissions.jsonl").open("a", encoding="utf-8") as fh:
             record = {k: v for k, v in asdict(receipt).items() if k != "school_name"}
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if then is not None:
+            then(receipt)
     return receipt

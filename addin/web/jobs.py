@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from addin.atomic_file import replacing
+from addin.folder_lock import folder_lock
 from addin.web.delivery import Deliveries
 from addin.web.journal import DONE, FAILED, Feedback
 from addin.web.workspace import (
@@ -88,8 +89,10 @@ class JobRunner:
 
         try:
             request.form.parent.mkdir(parents=True, exist_ok=True)
-            outcome = self.ws.service.run_sync(request, progress)  # type: ignore[union-attr]
-            self._finish(job_id, request, outcome)
+            # shared: submissions go on; a backup or a purge waits for the run's end
+            with folder_lock(self.ws.collect_dir, shared=True):
+                outcome = self.ws.service.run_sync(request, progress)  # type: ignore[union-attr]
+                self._finish(job_id, request, outcome)
         except SyncFailed as exc:
             log.warning("sync job %d failed: %s", job_id, type(exc).__name__)
             self.ws.journal.finish_job(job_id, state=FAILED, message=exc.message_ru)

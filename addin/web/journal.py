@@ -6,7 +6,8 @@ periods, SHA-256 sums, counts, statuses and the staff's comments, never names or
 (the school's findings stay in the workbook; the journal keeps their counts).
 
 Tables:
-    events    one row per step: submitted, returned, synced (the sync's verdict on a file)
+    events    one row per step: submitted, returned, synced (the sync's verdict on a file),
+              purged (the book deleted by retention), lockout (a login address shut out)
     checks    the check summary of a file by its SHA-256 (status, counts, period)
     files     SHA-256 of a file by (path, size, mtime), so the board does not re-hash
     jobs      sync runs started from the page: state, progress totals, message, outputs
@@ -58,6 +59,9 @@ CREATE TABLE IF NOT EXISTS feedback (
 ADDED_COLUMNS = (("jobs", "boot", "TEXT NOT NULL DEFAULT ''"),)
 
 SUBMITTED, RETURNED, SYNCED, REGISTRY = "submitted", "returned", "synced", "registry"
+#: A submitted book deleted by `nastavnik purge` (its sha256, period and school stay), and a
+#: login address shut out after repeated failures (the address, never a code).
+PURGED, LOCKOUT = "purged", "lockout"
 #: This server process (a restarted server in a container may get the same pid again).
 BOOT = secrets.token_hex(8)
 RUNNING, DONE, FAILED = "running", "done", "failed"

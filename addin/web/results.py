@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from addin.web import collect
 
@@ -51,6 +52,9 @@ class Entry:
     submit_token: str | None = None
     submit_blocked: str = ""  # why the submit button is not shown
     receipt: collect.Receipt | None = None
+    #: (report, «Отчётный период») of a check made by the book's own date: submitting the same
+    #: file gives the same verdict, so the submission need not read and check it again.
+    verdict: tuple[Any, object] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

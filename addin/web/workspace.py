@@ -24,6 +24,7 @@ from addin.atomic_file import replacing
 from addin.web import clock, collect
 from addin.web.board_checks import BackgroundChecks
 from addin.web.journal import (
+    PURGED,
     REGISTRY,
     RETURNED,
     SUBMITTED,
@@ -53,6 +54,7 @@ SUBMITTED_RU = "сдано"
 RETURNED_RU = "на доработке"
 ACCEPTED_RU = "принято"
 ACCEPTED_WARN_RU = "принято с предупреждениями"
+PURGED_RU = "книга удалена по сроку хранения"
 STATUS_CLASS = {NOT_SUBMITTED: "unread", SUBMITTED_RU: "info", RETURNED_RU: "bad",
                 ACCEPTED_RU: "ok", ACCEPTED_WARN_RU: "warn"}
 
@@ -420,10 +422,26 @@ class Workspace:
                 sha = ""
             if sha:
                 self._fill_submission(row, path, sha, check, events)
+        if not row.sha256:
+            self._fill_purged(row, period, events, memo)
         self._fill_deadline(row, deadline)
         return row
 
-    def _fill_submission(self, row: BoardRow, path: Path, sha: str, check: Check | None,
+    def _fill_purged(self, row: BoardRow, period: str, events: list[Event],
+                     memo: _Memo) -> None:
+        """The period's book was submitted and then deleted by `nastavnik purge`: the
+        journal still tells its status, time, hash and counts."""
+        gone = {e.sha256 for e in events if e.kind == PURGED and e.period == period}
+        sent = [e for e in events if e.kind == SUBMITTED and e.period == period
+                and e.sha256 in gone]
+        if not sent:
+            return
+        sha = sent[-1].sha256 or ""
+        check = memo.checks.get(sha) if memo.checks is not None else self.journal.check(sha)
+        self._fill_submission(row, None, sha, check, events)
+        row.file, row.note = "", PURGED_RU
+
+    def _fill_submission(self, row: BoardRow, path: Path | None, sha: str, check: Check | None,
                          events: list[Event]) -> None:
         row.sha256 = sha
         row.status = SUBMITTED_RU
@@ -434,7 +452,7 @@ class Workspace:
         sent = [e for e in mine if e.kind == SUBMITTED]
         if sent:
             row.submitted_at = sent[-1].at
-        else:  # put into the folder by hand: its time is the file's
+        elif path is not None:  # put into the folder by hand: its time is the file's
             row.submitted_at = clock.from_timestamp(path.stat().st_mtime) \
                 .isoformat(timespec="seconds")
         last = next((e for e in reversed(mine) if e.kind in (SUBMITTED, RETURNED, SYNCED)),
@@ -475,6 +493,9 @@ class Workspace:
         row = self.row(code, period)
         if not row.sha256:
             raise RegistryProblem("Возвращать нечего: организация не сдала книгу за этот период.")
+        if row.note == PURGED_RU:
+            raise RegistryProblem("Возвращать нечего: книга этого периода удалена по сроку "
+                                  "хранения.")
         self.journal.add_event(period=period, school=code, kind=RETURNED, actor=staff,
                                sha256=row.sha256, comment=comment)
         log.info("returned school=%s period=%s staff=%s", code, period, staff)
