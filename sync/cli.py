@@ -505,13 +505,21 @@ def _period(ctx, param, value: str) -> str:  # noqa: ANN001 (click callback)
               help="Дата, на которую проверять все книги. По умолчанию каждая книга "
                    "проверяется на свою «Дату, на которую даны сведения», если она в пределах "
                    "периода, иначе — на последний день периода.")
+@click.option("--accept-versions", default=None, metavar="1.0,1.1",
+              help="Версии шаблона, которые принимаются (текущая — всегда). По умолчанию "
+                   "текущая и одна предыдущая: книга старой версии принимается с "
+                   "предупреждением.")
+@click.option("--old-versions-until", default=None, metavar="ГГГГ-ММ",
+              callback=lambda c, p, v: _period(c, p, v) if v else v,
+              help="Последний период, в котором принимаются книги старой версии шаблона.")
 @click.option("--municipality-code", default=None,
               help="Код муниципалитета (ОКТМО) в общей базе региона; по умолчанию — из столбца "
                    "«код муниципалитета» реестра.")
 def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
              db_url: str | None, pseudonymize: bool, targets: Path | None,
              google_key: Path | None, google_endpoint: str | None,
-             reference_date: date | None, municipality_code: str | None) -> None:
+             reference_date: date | None, accept_versions: str | None,
+             old_versions_until: str | None, municipality_code: str | None) -> None:
     """Собрать книги всех организаций в сводную книгу муниципалитета.
 
     Код выхода: 0 — все приняты, 1 — есть не принятые организации, 2 — сбор не выполнен
@@ -522,15 +530,21 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from sync.service import SyncOptions, run_sync
+    from sync.version_window import WindowError, window_of
 
     _check_sync_inputs(registry, out, source_dir, targets, db_url)
+    try:
+        versions = window_of(accept_versions, old_versions_until)
+    except WindowError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--accept-versions'") from None
     if reference_date is not None and f"{reference_date:%Y-%m}" != period:
         err_console.print(OUTSIDE_PERIOD_RU.format(date=f"{reference_date:%d.%m.%Y}",
                                                    period=period))
     opts = SyncOptions(registry=registry, period=period, out=out, source_dir=source_dir,
                        db_url=db_url, pseudonymize=pseudonymize, targets=targets,
                        google_key=google_key, google_endpoint=google_endpoint,
-                       reference_date=reference_date, municipality_code=municipality_code)
+                       reference_date=reference_date, municipality_code=municipality_code,
+                       versions=versions)
     total = _registry_size(registry)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[school]}"))
@@ -1003,6 +1017,32 @@ def _region_form(store, year: int, name: str, out: Path, template: Path | None, 
                            municipality=name)
     console.print(f"Форма региона за {year} (муниципалитетов: {len(latest)}, данные периодов "
                   f"{periods_text(latest)}): {out}")
+
+
+@cli.command("upgrade-book")
+@click.argument("file", metavar="КНИГА", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Новая книга: .xlsx или .xlsm (с кнопками).")
+def upgrade_book_cmd(file: Path, out: Path) -> None:
+    """Перенести книгу старой версии шаблона в актуальный шаблон, ничего не потеряв.
+
+    Код выхода: 0 — новая книга записана, 2 — книгу не перенести (старая не меняется).
+
+    Пример: nastavnik upgrade-book школа.xlsx --out школа-1.1.xlsx
+    """
+    from addin.upgrade import upgrade_book
+
+    try:
+        report = upgrade_book(file, out)
+    except WorkbookError as exc:
+        err_console.print(f"[bold red]{escape(exc.status_ru)}:[/] {escape(exc.message_ru)}")
+        sys.exit(EXIT_UNREADABLE)
+    except OSError as exc:
+        err_console.print(f"[bold red]Новая книга не записана:[/] {escape(os_reason(exc))}")
+        sys.exit(EXIT_UNREADABLE)
+    for line in report.lines_ru():
+        console.print(escape(line))
+    console.print(f"Новая книга: {escape(str(out))}")
 
 
 def main() -> None:

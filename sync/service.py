@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from sync.sources.fetch import fetch_all
 from sync.sources.folder import FolderSource
 from sync.sources.registry import read_registry, registry_municipality
 from sync.store import Store, run_token
+from sync.version_window import VersionWindow, apply_window
 
 if TYPE_CHECKING:
     from sync.sources.google import GoogleSheetsSource
@@ -68,6 +69,8 @@ class SyncOptions:
     municipality_code: str | None = None
     #: Read school files only inside the source folder (the server's workspace).
     confined: bool = False
+    #: The template versions accepted this period (sync.version_window).
+    versions: VersionWindow = field(default_factory=VersionWindow)
 
 
 @dataclass
@@ -116,6 +119,7 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
                                   checked, google)
         judged = dict(zip((i for i, _ in fresh), fresh_judged.schools, strict=True))
         schools = [kept[i] if i in kept else judged[i] for i in range(len(entries))]
+        schools = apply_window(schools, opts.versions, opts.period)
         rows = merge_rows([kept_rows, fresh_judged.rows], [e.code for e in entries])
         cons = combine(Judged(schools, rows), opts.period, ref, targets=targets,
                        previous=store.previous_snapshots(opts.period))
