@@ -11,7 +11,7 @@ it) is skipped and said so in the notes: upgrading never raises for the book's c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,18 +34,20 @@ class Migrated:
 
 
 def migrate(sheets: Mapping[str, RawSheet], version: str, *, values: bool = True,
-            to: str = C.TEMPLATE_VERSION) -> Migrated:
+            to: str = C.TEMPLATE_VERSION, steps: Sequence[V.Step] | None = None) -> Migrated:
     """Apply every step from `version` up to `to` to the sheets (name -> RawSheet).
 
     The input is not changed. With values=False the sheets hold something that travels
     with the cells but is not their value (the cell comments): dictionary values are not
     renamed, a split column's comment stays with its first part, merged comments are
-    joined by line breaks, and added columns stay blank.
+    joined by line breaks, and added columns stay blank. `steps` replaces the declared
+    steps (a history under test).
     """
     book = _Book({name: _Table.of(raw, _is_form(name, version)) for name, raw in
                   sheets.items()})
     out = Migrated({})
-    for _, step in V.steps_between(version, to):
+    todo = [s for _, s in V.steps_between(version, to)] if steps is None else list(steps)
+    for step in todo:
         note = _APPLY[type(step)](book, step, values)
         if note:
             out.notes.append(note)
@@ -297,14 +299,14 @@ def _move(book: _Book, step: V.MoveColumn, values: bool) -> str:
         return _skip(step.source, step.column, "нет столбца или ключа")
     if dst.find(step.column) is not None:
         return _skip(step.source, step.column, f"на листе «{step.target}» он уже есть")
-    by_key: dict[str, Any] = {}
+    by_key: dict[str, tuple[Any, Any]] = {}  # folded key -> (key as typed, value)
     for k, v in zip(src.values(skey), src.values(pos), strict=True):
         if not _blank(k) and not _blank(v):
-            by_key.setdefault(_key(k), v)
+            by_key.setdefault(_key(k), (k, v))
     keys = dst.values(dkey)
     present = {_key(k) for k in keys if not _blank(k)}
-    moved = [by_key.get(_key(k)) if not _blank(k) else None for k in keys]
-    orphans = [(k, v) for k, v in by_key.items() if k not in present]
+    moved = [by_key.get(_key(k), (None, None))[1] if not _blank(k) else None for k in keys]
+    orphans = [kv for folded, kv in by_key.items() if folded not in present]
     src.drop(pos)
     dst.insert(len(dst.header), step.column, moved)
     if orphans:  # a value whose row is not in the target: a new row keeps it

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from addin.errors import NotAWorkbookError, WorkbookError, corrupt
 from addin.file_guard import check_file
 from addin.migrate import migrate
 from addin.model import check_sheets, normalize_header, read_info
-from addin.raw import RawSheet, Values
+from addin.raw import CELL_DATETIME, RawSheet, Values
 from workbook_templates import contract as C
 from workbook_templates.build import (
     DATE_FORMAT,
@@ -184,15 +185,25 @@ def _cell(cell: Any) -> Any:
 
 
 def _read_ods(path: Path) -> _OldBook:
+    """Values only (calamine reads no comments of .ods): the header row, then the cells
+    typed over each column, a date in a column of mixed types back as a date."""
     import fastexcel
 
     reader = fastexcel.read_excel(str(path))
     values: dict[str, Values] = {}
     for name in reader.sheet_names:
-        sheet = reader.load_sheet(name, header_row=None, skip_rows=0)
-        cols = [c.to_pylist() for c in sheet.to_arrow().columns]
-        values[name] = [list(r) for r in zip(*cols, strict=True)] if cols else []
+        sheet = reader.load_sheet(name, header_row=0, skip_rows=0, schema_sample_rows=None)
+        header = [None if c.name.startswith("__UNNAMED__") else c.name
+                  for c in sheet.available_columns()]
+        cols = [[_ods_cell(v) for v in c.to_pylist()] for c in sheet.to_arrow().columns]
+        values[name] = [header, *(list(r) for r in zip(*cols, strict=True))]
     return _OldBook(values, {k: [[None] * len(r) for r in v] for k, v in values.items()})
+
+
+def _ods_cell(v: Any) -> Any:
+    if isinstance(v, str) and re.fullmatch(CELL_DATETIME, v):
+        return dt.datetime.fromisoformat(v)
+    return v
 
 
 def _raw(sheets: dict[str, Values]) -> dict[str, RawSheet]:
@@ -294,7 +305,12 @@ def _fill_table(ws: Any, sheet: C.Sheet, raw: RawSheet, notes: RawSheet | None,
     targets: list[int] = []
     taken: set[int] = set()
     extras: list[str] = []
-    for h in raw.header:
+    rows = raw.rows()[1:]
+    filled = [any(v not in (None, "") for v in col) for col in _columns(rows, len(raw.header))]
+    for h, has_values in zip(raw.header, filled, strict=True):
+        if h in (None, "") and not has_values:  # an empty column between: nothing to keep
+            targets.append(0)
+            continue
         at = places.get(normalize_header(h)) if h not in (None, "") else None
         if at is None or at in taken:  # the school's column (or a second twin)
             at = len(sheet.columns) + len(extras) + 1
@@ -302,9 +318,10 @@ def _fill_table(ws: Any, sheet: C.Sheet, raw: RawSheet, notes: RawSheet | None,
             _header(ws, at, h)
         taken.add(at)
         targets.append(at)
-    rows = raw.rows()[1:]
     comments = notes.rows() if notes is not None else []
     for i, (values, at) in enumerate(zip(_columns(rows, len(targets)), targets, strict=True)):
+        if at == 0:
+            continue
         if at > len(sheet.columns):  # the template's help stays on the contract's headers
             note = header_notes.get(normalize_header(raw.header[i]))
             report.comments += _put(ws, C.HEADER_ROW, at, None, note)

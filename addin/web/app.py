@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from addin.web import check, login, plan, remote, staff
+from addin.web import check, login, plan, remote, staff, upgrade
 from addin.web.config import (
     BAD_REQUEST_RU,
     ServerConfig,
@@ -72,7 +72,7 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
         return russian_error(request, 400, BAD_REQUEST_RU.format(what=where or "формат"))
 
     app.include_router(remote.make_router(config), prefix="/xlwings")
-    for area in (check, login, plan, staff):
+    for area in (check, login, plan, staff, upgrade):
         app.include_router(area.make_router(page))
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(CatchErrors)  # outermost of ours: sees every route's exception
