@@ -54,13 +54,20 @@ def cells(path: Path) -> dict[str, dict[tuple[int, Any], Any]]:
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
         got: dict[tuple[int, Any], Any] = {}
         kind = next((s.kind for s in C.SHEETS if s.name == ws.title), None)
+        head = rows[0] if rows else []
+        # a column without a header is matched by its place among such columns (the
+        # upgrade keeps them, in order, after the template's columns)
+        unnamed = [c for c in range(1, max((len(r) for r in rows), default=0) + 1)
+                   if (c > len(head) or head[c - 1] in (None, ""))
+                   and any(c <= len(r) and r[c - 1] not in (None, "") for r in rows)]
         for r, row in enumerate(rows, start=1):
             for c, v in enumerate(row, start=1):
                 if v is None or v == "":
                     continue
                 if kind is C.SheetKind.TABLE:
-                    header = rows[0][c - 1] if c - 1 < len(rows[0]) else None
-                    key = (r, (header, c) if header is None else header)
+                    header = head[c - 1] if c - 1 < len(head) else None
+                    key = (r, ("без заголовка", unnamed.index(c)) if header in (None, "")
+                           else header)
                 elif kind is C.SheetKind.FORM:
                     key = (r, row[0]) if c == 2 else (r, f"col{c}")
                 else:

@@ -7,11 +7,15 @@ books with the 1.1 steps undone (tests/old_books.py, checked against the frozen 
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.comments import Comment
 
@@ -25,6 +29,7 @@ from sync.service import SyncOptions, run_sync
 from sync.version_window import window_of
 from tests.cli import run
 from tests.old_books import V1_0, added_blank, cells, downgrade, lost_or_changed
+from tests.web_bench import start_server, upload
 from workbook_templates import contract as C
 from workbook_templates import versions as V
 from workbook_templates.demo import generate_municipality, write_municipality
@@ -266,3 +271,51 @@ def test_outside_the_window_old_books_are_rejected_with_the_way_out(demo, old_de
     res = run("sync", "--registry", root / "registry.csv", "--period", "2026-11", "--out",
               root / "свод2.xlsx", "--accept-versions", "0.7")
     assert res.returncode == 2 and "неизвестная версия шаблона «0.7»" in res.stderr
+
+
+# -- generated 1.0 books ----------------------------------------------------------------------
+_VALUE = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1,
+            max_size=12).filter(lambda s: s.strip() and not s.startswith("=")),
+    st.integers(-10**6, 10**6), st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    st.dates(dt.date(1950, 1, 1), dt.date(2030, 12, 31)).map(
+        lambda d: dt.datetime(d.year, d.month, d.day)))
+_TABLES = [s.name for s in C.DATA_SHEETS if s.kind is C.SheetKind.TABLE]
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(_TABLES), st.integers(2, 40), st.integers(1, 16),
+                          _VALUE), min_size=1, max_size=25))
+def test_upgrade_never_raises_nor_drops_a_cell(tmp_path, cells_to_set) -> None:
+    old = tmp_path / "gen.xlsx"
+    wb = load_workbook(V1_0 / "school.xlsx")
+    for sheet, row, col, value in cells_to_set:
+        wb[sheet].cell(row=row, column=col, value=value)
+    wb.save(old)
+    new = tmp_path / "gen-new.xlsx"
+    upgrade_book(old, new)
+    assert lost_or_changed(cells(old), cells(new)) == []
+
+
+# -- the page ---------------------------------------------------------------------------------
+def test_page_offers_the_upgrade_of_an_old_book(tmp_path) -> None:
+    server = start_server(log_path=tmp_path / "serve.log")
+    try:
+        with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as client:
+            r = upload(client, FROZEN_SCHOOL)
+            assert r.status_code == 200
+            assert f"Обновить книгу до версии {C.TEMPLATE_VERSION}" in r.text
+            assert "книга старой версии шаблона — обновите её" in r.text.lower()
+            got = client.get(f"{r.url}/upgraded")
+            assert got.status_code == 200
+            assert f"-{C.TEMPLATE_VERSION}.xlsx" in got.headers["content-disposition"] \
+                or "filename" in got.headers["content-disposition"]
+            new = tmp_path / "from-page.xlsx"
+            new.write_bytes(got.content)
+            assert SchoolWorkbook.from_path(new).version == C.TEMPLATE_VERSION
+            assert lost_or_changed(cells(FROZEN_SCHOOL), cells(new)) == []
+            fresh = upload(client, new)
+            assert "Обновить книгу до версии" not in fresh.text
+    finally:
+        server.stop()
