@@ -382,11 +382,17 @@ def checks_cmd(out: Path | None) -> None:
 @click.option("--master", "master_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Сводная книга, которую пишет «Собрать свод» (по умолчанию "
                    "<папка сбора>/workspace/свод.xlsx).")
+@click.option("--accept-versions", default=None, metavar="1.0,1.1",
+              help="Версии шаблона, которые можно сдать (текущая — всегда).")
+@click.option("--old-versions-until", default=None, metavar="ГГГГ-ММ",
+              callback=lambda c, p, v: _period(c, p, v) if v else v,
+              help="Последний период, за который принимаются книги старой версии шаблона.")
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
               max_upload_mb: int, registry: Path | None, period: str | None,
-              deadline_day: int, master_path: Path | None) -> None:
+              deadline_day: int, master_path: Path | None, accept_versions: str | None,
+              old_versions_until: str | None) -> None:
     """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
     (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
@@ -402,12 +408,18 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
         token = token_file.read_text(encoding="utf-8").strip() or None
         if token is None:
             raise Refused(f"Файл токена {token_file} пуст.")
+    from sync.version_window import WindowError, window_of
     from sync.workspace_service import FolderSyncService
 
+    try:
+        versions = window_of(accept_versions, old_versions_until)
+    except WindowError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--accept-versions'") from None
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
                           access_file=access_file, targets_path=targets,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
-                          period=period, deadline_day=deadline_day, master_path=master_path)
+                          period=period, deadline_day=deadline_day, master_path=master_path,
+                          versions=versions)
     try:
         config.check()
     except ServerConfigError as exc:
@@ -415,7 +427,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
         sys.exit(EXIT_UNREADABLE)
     console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
     # The staff pages run the sync through this object: addin/ never imports sync/.
-    run(config, FolderSyncService())
+    run(config, FolderSyncService(versions))
 
 
 @serve_cmd.command("add-school-code")

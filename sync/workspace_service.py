@@ -22,6 +22,7 @@ from addin.web.workspace import (
     SyncOutcome,
     SyncRequest,
 )
+from workbook_templates.versions import VersionWindow
 
 #: X-001's message names both participants and both schools; a school is told only its own.
 _X001 = re.compile(r"Участник (?P<a>\S+) \((?P<sa>[^)]+)\).*?участником (?P<b>\S+) "
@@ -36,6 +37,10 @@ X001_GENERIC_RU = ("Один из участников совпадает по �
 
 class FolderSyncService:
     """`SyncService` over `sync.sources` and `sync.service` (see module docstring)."""
+
+    def __init__(self, versions: VersionWindow | None = None) -> None:
+        #: The template versions «Собрать свод» accepts (`nastavnik serve --accept-versions`).
+        self.versions = versions if versions is not None else VersionWindow()
 
     def read_registry(self, path: Path) -> list[RegistryRow]:
         from sync.sources.registry import RegistryError, read_registry
@@ -63,7 +68,7 @@ class FolderSyncService:
         # staff upload the registry: it must not lead the server to files elsewhere
         opts = SyncOptions(registry=request.registry, period=request.period, out=request.master,
                            source_dir=request.source_dir, targets=request.targets,
-                           confined=True)
+                           confined=True, versions=self.versions)
         try:
             request.master.parent.mkdir(parents=True, exist_ok=True)
             result = run_sync(opts, progress=None, checked=checked)

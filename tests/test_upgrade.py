@@ -8,6 +8,7 @@ books with the 1.1 steps undone (tests/old_books.py, checked against the frozen 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -25,11 +26,12 @@ from addin.raw import RawSheet
 from addin.rules.version import OLD_VERSION
 from addin.upgrade import upgrade_book
 from addin.validate import validate_path
+from addin.web.access import add_school_code, add_staff
 from sync.service import SyncOptions, run_sync
 from sync.version_window import window_of
 from tests.cli import run
 from tests.old_books import V1_0, added_blank, cells, downgrade, lost_or_changed
-from tests.web_bench import start_server, upload
+from tests.web_bench import csrf_of, start_server, upload
 from workbook_templates import contract as C
 from workbook_templates import versions as V
 from workbook_templates.demo import generate_municipality, write_municipality
@@ -319,3 +321,40 @@ def test_page_offers_the_upgrade_of_an_old_book(tmp_path) -> None:
             assert "Обновить книгу до версии" not in fresh.text
     finally:
         server.stop()
+
+
+def test_page_window_and_board_version(demo, old_demo, tmp_path) -> None:
+    """With old versions accepted until 2026-10, a school's 1.0 book of 2026-11 cannot be
+    submitted (the reason and the upgrade are shown); the board shows every book's version."""
+    clean = next(code for code, path in sorted(old_demo.items())
+                 if validate_path(path).errors == 0)
+    collect = tmp_path / "сдача"
+    shutil.copytree(demo, collect)
+    shutil.copy(old_demo[clean], collect / "schools" / f"{clean}.xlsx")
+    codes = tmp_path / "коды.txt"
+    add_staff(codes, "metodist", "staff-secret-001")
+    add_school_code(codes, clean, "school-secret-001")
+    server = start_server("--collect-dir", collect, "--access-file", codes, "--registry",
+                          collect / "registry.csv", "--period", "2026-11",
+                          "--old-versions-until", "2026-10", log_path=tmp_path / "serve.log")
+    try:
+        with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as c:
+            _login(c, clean, "school-secret-001")
+            r = upload(c, old_demo[clean])
+            assert 'id="submit-button"' not in r.text
+            assert "принимались до периода 2026-10" in r.text
+            assert 'id="upgrade-book"' in r.text
+        with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as c:
+            board = _login(c, "metodist", "staff-secret-001").text
+            versions = dict(re.findall(r'data-code="([^"]+)"[^>]*data-version="([^"]*)"',
+                                       board))
+            assert versions[clean] == "1.0"
+            assert {v for k, v in versions.items() if k != clean and v} == {C.TEMPLATE_VERSION}
+            assert "Версия шаблона" in board
+    finally:
+        server.stop()
+
+
+def _login(c: httpx.Client, name: str, secret: str) -> httpx.Response:
+    token = csrf_of(c.get("/login").text)
+    return c.post("/login", data={"csrf": token, "school": name, "code": secret})

@@ -256,7 +256,7 @@ def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
         path.unlink(missing_ok=True)
     else:
         entry.checked = path
-        entry.submit_blocked = submit_blocked(page, report, session)
+        entry.submit_blocked = submit_blocked(page, report, session, entry.period)
         if not entry.submit_blocked:
             entry.submit_token = secrets.token_urlsafe(32)
         elif entry.suffix == ".ods":  # no submission, no annotated copy: keep nothing
@@ -269,8 +269,9 @@ def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
              c["предупреждение"], c["совет"],
              (time.perf_counter() - started) * 1000)
 
-def submit_blocked(page: Page, report: Report, session: Session) -> str:
-    """Why this report cannot be submitted from this session ("" when it can)."""
+def submit_blocked(page: Page, report: Report, session: Session, period: str = "") -> str:
+    """Why this report cannot be submitted from this session ("" when it can); `period` is
+    the book's own (the window of template versions is judged by it)."""
     if page.config.collect_dir is None:
         return ("Сдача книг на этом сервере не включена (он запущен без папки сбора "
                 "--collect-dir). Передайте книгу в муниципальный центр так, как он указал.")
@@ -279,6 +280,9 @@ def submit_blocked(page: Page, report: Report, session: Session) -> str:
     if report.errors:
         return ("Книгу с ошибками сдать нельзя: исправьте ошибки, сохраните книгу и "
                 "проверьте снова.")
+    when = period or date.today().strftime("%Y-%m")
+    if report.version and not page.config.versions.accepts(report.version, when):
+        return page.config.versions.reason_ru(report.version, when)
     code = report.school_code
     if session.staff:
         return ("Вы вошли как сотрудник муниципального центра: сдаёт книгу сама "

@@ -8,12 +8,14 @@ import hmac
 import html
 import ipaddress
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from workbook_templates.versions import VersionWindow
 
 log = logging.getLogger("nastavnik.server")
 
@@ -54,6 +56,8 @@ class ServerConfig:
     deadline_day: int = 25
     #: The master workbook «Собрать свод» writes (default <collect>/workspace/свод.xlsx).
     master_path: Path | None = None
+    #: Template versions the page lets a school submit (and «Собрать свод» accepts).
+    versions: VersionWindow = field(default_factory=VersionWindow)
 
     @property
     def loopback(self) -> bool:
