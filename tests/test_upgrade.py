@@ -12,6 +12,7 @@ import re
 import shutil
 import zipfile
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -145,10 +146,15 @@ def test_frozen_1_0_school_upgrades_with_nothing_lost(tmp_path) -> None:
     _upgrade_and_compare(FROZEN_SCHOOL, tmp_path)
 
 
-def test_every_demo_school_upgrades_with_nothing_lost(old_demo, tmp_path) -> None:
-    assert len(old_demo) >= 8
-    for path in old_demo.values():
-        _upgrade_and_compare(path, tmp_path)
+@pytest.fixture(scope="module")
+def upgraded_demo(old_demo, tmp_path_factory) -> dict[str, Path]:
+    """Every old demo book upgraded, each checked cell by cell on the way."""
+    out = tmp_path_factory.mktemp("upgraded")
+    return {stem: _upgrade_and_compare(path, out) for stem, path in old_demo.items()}
+
+
+def test_every_demo_school_upgrades_with_nothing_lost(old_demo, upgraded_demo) -> None:
+    assert len(upgraded_demo) == len(old_demo) >= 8
 
 
 def test_extra_columns_sheets_fields_and_comments_survive(tmp_path) -> None:
@@ -229,24 +235,21 @@ def test_cli_upgrade_book_and_its_refusals(tmp_path) -> None:
 
 
 # -- the sync's window ------------------------------------------------------------------------
-def _mixed(demo: Path, old_demo: dict[str, Path], tmp: Path, upgraded: bool) -> Path:
-    root = tmp / ("upgraded" if upgraded else "mixed")
+def _mixed(demo: Path, books: dict[str, Path], tmp: Path, name: str) -> Path:
+    """The demo municipality with every other school's book replaced by one of `books`."""
+    root = tmp / name
     shutil.copytree(demo, root)
-    for i, (stem, old) in enumerate(sorted(old_demo.items())):
+    for i, (stem, book) in enumerate(sorted(books.items())):
         if i % 2 == 0:
-            target = root / "schools" / f"{stem}.xlsx"
-            if upgraded:
-                upgrade_book(old, target)
-            else:
-                shutil.copy(old, target)
+            shutil.copy(book, root / "schools" / f"{stem}.xlsx")
     return root
 
 
-def test_sync_of_mixed_versions_inside_the_window_equals_all_upgraded(demo, old_demo,
-                                                                      tmp_path) -> None:
+def test_sync_of_mixed_versions_inside_the_window_equals_all_upgraded(
+        demo, old_demo, upgraded_demo, tmp_path) -> None:
     figures = {}
-    for upgraded in (False, True):
-        root = _mixed(demo, old_demo, tmp_path, upgraded)
+    for upgraded, books in ((False, old_demo), (True, upgraded_demo)):
+        root = _mixed(demo, books, tmp_path, str(upgraded))
         result = run_sync(SyncOptions(registry=root / "registry.csv", period="2026-11",
                                       out=root / "свод.xlsx", source_dir=root))
         cons = result.consolidation
@@ -258,7 +261,7 @@ def test_sync_of_mixed_versions_inside_the_window_equals_all_upgraded(demo, old_
 
 def test_outside_the_window_old_books_are_rejected_with_the_way_out(demo, old_demo,
                                                                     tmp_path) -> None:
-    root = _mixed(demo, old_demo, tmp_path, upgraded=False)
+    root = _mixed(demo, old_demo, tmp_path, "mixed")
     res = run("sync", "--registry", root / "registry.csv", "--period", "2026-11", "--out",
               root / "свод.xlsx", "--old-versions-until", "2026-10")
     assert res.returncode == 1, res.stderr
@@ -301,31 +304,10 @@ def test_upgrade_never_raises_nor_drops_a_cell(tmp_path, cells_to_set) -> None:
 
 
 # -- the page ---------------------------------------------------------------------------------
-def test_page_offers_the_upgrade_of_an_old_book(tmp_path) -> None:
-    server = start_server(log_path=tmp_path / "serve.log")
-    try:
-        with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as client:
-            r = upload(client, FROZEN_SCHOOL)
-            assert r.status_code == 200
-            assert f"Обновить книгу до версии {C.TEMPLATE_VERSION}" in r.text
-            assert "книга старой версии шаблона — обновите её" in r.text.lower()
-            got = client.get(f"{r.url}/upgraded")
-            assert got.status_code == 200
-            assert f"-{C.TEMPLATE_VERSION}.xlsx" in got.headers["content-disposition"] \
-                or "filename" in got.headers["content-disposition"]
-            new = tmp_path / "from-page.xlsx"
-            new.write_bytes(got.content)
-            assert SchoolWorkbook.from_path(new).version == C.TEMPLATE_VERSION
-            assert lost_or_changed(cells(FROZEN_SCHOOL), cells(new)) == []
-            fresh = upload(client, new)
-            assert "Обновить книгу до версии" not in fresh.text
-    finally:
-        server.stop()
-
-
 def test_page_window_and_board_version(demo, old_demo, tmp_path) -> None:
     """With old versions accepted until 2026-10, a school's 1.0 book of 2026-11 cannot be
-    submitted (the reason and the upgrade are shown); the board shows every book's version."""
+    submitted: the reason and «Обновить книгу» are shown, and the upgraded book can be; the
+    board shows every book's version."""
     clean = next(code for code, path in sorted(old_demo.items())
                  if validate_path(path).errors == 0)
     collect = tmp_path / "сдача"
@@ -343,7 +325,17 @@ def test_page_window_and_board_version(demo, old_demo, tmp_path) -> None:
             r = upload(c, old_demo[clean])
             assert 'id="submit-button"' not in r.text
             assert "принимались до периода 2026-10" in r.text
-            assert 'id="upgrade-book"' in r.text
+            assert f"Обновить книгу до версии {C.TEMPLATE_VERSION}" in r.text
+            assert "книга старой версии шаблона — обновите её" in r.text.lower()
+            got = c.get(f"{r.url}/upgraded")
+            assert got.status_code == 200
+            assert f"-{C.TEMPLATE_VERSION}.xlsx" in unquote(got.headers["content-disposition"])
+            new = tmp_path / "from-page.xlsx"
+            new.write_bytes(got.content)
+            assert lost_or_changed(cells(old_demo[clean]), cells(new)) == []
+            again = upload(c, new)  # the upgraded book: no upgrade offered, it can be sent
+            assert "Обновить книгу до версии" not in again.text
+            assert 'id="submit-button"' in again.text
         with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as c:
             board = _login(c, "metodist", "staff-secret-001").text
             versions = dict(re.findall(r'data-code="([^"]+)"[^>]*data-version="([^"]*)"',
