@@ -25,7 +25,7 @@ from typing import Any
 from addin.errors import NotAWorkbookError, WorkbookError, corrupt
 from addin.file_guard import check_file
 from addin.migrate import migrate
-from addin.model import check_sheets, normalize_header, read_info
+from addin.model import normalize_header, read_info
 from addin.raw import CELL_DATETIME, RawSheet, Values
 from workbook_templates import contract as C
 from workbook_templates.build import (
@@ -160,24 +160,60 @@ def _read_old(path: Path) -> _OldBook:
 
 
 def _read_openpyxl(path: Path) -> _OldBook:
+    """Values in read-only mode (full mode is five times slower on a big book), comments
+    from the sheets' comment parts."""
     import openpyxl
 
-    wb = openpyxl.load_workbook(path, data_only=False, keep_links=False)
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False, keep_links=False)
+    notes = _comments(path)
     values: dict[str, Values] = {}
     comments: dict[str, Values] = {}
-    for ws in wb.worksheets:
-        rows: Values = []
-        notes: Values = []
-        for row in ws.iter_rows():
-            rows.append([_cell(c) for c in row])
-            notes.append([c.comment.text if c.comment is not None else None for c in row])
-        values[ws.title], comments[ws.title] = rows, notes
+    try:
+        for ws in wb.worksheets:
+            ws.reset_dimensions()  # a wrong <dimension> must not cut rows off
+            rows = [[_cell(c) for c in row] for row in ws.iter_rows()]
+            own = notes.get(ws.title, {})
+            width = max([len(r) for r in rows] + [c for _, c in own] + [0])
+            rows += [[] for _ in range(max([r for r, _ in own] + [0]) - len(rows))]
+            rows = [r + [None] * (width - len(r)) for r in rows]
+            values[ws.title] = rows
+            comments[ws.title] = [[own.get((r, c)) for c in range(1, width + 1)]
+                                  for r in range(1, len(rows) + 1)]
+    finally:
+        wb.close()
     return _OldBook(values, comments)
 
 
+def _comments(path: Path) -> dict[str, dict[tuple[int, int], str]]:
+    """Sheet name -> (row, column) -> comment text, read the way openpyxl's reader does."""
+    from openpyxl.comments.comment_sheet import CommentSheet
+    from openpyxl.packaging.relationship import get_dependents, get_rels_path
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.utils.cell import coordinate_to_tuple
+    from openpyxl.xml.constants import COMMENTS_NS
+    from openpyxl.xml.functions import fromstring
+
+    reader = ExcelReader(str(path), read_only=True)
+    out: dict[str, dict[tuple[int, int], str]] = {}
+    try:
+        reader.read_manifest()
+        reader.read_workbook()
+        for sheet, rel in reader.parser.find_sheets():
+            rels = get_rels_path(rel.target)
+            if rels not in reader.valid_files:
+                continue
+            for r in get_dependents(reader.archive, rels).find(COMMENTS_NS):
+                tree = CommentSheet.from_tree(fromstring(reader.archive.read(r.target)))
+                for ref, comment in tree.comments:
+                    out.setdefault(sheet.name, {})[coordinate_to_tuple(ref)] = comment.text
+    finally:
+        reader.archive.close()
+    return out
+
+
 def _cell(cell: Any) -> Any:
-    v = cell.value
-    if cell.data_type == "f" and isinstance(v, str):
+    v = getattr(cell, "value", None)
+    if getattr(cell, "data_type", None) == "f" and isinstance(v, str):
         return Formula(v)
     if v is not None and not isinstance(v, str | int | float | bool | dt.date | dt.time):
         return None  # an array formula or a rich object openpyxl cannot write back as is
@@ -238,9 +274,10 @@ def _is_old_data_sheet(name: str) -> bool:
 
 
 def _version(old: _OldBook, source: str) -> str:
-    raw = {k: RawSheet.from_rows(v) for k, v in old.values.items()}
-    check_sheets(raw, source)  # our workbook of a known version, or a Russian refusal
-    return read_info({normalize_header(k): v for k, v in raw.items()}, source).version
+    """The book's version; a Russian refusal for a book not ours, of no version, or of a
+    version newer than the program."""
+    raw = {normalize_header(k): RawSheet.from_rows(v) for k, v in old.values.items()}
+    return read_info(raw, source).version
 
 
 # -- writing the new one --------------------------------------------------------------------
@@ -277,8 +314,11 @@ def _put(ws: Any, row: int, column: int, value: Any, comment: Any = None) -> boo
     comment was written."""
     from openpyxl.comments import Comment
 
+    blank = value is None or (isinstance(value, str) and value == "")
+    if blank and not comment:  # no cell object for nothing: the file stays small
+        return False
     cell = ws.cell(row=row, column=column)
-    if value is not None and not (isinstance(value, str) and value == ""):
+    if not blank:
         cell.value = value
         if isinstance(value, str) and not isinstance(value, Formula):
             cell.data_type = "s"
