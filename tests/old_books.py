@@ -90,12 +90,17 @@ def lost_or_changed(a: Cells, b: Cells) -> list[str]:
     """Every non-empty cell of the old book `a` that is missing or different in the new `b`
     (through the declared mapping of 1.0 -> current: only added columns, so names stay)."""
     problems = []
+    form = C.SCHOOL.name
+    unlabeled = [[v for (r, k), v in sorted(book.get(form, {}).items(), key=lambda i: i[0][0])
+                  if k is None] for book in (a, b)]
+    if unlabeled[0] != unlabeled[1]:  # values without a label: kept below the form, in order
+        problems.append(f"{form}: {unlabeled[0]!r} -> {unlabeled[1]!r}")
     for sheet, got in a.items():
         for (row, key), value in got.items():
-            if sheet == C.SCHOOL.name:
+            if sheet == form:
                 have = {k: v for (r, k), v in b.get(sheet, {}).items()}
-                if isinstance(key, str) and key.startswith("col"):
-                    continue  # the form's help column is the template's own
+                if key is None or isinstance(key, str) and key.startswith("col"):
+                    continue  # unlabeled: above; the help column is the template's own
                 other = have.get(key)
             else:
                 other = b.get(sheet, {}).get((row, key))

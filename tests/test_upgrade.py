@@ -286,21 +286,42 @@ _VALUE = st.one_of(
     st.dates(dt.date(1950, 1, 1), dt.date(2030, 12, 31)).map(
         lambda d: dt.datetime(d.year, d.month, d.day)))
 _TABLES = [s.name for s in C.DATA_SHEETS if s.kind is C.SheetKind.TABLE]
+_OWN_SHEET = "Своё"
+#: (sheet, first column, last column): tables anywhere, the form's values, a sheet of the
+#: school's own.
+_PLACES = [(t, 1, 16) for t in _TABLES] + [(C.SCHOOL.name, 2, 2), (_OWN_SHEET, 1, 5)]
+
+
+@st.composite
+def _cells(draw) -> tuple[str, int, int, object, str | None]:
+    sheet, first, last = draw(st.sampled_from(_PLACES))
+    comment = draw(st.one_of(st.none(), st.text("абв эюя", min_size=1, max_size=5)))
+    return (sheet, draw(st.integers(2, 40)), draw(st.integers(first, last)), draw(_VALUE),
+            comment)
 
 
 @settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(_TABLES), st.integers(2, 40), st.integers(1, 16),
-                          _VALUE), min_size=1, max_size=25))
+@given(st.lists(_cells(), min_size=1, max_size=25))
 def test_upgrade_never_raises_nor_drops_a_cell(tmp_path, cells_to_set) -> None:
     old = tmp_path / "gen.xlsx"
     wb = load_workbook(V1_0 / "school.xlsx")
-    for sheet, row, col, value in cells_to_set:
-        wb[sheet].cell(row=row, column=col, value=value)
+    wb.create_sheet(_OWN_SHEET)
+    notes = {}
+    for sheet, row, col, value, comment in cells_to_set:
+        cell = wb[sheet].cell(row=row, column=col, value=value)
+        if comment:
+            cell.comment = Comment(comment, "куратор")
+            notes[(sheet, row, col)] = comment
     wb.save(old)
     new = tmp_path / "gen-new.xlsx"
     upgrade_book(old, new)
     assert lost_or_changed(cells(old), cells(new)) == []
+    got = load_workbook(new)
+    kept = sum(1 for ws in got.worksheets for row in ws.iter_rows() for c in row
+               if c.comment is not None and c.comment.text in notes.values()
+               and c.comment.author == "куратор")
+    assert kept == len(notes)  # every curator's comment is on a cell of the new book
 
 
 # -- the page ---------------------------------------------------------------------------------
