@@ -345,6 +345,27 @@ def _first_schools(root: Path, paths: list[Path], n: int, into: Path) -> Path:
     return into
 
 
+#: A sync from the local WebDAV server at most this many times the same sync from disk.
+WEBDAV_TARGET_RATIO = 1.5
+
+
+def bench_webdav(root: Path, tmp: Path) -> None:
+    """The municipality of bench_sync served by a local WebDAV server (wsgidav) against the
+    same folder read from disk: a first sync of each, as a ratio."""
+    try:
+        from tests.webdav_bench import bench_webdav_sync
+    except ImportError as exc:
+        print(f"  WebDAV: пропущено ({exc})")
+        return
+    (tmp / "webdav").mkdir(exist_ok=True)
+    r = bench_webdav_sync(root, tmp / "webdav", _CHILD_ENV)
+    met = r["ratio"] <= WEBDAV_TARGET_RATIO
+    print(f"  {r['schools']} ОО с сервера WebDAV: {r['webdav_s']:.1f} с, с диска "
+          f"{r['folder_s']:.1f} с ({r['ratio']:.2f}x, цель ≤ {WEBDAV_TARGET_RATIO}x)")
+    record("webdav_sync_vs_folder", {"value": r["ratio"], "unit": "x",
+                                     "target": WEBDAV_TARGET_RATIO, "met": met, **r})
+
+
 def bench_engines(paths: list[Path]) -> None:
     """pandas against polars on the same batch: the joins and group-bys the rules and
     indicators do (references on (school, ID), duplicate IDs, a per-school count)."""
@@ -493,6 +514,26 @@ def _indicator_row(code: str, period: str, school: str, pos: int, d: object, num
             "target_is_default": True}
 
 
+SURVEY_P95_TARGET_S = 1.0
+
+
+def bench_survey_answers() -> None:
+    """500 participants answer a survey wave through a real server (tests/survey_client.py)."""
+    try:
+        from tests.survey_client import bench_answers
+    except ImportError as exc:
+        print(f"  анкеты: пропущено ({exc})")
+        return
+    r = bench_answers()
+    met = r["errors"] == 0 and r["p95_s"] < SURVEY_P95_TARGET_S and r["seconds"] < 60
+    print(f"  {r['answers']} ответов за {r['seconds']} с (поступают за {r['window_s']} с), "
+          f"ошибок {r['errors']}, p95 участника {r['p95_s']} с, p95 сохранения "
+          f"{r['save_p95_s']} с (цель: 0 ошибок, p95 < {SURVEY_P95_TARGET_S} с) "
+          f"{'OK' if met else 'НЕ ДОСТИГНУТО'}")
+    record("survey_answers", {"value": r["p95_s"], "unit": "s", "target": SURVEY_P95_TARGET_S,
+                              "met": met, **r})
+
+
 RESULTS = ROOT / "bench" / "results.json"
 
 
@@ -529,11 +570,27 @@ def main() -> None:
         print("== Страница проверки: загрузка → результат (цель < 1 с)")
         bench_optional("страница", "tests.web_bench", "bench_page_roundtrip", path,
                        key="page_roundtrip", target=1.0)
+        print("== Книга организации: скачивание заполненной книги (цель < 0.3 с)")
+        bench_optional("скачивание", "tests.book_bench", "bench_book_download",
+                       key="book_download", target=0.3)
+        print("== Дорожная карта на странице: самая большая из карт-образцов (цель < 2 с)")
+        bench_optional("перенос", "tests.book_bench", "bench_roadmap_page",
+                       key="roadmap_page_import", target=2.0)
         print("== Копия с предложениями пар (цель < 2 с)")
         bench_optional("копия с предложениями пар", "tests.copy_bench",
                        "bench_suggestions_copy", path, key="suggestions_copy", target=2.0)
+        print("== Письма: 200 напоминаний на локальный SMTP-сервер (цель < 10 с)")
+        bench_optional("письма", "tests.smtp_server", "bench_letters", 200,
+                       key="mail_200_letters", target=10.0)
+        print("== Анкеты по ссылке: 500 ответов параллельно (цель: p95 < 1 с, 0 ошибок)")
+        bench_survey_answers()
+        print("== Коды доступа 200 организациям и книга для печати (цель < 20 с)")
+        bench_optional("коды реестра", "tests.codes_bench", "bench_registry_codes", 200,
+                       key="registry_codes_200", target=20.0)
         print(f"== Сбор муниципалитета: {args.schools} книг")
         bench_sync(tmp, args.schools, args.school_participants)
+        print(f"== Сбор с сервера WebDAV против папки: {args.schools} книг")
+        bench_webdav(tmp / "muni", tmp)
         print("== Свод региона: 50 муниципалитетов × 40 ОО в базе (цель < 15 с)")
         bench_region(tmp)
     print(f"(время — лучшее из нескольких запусков; пол — чтение тех же файлов fastexcel; "

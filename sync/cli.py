@@ -29,6 +29,8 @@ from sync.cli_errors import (
     require_existing_sqlite,
     write_failed,
 )
+from sync.cli_webdav import webdav_options, webdav_settings
+from sync.remind import remind_cmd
 
 cli_ru.install()
 console = Console(highlight=False)
@@ -382,6 +384,30 @@ def checks_cmd(out: Path | None) -> None:
 @click.option("--master", "master_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Сводная книга, которую пишет «Собрать свод» (по умолчанию "
                    "<папка сбора>/workspace/свод.xlsx).")
+@webdav_options(folder_help="Папка WebDAV, из которой «Собрать свод» читает книги, указанные "
+                            "в реестре полным адресом (логин и пароль приложения — только "
+                            "для неё; адреса вне этой папки не читаются).")
+@click.option("--mail-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="Настройки почты (TOML) для «Напомнить», писем о возврате и итогов свода.")
+@click.option("--public-url", default=None,
+              help="Адрес сервера для школ (https://…), который получают кнопки книг .xlsm со "
+                   "страницы «Книга организации»; по умолчанию — адрес, по которому открыта "
+                   "страница.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path),
+              help="Сертификат HTTPS (PEM); вместе с --tls-key сервер работает по HTTPS.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Закрытый ключ сертификата HTTPS (PEM, без пароля).")
+@click.option("--behind-proxy", is_flag=True, default=False,
+              help="HTTPS обеспечивает обратный прокси (nginx) перед сервером; заголовкам "
+                   "X-Forwarded-* верить только от --proxy-address.")
+@click.option("--proxy-address", default="127.0.0.1", show_default=True,
+              help="IP-адрес обратного прокси, от которого принимаются X-Forwarded-*.")
+@click.option("--timezone", default=None,
+              help="Часовой пояс муниципалитета (IANA, например Europe/Moscow) для времени на "
+                   "страницах и срока сдачи; по умолчанию — пояс компьютера.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл настроек сервера (TOML, см. deploy/server.example.toml); параметры "
+                   "командной строки важнее файла.")
 @click.option("--accept-versions", default=None, metavar="1.0,1.1",
               help="Версии шаблона, которые можно сдать (текущая — всегда).")
 @click.option("--old-versions-until", default=None, metavar="ГГГГ-ММ",
@@ -391,8 +417,14 @@ def checks_cmd(out: Path | None) -> None:
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
               max_upload_mb: int, registry: Path | None, period: str | None,
-              deadline_day: int, master_path: Path | None, accept_versions: str | None,
-              old_versions_until: str | None) -> None:
+              deadline_day: int, master_path: Path | None, tls_cert: Path | None,
+              tls_key: Path | None, behind_proxy: bool, proxy_address: str,
+              timezone: str | None, config_file: Path | None, source_webdav: str | None = None,
+              webdav_login: str | None = None, webdav_password_file: Path | None = None,
+              webdav_timeout: float | None = None,
+              mail_config: Path | None = None, public_url: str | None = None,
+              accept_versions: str | None = None,
+              old_versions_until: str | None = None) -> None:
     """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
     (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
@@ -415,19 +447,48 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
         versions = window_of(accept_versions, old_versions_until)
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="'--accept-versions'") from None
+    # the WebDAV password stays in the injected service, on the server's side
+    service = FolderSyncService(webdav=webdav_settings(
+        source_webdav, webdav_login, webdav_password_file, webdav_timeout, confined=True),
+        versions=versions)
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
                           access_file=access_file, targets_path=targets,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
                           period=period, deadline_day=deadline_day, master_path=master_path,
-                          versions=versions)
+                          mail_config=mail_config, tls_cert=tls_cert, tls_key=tls_key,
+                          behind_proxy=behind_proxy, proxy_address=proxy_address,
+                          timezone=timezone, versions=versions)
+    if public_url:
+        if not public_url.startswith(("http://", "https://")):
+            raise Refused(f"--public-url должен начинаться с http:// или https://, а указано "
+                          f"«{public_url}».")
+        config.public_url = public_url
     try:
+        config = _with_config_file(ctx, config, config_file)
         config.check()
     except ServerConfigError as exc:
         err_console.print(f"[bold red]Сервер не запущен:[/] {escape(str(exc))}")
         sys.exit(EXIT_UNREADABLE)
-    console.print(f"Сервер nastavnik: http://{host}:{port}/  (остановить — Ctrl+C)")
+    from addin.web.tls import scheme
+
+    console.print(f"Сервер nastavnik: {scheme(config)}://{config.host}:{config.port}/  "
+                  "(остановить — Ctrl+C)")
     # The staff pages run the sync through this object: addin/ never imports sync/.
-    run(config, FolderSyncService(versions))
+    run(config, service)
+
+
+def _with_config_file(ctx: click.Context, config, path: Path | None):  # noqa: ANN001, ANN202
+    """The flags' configuration over `--config`'s file (flags given on the command line win)."""
+    if path is None:
+        return config
+    from click.core import ParameterSource
+
+    from addin.web import config_file
+
+    given = {name for name in ctx.params
+             if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE,
+                                                    ParameterSource.ENVIRONMENT)}
+    return config_file.merge(config, config_file.load(path), given)
 
 
 @serve_cmd.command("add-school-code")
@@ -452,6 +513,48 @@ def add_school_code_cmd(access_file: Path, school_code: str, secret: str | None)
     console.print(f"Код доступа для {school_code} записан в {access_file}.")
     if secret is None:
         console.print(f"Код (сообщите школе, он больше не будет показан): [bold]{shown}[/]")
+
+
+@serve_cmd.command("add-school-codes")
+@click.option("--registry", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Реестр организаций (CSV или xlsx, как у nastavnik sync).")
+@click.option("--access-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл кодов доступа (создаётся, если его нет).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Книга для печати (.xlsx): по блоку на организацию с кодом и QR-кодом адреса.")
+@click.option("--url", required=True,
+              help="Адрес страницы сдачи книг, например https://nastavnik.mo.ru/")
+@click.option("--replace", is_flag=True, default=False,
+              help="Заменить коды и тем организациям, у которых они уже есть (их сеансы "
+                   "завершатся).")
+def add_school_codes_cmd(registry: Path, access_file: Path, out: Path, url: str,
+                         replace: bool) -> None:
+    """Коды доступа всем организациям реестра, у которых их нет, и книга для печати.
+
+    Пример: nastavnik serve add-school-codes --registry реестр.csv --access-file коды.txt
+    --out коды-для-печати.xlsx --url https://nastavnik.mo.ru/
+    """
+    from addin.web.code_lists import CodeListError, issue_registry_codes
+    from sync.sources.registry import RegistryError, read_registry
+
+    if out.exists() and out.resolve() == registry.resolve():
+        raise Refused("Книга для печати не может быть записана поверх реестра: укажите "
+                      "другое имя в --out.")
+    try:
+        entries = read_registry(registry)
+        issued = issue_registry_codes(access_file, out, [(e.code, e.name) for e in entries],
+                                      url, replace=replace)
+    except (RegistryError, CodeListError) as exc:
+        raise Refused(exc.message_ru) from None
+    if issued.written:
+        console.print(f"Новых кодов: {issued.written} из {len(entries)} организаций реестра; "
+                      f"записаны в {access_file}.")
+        console.print(f"Книга для печати: {out}. Коды показаны только в ней: распечатайте и "
+                      "удалите файл.")
+    else:
+        console.print(f"У всех {len(entries)} организаций реестра коды уже есть; новые не "
+                      "выданы (заменить — --replace). Книга для печати не записана.")
 
 
 @serve_cmd.command("add-staff")
@@ -481,6 +584,34 @@ def add_staff_cmd(access_file: Path, login: str, secret: str | None) -> None:
     console.print(f"Учётная запись сотрудника {login} записана в {access_file}.")
     if secret is None:
         console.print(f"Код (сообщите сотруднику, он больше не будет показан): [bold]{shown}[/]")
+
+
+@serve_cmd.command("revoke-buttons")
+@click.option("--access-file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Файл кодов доступа сервера.")
+@click.option("--school", "school_code", required=True, help="Код ОО, например ОО-001.")
+def revoke_buttons_cmd(access_file: Path, school_code: str) -> None:
+    """Отключить кнопки «Проверить» и «Показатели» во всех выданных книгах .xlsm школы.
+
+    Сервер перестаёт принимать токен кнопок этой школы; новая книга или «Кнопки сервера в
+    своей книге» на странице «Книга организации» дают новый токен. Замена кода доступа школы
+    (serve add-school-code) отключает прежние кнопки так же.
+
+    Пример: nastavnik serve revoke-buttons --access-file коды.txt --school ОО-001
+    """
+    from addin.web.access import AccessCodes
+    from addin.web.button_tokens import ButtonTokens
+
+    codes = AccessCodes(access_file)
+    if school_code not in codes.schools():
+        raise Refused(f"В файле кодов {access_file} нет организации «{school_code}».")
+    try:
+        ButtonTokens(access_file, codes).revoke(school_code)
+    except OSError as exc:
+        raise write_failed(access_file, exc) from None
+    console.print(f"Кнопки книг организации {school_code} отключены. Новая книга со страницы "
+                  "«Книга организации» получит новый токен.")
 
 
 PERIOD_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -527,11 +658,17 @@ def _period(ctx, param, value: str) -> str:  # noqa: ANN001 (click callback)
 @click.option("--municipality-code", default=None,
               help="Код муниципалитета (ОКТМО) в общей базе региона; по умолчанию — из столбца "
                    "«код муниципалитета» реестра.")
+@webdav_options(folder_help="Папка WebDAV (Яндекс Диск, Nextcloud, Облако Mail.ru), "
+                            "относительно которой указаны файлы в реестре, например "
+                            "https://webdav.yandex.ru/Наставничество/ (вместо --source-dir).")
 def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
              db_url: str | None, pseudonymize: bool, targets: Path | None,
              google_key: Path | None, google_endpoint: str | None,
-             reference_date: date | None, accept_versions: str | None,
-             old_versions_until: str | None, municipality_code: str | None) -> None:
+             reference_date: date | None, municipality_code: str | None,
+             source_webdav: str | None = None, webdav_login: str | None = None,
+             webdav_password_file: Path | None = None,
+             webdav_timeout: float | None = None, accept_versions: str | None = None,
+             old_versions_until: str | None = None) -> None:
     """Собрать книги всех организаций в сводную книгу муниципалитета.
 
     Код выхода: 0 — все приняты, 1 — есть не принятые организации, 2 — сбор не выполнен
@@ -549,6 +686,10 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
         versions = window_of(accept_versions, old_versions_until)
     except WindowError as exc:
         raise click.BadParameter(str(exc), param_hint="'--accept-versions'") from None
+    if source_dir is not None and source_webdav:
+        raise click.BadParameter("укажите одно: папку на диске или папку WebDAV.",
+                                 param_hint="'--source-dir' / '--source-webdav'")
+    webdav = webdav_settings(source_webdav, webdav_login, webdav_password_file, webdav_timeout)
     if reference_date is not None and f"{reference_date:%Y-%m}" != period:
         err_console.print(OUTSIDE_PERIOD_RU.format(date=f"{reference_date:%d.%m.%Y}",
                                                    period=period))
@@ -556,7 +697,7 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
                        db_url=db_url, pseudonymize=pseudonymize, targets=targets,
                        google_key=google_key, google_endpoint=google_endpoint,
                        reference_date=reference_date, municipality_code=municipality_code,
-                       versions=versions)
+                       webdav=webdav, versions=versions)
     total = _registry_size(registry)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[school]}"))
@@ -578,7 +719,7 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
                               f"{escape(_sync_failure(exc, db_url))}")
             sys.exit(EXIT_UNREADABLE)
     _print_sync_summary(result)
-    if _registry_entries(registry):
+    if _registry_entries(registry) and not source_webdav:
         _nothing_found_hint(result, (source_dir or registry.parent).resolve())
     sys.exit(EXIT_FINDINGS if result.consolidation.any_rejected else EXIT_OK)
 
@@ -1055,6 +1196,9 @@ def upgrade_book_cmd(file: Path, out: Path) -> None:
     for line in report.lines_ru():
         console.print(escape(line))
     console.print(f"Новая книга: {escape(str(out))}")
+
+
+cli.add_command(remind_cmd)
 
 
 def main() -> None:

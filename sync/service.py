@@ -38,7 +38,14 @@ from sync.figures import federal_figures
 from sync.master import master_lock, render_master
 from sync.pseudonym import load_or_create_key
 from sync.result_cache import engine_version
-from sync.sources.base import Fetched, SchoolEntry, SourceError, is_google_source, spreadsheet_id
+from sync.sources.base import (
+    Fetched,
+    SchoolEntry,
+    SourceError,
+    is_google_source,
+    is_web_address,
+    spreadsheet_id,
+)
 from sync.sources.fetch import fetch_all
 from sync.sources.folder import FolderSource
 from sync.sources.registry import read_registry, registry_municipality
@@ -47,6 +54,7 @@ from sync.version_window import VersionWindow, apply_window
 
 if TYPE_CHECKING:
     from sync.sources.google import GoogleSheetsSource
+    from sync.sources.webdav import WebDavSettings, WebDavSource
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,8 @@ class SyncOptions:
     municipality_code: str | None = None
     #: Read school files only inside the source folder (the server's workspace).
     confined: bool = False
+    #: Books on WebDAV servers: the folder, login and password (`sync.sources.webdav`).
+    webdav: WebDavSettings | None = None
     #: The template versions accepted this period (sync.version_window).
     versions: VersionWindow = field(default_factory=VersionWindow)
 
@@ -105,7 +115,8 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
         google = (_google_client(opts) if any(is_google_source(e.source) for e in entries)
                   else None)
         drive = google.modified_times() if google is not None else {}
-        kept, kept_rows = _unchanged(entries, opts, cached, version, drive)
+        webdav = _webdav_source(opts, entries)  # each folder listed once: sizes, versions
+        kept, kept_rows = _unchanged(entries, opts, cached, version, drive, webdav)
         # the kept schools' items are in the store when its latest run of the period is the
         # one that wrote the results (a rolled-back or another run: all are written again)
         stored = kept and cached[result_cache.PERIOD_TABLES][0] == store.last_run(opts.period)
@@ -116,7 +127,7 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
                 checked(result)
         fresh = [(i, e) for i, e in enumerate(entries) if i not in kept]
         fresh_judged = _judge_all([e for _, e in fresh], opts, ref, targets, progress,
-                                  checked, google)
+                                  checked, google, webdav)
         judged = dict(zip((i for i, _ in fresh), fresh_judged.schools, strict=True))
         schools = [kept[i] if i in kept else judged[i] for i in range(len(entries))]
         schools = apply_window(schools, opts.versions, opts.period)
@@ -169,11 +180,12 @@ def _discard(master: Beside) -> None:
 
 def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
                cached: dict[str, tuple[str, str, bytes]], version: str,
-               drive: dict[str, str]) -> tuple[dict[int, SchoolResult], dict[str, pd.DataFrame]]:
+               drive: dict[str, str], webdav: WebDavSource | None = None
+               ) -> tuple[dict[int, SchoolResult], dict[str, pd.DataFrame]]:
     """Schools whose file is the one judged in an earlier run of this period, under the same
     engine version: their stored results by registry position, and their rows. A file is
     known by its SHA-256 (a read of its bytes, not a parse), a spreadsheet by Drive's
-    modifiedTime."""
+    modifiedTime, a WebDAV file by the version its folder's listing gives."""
     period = cached.get(result_cache.PERIOD_TABLES)
     if period is None or period[1] != version:
         return {}, {}
@@ -187,6 +199,8 @@ def _unchanged(entries: list[SchoolEntry], opts: SyncOptions,
         if is_google_source(entry.source):
             fetched = Fetched(entry, None, None, origin=entry.source, sha256=None,
                               fetched_at=datetime.now(UTC), source=entry.source)
+        elif webdav is not None and webdav.settings.handles(entry.source):
+            fetched = webdav.unread(entry)
         else:
             fetched = source.unread(entry)
         if _cache_key(entry, fetched, drive) == stored[0]:
@@ -218,8 +232,11 @@ def _to_keep(cons: Consolidation, judged: Iterable[SchoolResult], version: str,
 
 
 def _cache_key(entry: SchoolEntry, fetched: Fetched, drive: dict[str, str]) -> str | None:
-    """What identifies the judged content: the file's SHA-256, or the spreadsheet's
-    modifiedTime in Drive (None when unknown: the result is not kept)."""
+    """What identifies the judged content: the file's SHA-256, the spreadsheet's
+    modifiedTime in Drive, or the version a WebDAV server gave (None when unknown: the
+    result is not kept)."""
+    if fetched.version is not None:
+        return fetched.version
     if not is_google_source(entry.source):
         return fetched.sha256
     moment = drive.get(spreadsheet_id(entry.source))
@@ -245,13 +262,15 @@ BATCH_SCHOOLS = 200
 def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
                targets: dict[str, Any], progress: Callable[[SchoolEntry], Any] | None,
                checked: Callable[[Any], Any] | None,
-               client: GoogleSheetsSource | None = None) -> Judged:
+               client: GoogleSheetsSource | None = None,
+               webdav: WebDavSource | None = None) -> Judged:
     """Fetch and judge every school, in registry order (rows: in batches' order).
 
     Folder schools are read and judged in batches, in worker processes (one per core):
     reading is CPU-bound and batches are independent. Google schools are read one by one
     in this process (with `client`, made here when None), which paces requests for the API
-    quota, then judged as one batch.
+    quota, then judged as one batch. WebDAV schools are downloaded and judged in batches
+    in the workers, as folder schools are (`webdav` carries the folders' listing).
     """
     source_dir = opts.source_dir if opts.source_dir is not None else opts.registry.parent
     results: dict[int, SchoolResult] = {}
@@ -267,23 +286,29 @@ def _judge_all(entries: list[SchoolEntry], opts: SyncOptions, ref: date,
             if checked is not None:
                 checked(result)
 
-    folder = [(i, e) for i, e in enumerate(entries) if not is_google_source(e.source)]
+    on_dav = [(i, e) for i, e in enumerate(entries)
+              if webdav is not None and webdav.settings.handles(e.source)]
+    dav_codes = {i for i, _ in on_dav}
+    folder = [(i, e) for i, e in enumerate(entries)
+              if not is_google_source(e.source) and i not in dav_codes]
     online = [(i, e) for i, e in enumerate(entries) if is_google_source(e.source)]
     # a date given to the run is for every school; otherwise each form's own date counts
     own = opts.reference_date is None
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    chunks = _chunks(folder, workers)
-    if workers > 1 and len(folder) >= PARALLEL_MIN_SCHOOLS:
+    disk = FolderSource(source_dir, confined=opts.confined)
+    chunks = [(chunk, disk) for chunk in _chunks(folder, workers)]
+    chunks += [(chunk, webdav) for chunk in _chunks(on_dav, workers)]
+    if workers > 1 and len(folder) + len(on_dav) >= PARALLEL_MIN_SCHOOLS:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(_fetch_and_judge, [e for _, e in chunk], source_dir, ref,
-                                   targets, opts.period, own, opts.confined): chunk
-                       for chunk in chunks}
+                                   targets, opts.period, own, opts.confined, source): chunk
+                       for chunk, source in chunks}
             for future in as_completed(futures):
                 done(futures[future], future.result())
     else:
-        for chunk in chunks:
+        for chunk, source in chunks:
             done(chunk, _fetch_and_judge([e for _, e in chunk], source_dir, ref, targets,
-                                         opts.period, own, opts.confined))
+                                         opts.period, own, opts.confined, source))
     if online:
         client = client if client is not None else _google_client(opts)
         # the bar moves as each spreadsheet arrives: fetching, not judging, takes the time
@@ -304,12 +329,18 @@ def _chunks(items: list, workers: int) -> list[list]:
 
 def _fetch_and_judge(entries: list[SchoolEntry], source_dir: Path, ref: date,
                      targets: dict[str, Any], period: str, own_dates: bool,
-                     confined: bool = False) -> Judged:
-    """A batch of folder schools, start to finish (runs in a worker process), each result
-    also as the re-sync keeps it (serializing is work the cores share too)."""
-    source = FolderSource(source_dir, confined=confined)
-    judged = _judge_safely([source.fetch(e) for e in entries], ref, targets, period,
-                           own_dates=own_dates)
+                     confined: bool = False,
+                     source: FolderSource | WebDavSource | None = None) -> Judged:
+    """A batch of folder (or WebDAV) schools, start to finish (runs in a worker process),
+    each result also as the re-sync keeps it (serializing is work the cores share too)."""
+    if source is None:
+        source = FolderSource(source_dir, confined=confined)
+    try:
+        fetched = [source.fetch(e) for e in entries]
+    finally:
+        if hasattr(source, "close"):
+            source.close()  # a WebDAV source's connections
+    judged = _judge_safely(fetched, ref, targets, period, own_dates=own_dates)
     for r in judged.schools:
         if r.fetched.sha256:
             r.stored = result_cache.dump(r)
@@ -336,6 +367,28 @@ def _judge_safely(fetched: list[Fetched], ref: date, targets: dict[str, Any], pe
                               source=fetched[0].source)
         return judge_batch([replace(fetched[0], sheets=None, error=error)], ref, targets,
                            period, own_dates=own_dates)
+
+
+def _webdav_source(opts: SyncOptions, entries: list[SchoolEntry]) -> WebDavSource | None:
+    """The WebDAV source of this run with every folder listed, or None when no entry is on
+    WebDAV (webdav4 and httpx are imported only then)."""
+    settings = opts.webdav
+    if settings is None and not any(is_web_address(e.source) and not is_google_source(e.source)
+                                    for e in entries):
+        return None
+    from sync.sources.webdav import WebDavSettings, WebDavSource
+
+    if settings is None:
+        settings = WebDavSettings(confined=opts.confined)  # addresses, no account given
+    named = [e for e in entries if settings.handles(e.source)]
+    if not named:
+        return None
+    source = WebDavSource(settings)
+    try:
+        source.list_files(named)
+    finally:
+        source.close()
+    return source
 
 
 def _google_client(opts: SyncOptions) -> GoogleSheetsSource | None:

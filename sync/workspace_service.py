@@ -38,7 +38,11 @@ X001_GENERIC_RU = ("Один из участников совпадает по �
 class FolderSyncService:
     """`SyncService` over `sync.sources` and `sync.service` (see module docstring)."""
 
-    def __init__(self, versions: VersionWindow | None = None) -> None:
+    def __init__(self, webdav: Any = None, versions: VersionWindow | None = None) -> None:
+        #: `sync.sources.webdav.WebDavSettings` of `serve --source-webdav …`: registry
+        #: addresses inside that folder are read with the centre's login and password, kept
+        #: here on the server's side; None: addresses on WebDAV are not read.
+        self.webdav = webdav
         #: The template versions «Собрать свод» accepts (`nastavnik serve --accept-versions`).
         self.versions = versions if versions is not None else VersionWindow()
 
@@ -51,7 +55,9 @@ class FolderSyncService:
             raise RegistryProblem(exc.message_ru) from None
         except OSError as exc:
             raise RegistryProblem(f"Реестр ОО не читается: {exc.strerror}") from None
-        return [RegistryRow(e.code, e.name, e.org_type, e.source) for e in entries]
+        return [RegistryRow(e.code, e.name, e.org_type, e.source, emails=e.emails,
+                            email_problem=e.email_problem, municipality=e.municipality)
+                for e in entries]
 
     def run_sync(self, request: SyncRequest,
                  progress: Callable[[int, int, str], None]) -> SyncOutcome:
@@ -68,7 +74,7 @@ class FolderSyncService:
         # staff upload the registry: it must not lead the server to files elsewhere
         opts = SyncOptions(registry=request.registry, period=request.period, out=request.master,
                            source_dir=request.source_dir, targets=request.targets,
-                           confined=True, versions=self.versions)
+                           confined=True, webdav=self.webdav, versions=self.versions)
         try:
             request.master.parent.mkdir(parents=True, exist_ok=True)
             result = run_sync(opts, progress=None, checked=checked)

@@ -72,7 +72,8 @@ def run_all(paths: list[str], extra: list[str] | None = None, parallel: int = PA
             time_cap: float = TIME_CAP) -> list[Outcome]:
     """Validate every path in a forked child, at most `parallel` at a time."""
     import sync.cli  # noqa: F401  (imported once, shared by every child)
-    from addin.xlsx import annotate, indicators, validate  # noqa: F401
+    from addin import indicators, validate  # noqa: F401
+    from addin.xlsx import annotate  # noqa: F401
 
     tmp = Path(tempfile.mkdtemp(prefix="corpus-runner-"))
     pending = list(enumerate(paths))

@@ -62,8 +62,10 @@ class Server:
 
 
 def start_server(*args: object, host: str = "127.0.0.1", connect: str | None = None,
-                 log_path: Path | None = None, timeout: float = 60) -> Server:
-    """`nastavnik serve --host HOST --port <free> ARGS`, ready when GET /health answers."""
+                 log_path: Path | None = None, timeout: float = 60,
+                 env: dict[str, str] | None = None) -> Server:
+    """`nastavnik serve --host HOST --port <free> ARGS`, ready when GET /health answers
+    (`env`: variables set for the server on top of the test's environment)."""
     connect = connect or ("127.0.0.1" if host in ("0.0.0.0", "::") else host)
     port = free_port(connect)
     if log_path is None:
@@ -71,7 +73,7 @@ def start_server(*args: object, host: str = "127.0.0.1", connect: str | None = N
         os.close(fd)
         log_path = Path(name)
     cmd = [str(NASTAVNIK), "serve", "--host", host, "--port", str(port), *map(str, args)]
-    env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1", COLUMNS="200")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1", COLUMNS="200", **(env or {}))
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env)

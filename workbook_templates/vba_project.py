@@ -19,6 +19,12 @@ _CODEPAGE = 1252
 _VBA_VERSION = b"\xcc\x61\xff\xff\x00\x01\x00"  # [MS-OVBA] 2.3.4.1: no performance cache
 _STDOLE = ("stdole", "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#"
                      "C:\\Windows\\System32\\stdole2.tlb#OLE Automation")
+#: The Microsoft Office object library (msoPicture and the like), which projects Excel makes
+#: reference too; xlwings' Remote module needs it (as in xlwings.xlam). Office finds the
+#: library by its GUID and version; the path is a hint.
+OFFICE_LIBRARY = ("Office", "*\\G{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}#2.0#0#C:\\Program Files"
+                            "\\Common Files\\Microsoft Shared\\OFFICE16\\MSO.DLL#Microsoft "
+                            "Office 16.0 Object Library")
 
 
 
@@ -32,14 +38,16 @@ class VbaModule:
 
 
 # -------------------------------------------------------------------- the VBA project (OVBA)
-def vba_project_bin(modules: list[VbaModule], project_id: str = PROJECT_ID) -> bytes:
-    """A vbaProject.bin holding `modules` as source only ([MS-OVBA], [MS-CFB] version 3)."""
+def vba_project_bin(modules: list[VbaModule], project_id: str = PROJECT_ID,
+                    references: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """A vbaProject.bin holding `modules` as source only ([MS-OVBA], [MS-CFB] version 3);
+    `references`: (name, libid) of type libraries beyond OLE Automation."""
     streams = {
         "PROJECT": _project_stream(modules, project_id),
         "PROJECTwm": b"".join(m.name.encode("cp1252") + b"\x00" + m.name.encode("utf-16-le")
                               + b"\x00\x00" for m in modules) + b"\x00\x00",
         "VBA/_VBA_PROJECT": _VBA_VERSION,
-        "VBA/dir": compress(_dir_stream(modules)),
+        "VBA/dir": compress(_dir_stream(modules, (_STDOLE, *references))),
     }
     for m in modules:
         streams[f"VBA/{m.name}"] = compress(m.source)  # MODULEOFFSET 0: no p-code
@@ -75,7 +83,7 @@ def _named(rec_id: int, unicode_id: int, text: str) -> bytes:
     return _rec(rec_id, text.encode("cp1252")) + _rec(unicode_id, text.encode("utf-16-le"))
 
 
-def _dir_stream(modules: list[VbaModule]) -> bytes:
+def _dir_stream(modules: list[VbaModule], references: tuple[tuple[str, str], ...]) -> bytes:
     """The decompressed dir stream ([MS-OVBA] 2.3.4.2)."""
     out = bytearray()
     out += _rec(0x0001, struct.pack("<I", 3))  # SYSKIND: 64-bit Windows (recompiled anyway)
@@ -89,10 +97,10 @@ def _dir_stream(modules: list[VbaModule]) -> bytes:
     out += _rec(0x0008, struct.pack("<I", 0))  # LIBFLAGS
     out += struct.pack("<HIIH", 0x0009, 4, 1, 0)  # VERSION: reserved 4, major, minor
     out += _named(0x000C, 0x003C, "")  # CONSTANTS
-    name, libid = _STDOLE  # REFERENCES: OLE Automation only; Excel and VBA are implicit
-    out += _named(0x0016, 0x003E, name)
-    lib = libid.encode("cp1252")
-    out += _rec(0x000D, struct.pack("<I", len(lib)) + lib + struct.pack("<IH", 0, 0))
+    for name, libid in references:  # REFERENCES registered; Excel and VBA are implicit
+        out += _named(0x0016, 0x003E, name)
+        lib = libid.encode("cp1252")
+        out += _rec(0x000D, struct.pack("<I", len(lib)) + lib + struct.pack("<IH", 0, 0))
     out += _rec(0x000F, struct.pack("<H", len(modules)))  # MODULES count
     out += _rec(0x0013, struct.pack("<H", 0xFFFF))  # PROJECTCOOKIE
     for m in modules:

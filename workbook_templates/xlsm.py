@@ -18,6 +18,13 @@ meant to write a project, and how xlwings' own quickstart_standalone.xlsm is sto
 container is a Compound File [MS-CFB] version 3. Nothing here needs Excel; the output is
 byte-stable.
 
+``server_xlsm`` writes the server-bound variant: the same workbook and buttons, but the VBA
+project carries xlwings' own server client (``addin/Remote.bas`` of the installed xlwings, its
+``RunServerPython``, with the VBA-Web modules it needs) and ``vba/NastavnikServer.bas``, and
+the hidden «xlwings.conf» sheet holds the server address and the school's button token.
+Nothing is installed on the school PC. ``bind_to_server`` puts another address and token
+into a workbook built so (the server does that per download).
+
 ``write_appsscript`` writes the Google Sheets client: Code.gs (the «Наставничество» menu),
 xlwings.gs (xlwings.js of the installed xlwings) and the appsscript.json manifest.
 """
@@ -34,11 +41,18 @@ from pathlib import Path
 from workbook_templates import contract as C
 from workbook_templates.build import (
     FIXED_TIMESTAMP,
+    SchoolData,
     build_school_workbook,
     workbook_bytes,
     write_atomically,
 )
-from workbook_templates.vba_project import VbaModule, vba_module_sources, vba_project_bin
+from workbook_templates.prefill import fill_cells
+from workbook_templates.vba_project import (
+    OFFICE_LIBRARY,
+    VbaModule,
+    vba_module_sources,
+    vba_project_bin,
+)
 
 HERE = Path(__file__).parent
 VBA_DIR = HERE / "vba"
@@ -58,6 +72,23 @@ BUTTON_LEFT_PX, BUTTON_GAP_PX, BUTTON_WIDTH_PX, BUTTON_HEIGHT_PX = 420, 14, 130,
 #: PATH, goes into a new row «Interpreter_Win» (see docs/buttons.md).
 CONF_SHEET = "xlwings.conf"
 CONF_ROWS: tuple[tuple[str, str], ...] = (("ADD_WORKBOOK_TO_PYTHONPATH", "false"),)
+
+#: The server-bound variant: its module, and its rows of «xlwings.conf» (read by GetConfig of
+#: the xlwings module: the key in column A, upper case, the value in B). AUTH is the
+#: Authorization header RunServerPython sends; TIMEOUT (ms) gives a big book time.
+SERVER_MODULE = VBA_DIR / "NastavnikServer.bas"
+SERVER_URL_KEY, SERVER_TOKEN_KEY = "NASTAVNIK_URL", "AUTH"
+SERVER_CONF_ROWS: tuple[tuple[str, str], ...] = ((SERVER_URL_KEY, ""), (SERVER_TOKEN_KEY, ""),
+                                                 ("TIMEOUT", "120000"))
+#: xlwings' server client and what it needs, in the installed xlwings (xlwings/addin/):
+#: Remote (RunServerPython and the actions it replays), the VBA-Web HTTP client and JSON
+#: (WebHelpers, WebClient, WebRequest, WebResponse, IWebAuthenticator). GetConfig,
+#: XLWINGS_VERSION and the helpers it calls are in the xlwings module, Dictionary as above.
+REMOTE_MODULES: tuple[tuple[str, str], ...] = (
+    ("Remote", "module"), ("WebHelpers", "module"), ("WebClient", "class"),
+    ("WebRequest", "class"), ("WebResponse", "class"), ("IWebAuthenticator", "class"))
+#: VB_Base of a class module as Office stores it ([MS-OVBA] class modules of a project).
+_CLASS_BASE = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"
 
 DEFAULT_SERVER_URL = "https://ВАШ-СЕРВЕР/xlwings"
 URL_PLACEHOLDER = DEFAULT_SERVER_URL
@@ -98,6 +129,87 @@ def build_school_xlsm(out: str | Path) -> Path:
     payload = _make_macro_enabled(workbook_bytes(wb), vba, instructions)
     write_atomically(out, payload)
     return out
+
+
+def server_xlsm(workbook: bytes | SchoolData | None, server_url: str, token: str) -> bytes:
+    """A server-bound school.xlsm: «Проверить» and «Показатели» post the book to
+    `server_url` (the /xlwings address of a nastavnik server) with `token`.
+
+    `workbook` is the contract template's data (None: blank) or the bytes of a school's
+    .xlsx/.xlsm, whose sheets and values are kept (its old VBA project and buttons are
+    replaced by the server-bound ones).
+    """
+    if isinstance(workbook, bytes | bytearray):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(workbook))
+        if CONF_SHEET in wb.sheetnames:
+            del wb[CONF_SHEET]
+    else:
+        wb = build_school_workbook(workbook)
+    conf = wb.create_sheet(CONF_SHEET)
+    conf.sheet_state = "hidden"
+    for key, value in SERVER_CONF_ROWS:
+        conf.append([key, value or None])
+        conf.cell(row=conf.max_row, column=2).data_type = "s"
+    wb.code_name = "ThisWorkbook"
+    code_names = []
+    for i, ws in enumerate(wb.worksheets, start=1):
+        ws.sheet_properties.codeName = f"Sheet{i}"
+        code_names.append(ws.sheet_properties.codeName)
+    vba = vba_project_bin(server_modules(code_names), references=(OFFICE_LIBRARY,))
+    names = wb.sheetnames
+    at = names.index(C.INSTRUCTIONS.name) if C.INSTRUCTIONS.name in names else 0
+    return bind_to_server(_make_macro_enabled(workbook_bytes(wb), vba, at), server_url, token)
+
+
+def bind_to_server(xlsm: bytes, server_url: str, token: str) -> bytes:
+    """A server-bound .xlsm (made by ``server_xlsm``) with another server address and token;
+    nothing else of the file changes."""
+    url = server_url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise XlsmBuildError(f"server address must start with http:// or https://: {url!r}")
+    rows = {key: n for n, (key, _) in enumerate(SERVER_CONF_ROWS, start=1)}
+    return fill_cells(xlsm, {CONF_SHEET: {(rows[SERVER_URL_KEY], 2): url,
+                                          (rows[SERVER_TOKEN_KEY], 2): token}})
+
+
+def server_modules(sheet_code_names: Iterable[str]) -> list[VbaModule]:
+    """The modules of the server-bound school.xlsm: documents, xlwings (GetConfig and the
+    version), Dictionary, xlwings' Remote client with the VBA-Web modules, and ours."""
+    modules = [m for m in school_modules(sheet_code_names) if m.name != "Nastavnik"]
+    addin = _xlwings_dir() / "addin"
+    for name, kind in REMOTE_MODULES:
+        path = addin / (f"{name}.bas" if kind == "module" else f"{name}.cls")
+        try:
+            text = _crlf(path.read_bytes())
+        except OSError as exc:
+            raise XlsmBuildError(f"xlwings lacks {path.name} of its server client: {exc}") \
+                from exc
+        modules.append(VbaModule(name, kind, text if kind == "module" else _stored_class(text)))
+    modules.append(VbaModule("NastavnikServer", "module", _crlf(SERVER_MODULE.read_bytes())))
+    for m in modules:
+        declared = re.match(rb'Attribute VB_Name = "([^"]+)"', m.source)
+        if declared is None or declared.group(1).decode("ascii") != m.name:
+            raise XlsmBuildError(f"VBA module {m.name} does not declare its name first")
+    return modules
+
+
+def _stored_class(cls: bytes) -> bytes:
+    """A class module's source as a project stores it: the exported file's «VERSION 1.0
+    CLASS … END» header dropped, VB_Base and the two attributes Office adds put in place."""
+    start = cls.find(b"Attribute VB_Name")
+    if start < 0:
+        raise XlsmBuildError("class module without VB_Name")
+    text = cls[start:]
+    name_end = text.index(b"\r\n") + 2
+    text = (text[:name_end] + f'Attribute VB_Base = "{_CLASS_BASE}"\r\n'.encode("ascii")
+            + text[name_end:])
+    exposed = re.search(rb"Attribute VB_Exposed = \w+\r\n", text)
+    if exposed is not None and b"VB_TemplateDerived" not in text:
+        text = (text[:exposed.end()] + b"Attribute VB_TemplateDerived = False\r\n"
+                b"Attribute VB_Customizable = False\r\n" + text[exposed.end():])
+    return text
 
 
 def build_button_templates(out_dir: str | Path,
@@ -226,7 +338,60 @@ def _make_macro_enabled(xlsx: bytes, vba: bytes, buttons_sheet_index: int) -> by
                         + REL_VBA + '" Target="vbaProject.bin"/></Relationships>')
     parts["xl/_rels/workbook.xml.rels"] = rels.encode("utf-8")
     parts["xl/vbaProject.bin"] = vba
+    _attach_buttons(parts, sheet_part)
 
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIMESTAMP.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = infos[name].external_attr if name in infos else 0o600 << 16
+            zf.writestr(info, data)
+    return out.getvalue()
+
+
+def has_buttons(book: bytes) -> bool:
+    """Whether a workbook carries the two buttons of school.xlsm."""
+    with zipfile.ZipFile(io.BytesIO(book)) as zf:
+        return BUTTONS_VML in zf.namelist()
+
+
+def add_buttons(book: bytes) -> bytes:
+    """The .xlsm `book` with the two buttons put back on its Инструкция sheet (openpyxl, which
+    writes the roadmap import, keeps the VBA project but drops form buttons); unchanged when
+    they are there or the book has no Инструкция sheet."""
+    with zipfile.ZipFile(io.BytesIO(book)) as src:
+        parts = {i.filename: src.read(i) for i in src.infolist()}
+    if BUTTONS_VML in parts:
+        return book
+    workbook = parts["xl/workbook.xml"].decode("utf-8")
+    names = re.findall(r'<sheet\b[^>]*?name="([^"]+)"', workbook)
+    if C.INSTRUCTIONS.name not in names:
+        return book
+    sheet_part = _sheet_part(parts, names.index(C.INSTRUCTIONS.name))
+    rels = sheet_part.replace("worksheets/", "worksheets/_rels/") + ".rels"
+    if BUTTONS_VML.rsplit("/", 1)[1].encode() in parts.get(rels, b""):
+        # openpyxl kept the sheet's reference to the drawing but not the drawing itself
+        parts[BUTTONS_VML] = buttons_vml().encode("utf-8")
+    elif b"<legacyDrawing" in parts[sheet_part] or rels in parts:
+        return book  # the sheet has drawings of the user's: leave it as it is
+    else:
+        _attach_buttons(parts, sheet_part)
+    types = parts["[Content_Types].xml"].decode("utf-8")
+    if 'Extension="vml"' not in types:
+        types = types.replace("<Default ", '<Default Extension="vml" ContentType="' + CT_VML
+                              + '"/><Default ', 1)
+        parts["[Content_Types].xml"] = types.encode("utf-8")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def _attach_buttons(parts: dict[str, bytes], sheet_part: str) -> None:
+    """The buttons' legacy drawing on `sheet_part`, with its relations and the VML part."""
+    sheet_rels = sheet_part.replace("worksheets/", "worksheets/_rels/") + ".rels"
     sheet = parts[sheet_part].decode("utf-8")
     legacy = f'<legacyDrawing xmlns:r="{NS_R}" r:id="rIdNastavnikButtons"/>'
     for follower in ("<legacyDrawingHF", "<picture", "<oleObjects", "<controls",
@@ -242,15 +407,6 @@ def _make_macro_enabled(xlsx: bytes, vba: bytes, buttons_sheet_index: int) -> by
         f'Target="../drawings/{BUTTONS_VML.rsplit("/", 1)[1]}"/></Relationships>'
     ).encode()
     parts[BUTTONS_VML] = buttons_vml().encode("utf-8")
-
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in parts.items():
-            info = zipfile.ZipInfo(name, date_time=FIXED_TIMESTAMP.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = infos[name].external_attr if name in infos else 0o600 << 16
-            zf.writestr(info, data)
-    return out.getvalue()
 
 
 def _sheet_part(parts: dict[str, bytes], index: int) -> str:

@@ -26,7 +26,8 @@ How a table is read
 -------------------
 * Other named columns (№, этап, ответственные, результат, показатель) are found by name, never
   by position; a header that names none of them is reported in ``unrecognized_columns``.
-* A row numbering the columns («1 2 3 4») is skipped.
+* A row numbering the columns («1 2 3 4») is skipped, and so is a row of punctuation or
+  separators only («-------------», «* * *»).
 * A numbered row with no deadline, responsible, result or indicator is a section heading: its
   text becomes ``section`` of the items below, as «1. Нормативно правовое …». A heading
   numbered under another one («5.1» under «5.») is joined to it: «5. Координация … / 5.1.
@@ -503,7 +504,7 @@ def _logical_rows(mapping: dict[str, int], body: list[Row]) -> list[Row]:
     """The body with continuation rows merged into the row they continue."""
     logical: list[Row] = []
     for row in body:
-        if not any(row.cells) or _is_column_numbering(row.cells):
+        if not any(row.cells) or _is_column_numbering(row.cells) or _only_separators(row.cells):
             continue
         if logical and _continues(mapping, row):
             prev = logical[-1]
@@ -622,6 +623,12 @@ def _is_column_numbering(cells: Sequence[str]) -> bool:
     return len(filled) >= 2 and filled == [str(i) for i in range(1, len(filled) + 1)]
 
 
+def _only_separators(cells: Sequence[str]) -> bool:
+    """A row of punctuation or rules only («-------------», «* * *», «—|—»): a separator
+    line of the document, not an activity (found on a real roadmap)."""
+    return not any(ch.isalnum() for c in cells for ch in c)
+
+
 def _pad(cells: list[str], size: int) -> list[str]:
     return cells + [""] * (size - len(cells))
 
@@ -691,7 +698,19 @@ def import_into(report: ImportReport, workbook: str | Path, out: str | Path, *,
         ws.auto_filter.ref = re.sub(r"\d+$", str(max(new_last, C.HEADER_ROW + 1)),
                                     ws.auto_filter.ref)
     save_atomically(wb, dst)
+    if src.suffix.lower() == ".xlsm":
+        _keep_buttons(src, dst)
     return len(report.items)
+
+
+def _keep_buttons(src: Path, dst: Path) -> None:
+    """Put the «Проверить» and «Показатели» buttons of school.xlsm back into the copy:
+    openpyxl keeps the VBA project but drops form buttons."""
+    from addin.atomic_file import write_bytes
+    from workbook_templates.xlsm import add_buttons, has_buttons
+
+    if has_buttons(src.read_bytes()):
+        write_bytes(dst, add_buttons(dst.read_bytes()))
 
 
 def _last_filled_row(ws: Any) -> int:

@@ -25,6 +25,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +137,50 @@ def _add_account(path: Path, account: Account, secret: str | None) -> str:
         lines.append(old)
     lines.append(line)
     write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"), mode=0o600, durable=True)
+    return shown
+
+
+def add_school_codes(access_file: str | Path, school_codes: list[str], *,
+                     replace: bool = False,
+                     before_write: Callable[[dict[str, str]], None] | None = None
+                     ) -> dict[str, str]:
+    """Give a random code to every school of `school_codes` that has none (every one with
+    `replace`); return {school code: the code to tell it} for the schools given one now.
+
+    One atomic rewrite of the file for the whole registry; schools that already have a code
+    keep it (and their sessions) unless `replace`. A code already used as a staff login is
+    refused before anything is written. `before_write` gets the new codes before the file is
+    written (the printable list): if it fails, the file is left as it was.
+    """
+    path = Path(access_file)
+    wanted: list[str] = []
+    for raw in school_codes:
+        code = (raw or "").strip()
+        if not valid_school_code(code):
+            raise AccessFileError(f"Код ОО «{raw}» не подходит: допустимы буквы, цифры, дефис, "
+                                  "точка и подчёркивание (например, ОО-001).")
+        if code.casefold() not in {w.casefold() for w in wanted}:
+            wanted.append(code)
+    lines = _access_lines(path)
+    have = {a.name.casefold(): a for a in map(_account_of_line, lines) if a is not None}
+    for code in wanted:
+        other = have.get(code.casefold())
+        if other is not None and other.role == STAFF:
+            raise AccessFileError(f"«{code}» уже используется как логин сотрудника: логины "
+                                  "сотрудников и коды ОО не должны совпадать.")
+    issue = [c for c in wanted if replace or c.casefold() not in have]
+    if not issue:
+        return {}
+    dropped = {c.casefold() for c in issue}
+    kept = [line for line in lines
+            if (a := _account_of_line(line)) is None or a.name.casefold() not in dropped]
+    shown = {code: generate_code() for code in issue}
+    for code, secret in shown.items():
+        salt = secrets.token_bytes(SALT_BYTES)
+        kept.append(f"{code}:{SCRYPT_PARAMS}:{salt.hex()}:{hash_code(secret, salt).hex()}")
+    if before_write is not None:
+        before_write(shown)
+    write_bytes(path, ("\n".join(kept) + "\n").encode("utf-8"), mode=0o600, durable=True)
     return shown
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,7 +17,22 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from addin.web import check, login, plan, remote, staff, upgrade
+from addin.web import (
+    answer,
+    book,
+    book_files,
+    check,
+    clock,
+    codes,
+    login,
+    plan,
+    remind,
+    remote,
+    roadmap_page,
+    staff,
+    surveys,
+    upgrade,
+)
 from addin.web.config import (
     BAD_REQUEST_RU,
     ServerConfig,
@@ -31,7 +47,9 @@ from addin.web.workspace import Workspace
 log = logging.getLogger("nastavnik.server")
 
 STATIC_FILES = {"style.css": "text/css; charset=utf-8",
-                "app.js": "text/javascript; charset=utf-8"}
+                "app.js": "text/javascript; charset=utf-8",
+                "survey.css": "text/css; charset=utf-8",
+                "survey.js": "text/javascript; charset=utf-8"}
 
 
 def create_app(config: ServerConfig | None = None, workspace_service: Any = None) -> FastAPI:
@@ -40,6 +58,7 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
     (addin.web.workspace.SyncService, injected by `nastavnik serve`: addin never imports sync).
     """
     config = config or ServerConfig()
+    clock.set_zone(config.timezone)  # one zone per server process: journal, pages, deadlines
     page = make_page(config, workspace_service)
 
     @asynccontextmanager
@@ -72,7 +91,8 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
         return russian_error(request, 400, BAD_REQUEST_RU.format(what=where or "формат"))
 
     app.include_router(remote.make_router(config), prefix="/xlwings")
-    for area in (check, login, plan, staff, upgrade):
+    for area in (check, login, plan, staff, remind, surveys, answer, book, roadmap_page, codes,
+                 upgrade):
         app.include_router(area.make_router(page))
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(CatchErrors)  # outermost of ours: sees every route's exception
@@ -97,5 +117,18 @@ def run(config: ServerConfig, workspace_service: Any = None) -> None:
 
     config.check()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # the school's book templates are built while the server starts, not on the first download
+    threading.Thread(target=book_files.warm_up, name="templates", daemon=True).start()
     uvicorn.run(create_app(config, workspace_service), host=config.host, port=config.port,
-                log_level="info", access_log=True)
+                log_level="info", access_log=True, **transport_options(config))
+
+
+def transport_options(config: ServerConfig) -> dict[str, Any]:
+    """uvicorn's TLS and proxy settings: forwarded headers only from the configured proxy
+    (without --behind-proxy no one's X-Forwarded-Proto or X-Forwarded-For is believed)."""
+    options: dict[str, Any] = {"proxy_headers": config.behind_proxy}
+    if config.behind_proxy:
+        options["forwarded_allow_ips"] = config.proxy_address
+    if config.tls_cert is not None:
+        options.update(ssl_certfile=str(config.tls_cert), ssl_keyfile=str(config.tls_key))
+    return options

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from addin.atomic_file import write_bytes
+from addin.web import clock
 from addin.web.access import valid_school_code
 
 SUFFIXES = (".xlsx", ".xlsm", ".ods")
@@ -63,7 +64,7 @@ def submit(collect_dir: Path, checked: Path, school_code: str, school_name: str,
         raise ValueError("school code is not a safe file name")
     payload = checked.read_bytes()
     digest = hashlib.sha256(payload).hexdigest()
-    now = now or datetime.now().astimezone()
+    now = now or clock.now()
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     root = Path(collect_dir)
     folder = period_folder(period)

@@ -56,6 +56,20 @@ class ServerConfig:
     deadline_day: int = 25
     #: The master workbook «Собрать свод» writes (default <collect>/workspace/свод.xlsx).
     master_path: Path | None = None
+    #: Mail settings (TOML) for «Напомнить», return notices and results; None: no letters.
+    mail_config: Path | None = None
+    #: The address schools open the server at (https://…), for the buttons of the .xlsm it
+    #: hands out; by default the address the page was opened with.
+    public_url: str | None = None
+    #: Certificate and private key (PEM) for HTTPS served by uvicorn itself.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: A reverse proxy (nginx) terminates HTTPS in front of the server: its X-Forwarded-Proto
+    #: and X-Forwarded-For are trusted, from `proxy_address` only.
+    behind_proxy: bool = False
+    proxy_address: str = "127.0.0.1"
+    #: IANA time zone of shown times and deadlines (None: the machine's).
+    timezone: str | None = None
     #: Template versions the page lets a school submit (and «Собрать свод» accepts).
     versions: VersionWindow = field(default_factory=VersionWindow)
 
@@ -80,6 +94,14 @@ class ServerConfig:
         if self.registry_path is not None and self.collect_dir is None:
             raise ServerConfigError("Реестр ОО нужен для работы с папкой сбора: укажите также "
                                     "--collect-dir.")
+        check_transport(self)
+        if self.mail_config is not None:
+            from addin.mail.mailer import MailConfigError, Mailer
+
+            try:  # the settings and every letter template, checked before serving
+                Mailer.load(self.mail_config)
+            except MailConfigError as exc:
+                raise ServerConfigError(exc.message_ru) from None
 
 
 def app_version() -> str:
@@ -115,3 +137,37 @@ def russian_error(request: Request, status: int, message: str) -> Response:
 def static_dir() -> Path:
     """Assets served by the package itself (no CDN)."""
     return Path(__file__).parent / "static"
+
+
+NO_TLS_RU = ("Сервер запускается на адресе {host}, доступном из сети, без HTTPS: коды доступа "
+             "и книги с персональными данными шли бы по сети открытым текстом. Укажите "
+             "сертификат (--tls-cert и --tls-key) или, если перед сервером стоит nginx с HTTPS, "
+             "--behind-proxy (см. docs/deploy.md).")
+PROXY_OPEN_RU = ("За обратным прокси (--behind-proxy) страница доступна из сети: укажите файл "
+                 "кодов доступа (--access-file).")
+
+
+def check_transport(config: ServerConfig) -> None:
+    """HTTPS, the proxy and the zone: refuse what would send codes in the clear."""
+    from addin.web import clock, tls
+
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise ServerConfigError("Для HTTPS нужны оба файла: --tls-cert (сертификат) и "
+                                "--tls-key (закрытый ключ).")
+    if config.tls_cert is not None and config.tls_key is not None:
+        problem = tls.pair_problem(Path(config.tls_cert), Path(config.tls_key))
+        if problem:
+            raise ServerConfigError(problem)
+    elif not config.loopback and not config.behind_proxy:
+        raise ServerConfigError(NO_TLS_RU.format(host=config.host))
+    if config.behind_proxy:
+        if config.access_file is None:
+            raise ServerConfigError(PROXY_OPEN_RU)
+        if not tls.valid_address(config.proxy_address):
+            raise ServerConfigError(f"Адрес прокси «{config.proxy_address}» не похож на "
+                                    "IP-адрес (например, 127.0.0.1).")
+    if config.timezone:
+        try:
+            clock.zone_named(config.timezone)
+        except clock.UnknownZone as exc:
+            raise ServerConfigError(exc.message_ru) from None

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from starlette.datastructures import UploadFile
 
 from addin.report import Report
+from addin.web import clock as server_clock
 from addin.web.access import valid_school_code
 from workbook_templates import contract as C
 
@@ -86,14 +87,13 @@ def code_for_log(code: str) -> str:
 
 
 def clock(ts: float) -> str:
-    return datetime.fromtimestamp(ts).astimezone().strftime("%H:%M")
+    return server_clock.from_timestamp(ts).strftime("%H:%M")
 
 
 def when(iso: str) -> str:
-    """«25.11.2026 14:03:05 (UTC+03:00)» from an ISO time with offset."""
-    moment = datetime.fromisoformat(iso)
-    offset = iso[-6:] if iso[-6] in "+-" else "+00:00"
-    return f"{moment:%d.%m.%Y %H:%M:%S} (UTC{offset})"
+    """«25.11.2026 14:03:05 (UTC+03:00)» from an ISO time, in the server's zone."""
+    moment = server_clock.from_iso(iso)
+    return f"{moment:%d.%m.%Y %H:%M:%S} ({server_clock.offset_text(moment)})"
 
 
 def num(value: Any) -> str:

@@ -22,9 +22,10 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from addin.web import clock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -67,7 +68,7 @@ INTERRUPTED_RU = ("Сбор прерван: сервер был остановл
 
 
 def now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
+    return clock.now_iso()  # in the municipality's zone (serve --timezone)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,12 @@ workbook's values as JSON; the server builds ``xw.Book(json=payload)``, runs the
 code as desktop Excel (``addin.buttons``) and answers ``book.json()``: the actions the client
 replays (write the «Проверка» sheet, colour cells, show a message).
 
+Excel without Python posts with xlwings' VBA client (``RunServerPython`` of the server-bound
+school.xlsm) and a school's button token (``addin.web.button_tokens``) instead of the server's
+token: a void token is refused before any work, and a token of another school than the one the
+book names is refused before the check. The VBA client shows an error body as it is in its
+message box, so it gets the Russian text alone (no JSON around it).
+
 Policy (see addin/web/config.py): a token is required before any work is done, the body size is
 limited by the app's middleware, and the log holds the path, the status and counts only, never
 a cell value or a file name.
@@ -21,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from addin import buttons
 from addin.errors import WorkbookError
+from addin.web.button_tokens import ButtonTokens, authorization_token, refusal
 from addin.web.config import BAD_REQUEST_RU, UNAUTHORIZED_RU, ServerConfig, russian_error, token_ok
 
 log = logging.getLogger("nastavnik.remote")
@@ -46,6 +53,8 @@ REMOTE_OFF_RU = ("Сервер не может обработать книгу: 
 _LOCK = threading.Lock()
 
 ACTIONS = ("validate", "indicators")
+#: The User-Agent of xlwings' VBA client (VBA-Web, on Windows and macOS).
+VBA_CLIENT_AGENT = "VBA-Web"
 #: What a cell of the clients' JSON can hold (dates arrive as ISO strings).
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
@@ -67,36 +76,46 @@ def make_router(config: ServerConfig) -> APIRouter:
     """The two button endpoints, mounted by addin.web.config under /xlwings."""
     enable_xlwings_remote()
     router = APIRouter()
+    tokens = ButtonTokens(config.access_file) if config.access_file else None
 
     async def handle(request: Request, action: str) -> Response:
         path = request.url.path
-        if not token_ok(config, request.headers.get("authorization")):
+        header = request.headers.get("authorization")
+        button = tokens.read(authorization_token(header)) if tokens is not None else None
+        if button is None and not token_ok(config, header):
             log.info("401 %s (%s)", path, "no token configured" if not config.token
                      else "missing or wrong token")
-            return russian_error(request, 401, UNAUTHORIZED_RU)
+            return remote_error(request, 401, UNAUTHORIZED_RU)
+        if button is not None and not button.valid:
+            log.info("403 %s: void button token school=%s", path, button.school)
+            return remote_error(request, 403, refusal(button, {}) or UNAUTHORIZED_RU)
         body = await request.body()
         try:
             payload = json.loads(body, parse_constant=_no_constants)
         except (ValueError, UnicodeDecodeError):
             log.info("400 %s: body is not JSON (%d bytes)", path, len(body))
-            return russian_error(request, 400, NOT_JSON_RU)
+            return remote_error(request, 400, NOT_JSON_RU)
         problem = payload_problem(payload)
         if problem is not None:
             log.info("400 %s: not an xlwings book", path)
-            return russian_error(request, 400, problem)
+            return remote_error(request, 400, problem)
+        if button is not None and (why := refusal(button, payload)) is not None:
+            log.info("403 %s: button token of school=%s, another school's book", path,
+                     button.school)
+            return remote_error(request, 403, why)
         try:
             targets = _targets(config.targets_path) if action == "indicators" else None
         except (OSError, ValueError):
             log.error("500 %s: the targets file cannot be read", path)
-            return russian_error(request, 500, TARGETS_RU)
+            return remote_error(request, 500, TARGETS_RU)
         try:
             result, summary = await run_in_threadpool(run_button, payload, action, targets)
         except WorkbookError as exc:
             log.info("400 %s: %s (sheets=%d)", path, exc.code, len(payload["sheets"]))
-            return russian_error(request, 400, exc.message_ru)
+            return remote_error(request, 400, exc.message_ru)
         except RemoteUnavailable:
             log.error("503 %s: xlwings remote engine unavailable (license key)", path)
-            return russian_error(request, 503, REMOTE_OFF_RU)
+            return remote_error(request, 503, REMOTE_OFF_RU)
         log.info("200 %s: sheets=%d %s actions=%d", path, len(payload["sheets"]), summary,
                  len(result.get("actions", [])))
         return JSONResponse(result)
@@ -112,6 +131,14 @@ def make_router(config: ServerConfig) -> APIRouter:
         return await handle(request, "indicators")
 
     return router
+
+
+def remote_error(request: Request, status: int, message: str) -> Response:
+    """A Russian error: the bare text for xlwings' VBA client (its message box shows the body
+    as it is), else the usual JSON or HTML body."""
+    if request.headers.get("user-agent", "").startswith(VBA_CLIENT_AGENT):
+        return PlainTextResponse(message, status_code=status)
+    return russian_error(request, status, message)
 
 
 class RemoteUnavailable(Exception):

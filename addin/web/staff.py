@@ -23,10 +23,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from addin.web import clock
 from addin.web.access import Session
 from addin.web.helpers import attachment, form_text, group_by_sheet, page_headers
 from addin.web.jobs import JobRunner
 from addin.web.journal import REGISTRY, RUNNING
+from addin.web.reminding import Reminders
 from addin.web.site import Page
 from addin.web.workspace import (
     FILTERS,
@@ -150,6 +152,9 @@ def make_router(page: Page) -> APIRouter:
             await run_in_threadpool(ws.return_for_revision, code, period, comment, session.staff)
         except RegistryProblem as exc:
             return page.message(request, 409, "Вернуть нельзя", exc.message_ru)
+        # the school hears of it at once (no-op without --mail-config; never fails the return)
+        await run_in_threadpool(Reminders.of(ws).notify_return, code, period, comment,
+                                session.staff)
         return RedirectResponse(target, status_code=303, headers=page_headers())
 
     @router.get("/staff/registry", response_class=HTMLResponse)
@@ -307,7 +312,7 @@ def _board_workbook(rows: list[BoardRow], period: str) -> bytes:
 
 
 def _local(iso: str) -> str:
-    return f"{iso[8:10]}.{iso[5:7]}.{iso[0:4]} {iso[11:16]}" if iso else ""
+    return f"{clock.from_iso(iso):%d.%m.%Y %H:%M}" if iso else ""
 
 
 def _quote(code: str) -> str:

@@ -16,12 +16,12 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from addin.atomic_file import replacing
-from addin.web import collect
+from addin.web import clock, collect
 from addin.web.journal import (
     REGISTRY,
     RETURNED,
@@ -66,6 +66,12 @@ class RegistryRow:
     org_type: str
     #: A path relative to the collection folder, or a Google spreadsheet ID or URL.
     source: str
+    #: Addresses of the optional column «Эл. почта» (letters to the organisation).
+    emails: tuple[str, ...] = ()
+    #: Why that column was not used for this row ('' if it was, or is empty).
+    email_problem: str = ""
+    #: The municipality column of the registry («код муниципалитета»), '' when none.
+    municipality: str = ""
 
 
 class RegistryProblem(Exception):
@@ -274,7 +280,7 @@ class Workspace:
         if configured:
             return configured
         known = self.journal.periods()
-        return known[0] if known else date.today().strftime("%Y-%m")
+        return known[0] if known else clock.today().strftime("%Y-%m")
 
     def periods(self) -> list[str]:
         return sorted({self.default_period(), *self.journal.periods()}, reverse=True)
@@ -396,7 +402,7 @@ class Workspace:
         if sent:
             row.submitted_at = sent[-1].at
         else:  # put into the folder by hand: its time is the file's
-            row.submitted_at = datetime.fromtimestamp(path.stat().st_mtime).astimezone() \
+            row.submitted_at = clock.from_timestamp(path.stat().st_mtime) \
                 .isoformat(timespec="seconds")
         last = next((e for e in reversed(mine) if e.kind in (SUBMITTED, RETURNED, SYNCED)),
                     None)
@@ -409,14 +415,15 @@ class Workspace:
             row.status = ACCEPTED_WARN_RU if "предупрежд" in last.status else ACCEPTED_RU
 
     def _fill_deadline(self, row: BoardRow, deadline: date) -> None:
-        today = date.today()
+        # Both days are the municipality's (serve --timezone), not the machine's.
+        today = clock.today()
         if row.status in (NOT_SUBMITTED, RETURNED_RU):
             left = (deadline - today).days
             row.overdue = left < 0
             row.deadline_text = (f"осталось {_days(left)}" if left >= 0
                                  else f"просрочено на {_days(-left)}")
         elif row.submitted_at:
-            late = (date.fromisoformat(row.submitted_at[:10]) - deadline).days
+            late = (clock.from_iso(row.submitted_at).date() - deadline).days
             row.deadline_text = "в срок" if late <= 0 else f"с опозданием {_days(late)}"
 
     # -- steps

@@ -3,6 +3,8 @@
 * ``base``      what every source hands over (``Fetched``), the registry entry, the errors
 * ``registry``  the registry of schools (.csv/.xlsx/.ods)
 * ``folder``    files in a folder; ``google`` Google Sheets (imported only when needed)
+* ``webdav``    files in a WebDAV folder (Яндекс Диск, Nextcloud, Облако Mail.ru): listed
+                once per folder, downloaded into a temporary file the folder source reads
 * ``fetch``     which source reads an entry, and fetching a whole registry in order
 
 A *source* turns one registry entry into a ``Fetched``: the school's raw sheets (checked to be

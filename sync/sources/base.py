@@ -46,6 +46,10 @@ class SchoolEntry:
     source: str
     #: The municipality's code from the optional column «код муниципалитета» ('' if none).
     municipality: str = ""
+    #: Addresses from the optional column «Эл. почта» (letters to the organisation).
+    emails: tuple[str, ...] = ()
+    #: Why the column «Эл. почта» of this row was not used ('' when it was, or is empty).
+    email_problem: str = ""
 
 
 @dataclass
@@ -65,6 +69,9 @@ class Fetched:
     attempts: int = 1
     #: The name findings and reports carry (the file name, or the spreadsheet URL).
     source: str = ""
+    #: The version the source vouches for (a WebDAV ETag): a re-sync keeps the result while
+    #: the listing shows the same; None where the file's SHA-256 or Drive decides.
+    version: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,6 +116,11 @@ def is_google_source(source: str) -> bool:
     if s.lower().endswith(_FILE_SUFFIXES):
         return False
     return bool(_URL_ID.match(s) or _BARE_ID.match(s))
+
+
+def is_web_address(source: str) -> bool:
+    """An http(s) address (a WebDAV file when it is not a Google spreadsheet)."""
+    return (source or "").strip().lower().startswith(("http://", "https://"))
 
 
 def spreadsheet_id(source: str) -> str:

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from addin.mail.addresses import EMAIL_COLUMN, AddressError, parse_addresses
 from addin.model import normalize_header
 from sync.sources.base import SchoolEntry
 from workbook_templates.contract import REGISTRY_HEADER, dictionary_values
@@ -29,6 +30,9 @@ REGISTRY_KEYS = ("code", "name", "org_type", "source")
 REGISTRY_SUFFIXES_TABLE = (".xlsx", ".xlsm", ".ods")
 #: An optional registry column: the municipality's code (ОКТМО), the same on every row.
 REGISTRY_MUNICIPALITY = "код муниципалитета"
+#: The optional column of addresses and the other headers it is known by.
+REGISTRY_EMAIL_TITLES = (EMAIL_COLUMN, "эл.почта", "электронная почта", "адрес эл. почты",
+                         "email", "e-mail")
 
 def read_registry(path: Path) -> list[SchoolEntry]:
     """Entries of a registry (.csv, or the first sheet of .xlsx/.xlsm/.ods).
@@ -118,6 +122,8 @@ def _parse_registry(rows: list[tuple[int, list[Any]]], name: str) -> list[School
         index[key] = pos
     if (pos := positions.get(normalize_header(REGISTRY_MUNICIPALITY))) is not None:
         index["municipality"] = pos
+    if (pos := _email_position(positions)) is not None:
+        index["emails"] = pos
     entries: list[SchoolEntry] = []
     seen: dict[str, int] = {}
     for line, row in rows[1:]:
@@ -134,11 +140,30 @@ def _parse_registry(rows: list[tuple[int, list[Any]]], name: str) -> list[School
                 f"{seen[key]}. У каждой ОО должен быть свой код.")
         seen[key] = line
         cells["org_type"] = _org_type(cells["org_type"], name, line)
-        entries.append(SchoolEntry(**cells))
+        emails, problem = _emails(cells.pop("emails", ""), name, line)
+        entries.append(SchoolEntry(**cells, emails=emails, email_problem=problem))
     if not entries:
         raise RegistryError(f"В реестре ОО {name} нет ни одной организации: под строкой "
                             "заголовков должна быть хотя бы одна строка.")
     return entries
+
+
+def _email_position(positions: dict[str, int]) -> int | None:
+    for title in REGISTRY_EMAIL_TITLES:
+        if (pos := positions.get(normalize_header(title))) is not None:
+            return pos
+    return None
+
+
+def _emails(text: str, name: str, line: int) -> tuple[tuple[str, ...], str]:
+    """The row's addresses, or () and the Russian reason: a bad address never stops the
+    registry (the organisation simply gets no letters until it is fixed)."""
+    try:
+        return parse_addresses(text), ""
+    except AddressError as exc:
+        return (), (f"Реестр ОО {name}, строка {line}: «{str(exc)[:80]}» — не адрес эл. почты "
+                    f"(столбец «{EMAIL_COLUMN}»). Письма этой организации не отправляются, "
+                    "пока адрес не исправлен.")
 
 
 def registry_municipality(entries: list[SchoolEntry]) -> str:

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from workbook_templates import contract as C
+from workbook_templates.build import workbook_bytes, write_atomically
 from workbook_templates.demo.mistakes import plant_all
 from workbook_templates.demo.people import (
     COLLEGES,
@@ -186,7 +187,8 @@ def _set_version(path: Path, version: str) -> None:
     text = '"' + version.replace('"', '""') + '"'
     wb.defined_names[C.VERSION_DEFINED_NAME] = DefinedName(C.VERSION_DEFINED_NAME,
                                                            attr_text=text)
-    wb.save(path)
+    # workbook_bytes keeps the template's fixed dates: wb.save would stamp the clock
+    write_atomically(path, workbook_bytes(wb))
 
 
 def _write_registry(muni: DemoMunicipality, path: Path) -> None:
