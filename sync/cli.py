@@ -440,24 +440,19 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
         token = token_file.read_text(encoding="utf-8").strip() or None
         if token is None:
             raise Refused(f"Файл токена {token_file} пуст.")
-    from sync.version_window import WindowError, window_of
     from sync.workspace_service import FolderSyncService
 
-    try:
-        versions = window_of(accept_versions, old_versions_until)
-    except WindowError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--accept-versions'") from None
     # the WebDAV password stays in the injected service, on the server's side
     service = FolderSyncService(webdav=webdav_settings(
-        source_webdav, webdav_login, webdav_password_file, webdav_timeout, confined=True),
-        versions=versions)
+        source_webdav, webdav_login, webdav_password_file, webdav_timeout, confined=True))
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
                           access_file=access_file, targets_path=targets,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
                           period=period, deadline_day=deadline_day, master_path=master_path,
                           mail_config=mail_config, tls_cert=tls_cert, tls_key=tls_key,
                           behind_proxy=behind_proxy, proxy_address=proxy_address,
-                          timezone=timezone, versions=versions)
+                          timezone=timezone, accept_versions=accept_versions,
+                          old_versions_until=old_versions_until)
     if public_url:
         if not public_url.startswith(("http://", "https://")):
             raise Refused(f"--public-url должен начинаться с http:// или https://, а указано "
@@ -469,6 +464,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
     except ServerConfigError as exc:
         err_console.print(f"[bold red]Сервер не запущен:[/] {escape(str(exc))}")
         sys.exit(EXIT_UNREADABLE)
+    service.versions = config.versions  # «Собрать свод» takes what the page takes
     from addin.web.tls import scheme
 
     console.print(f"Сервер nastavnik: {scheme(config)}://{config.host}:{config.port}/  "
