@@ -325,7 +325,7 @@ def test_upgrade_never_raises_nor_drops_a_cell(tmp_path, cells_to_set) -> None:
 
 
 # -- the page ---------------------------------------------------------------------------------
-def test_page_window_and_board_version(demo, old_demo, tmp_path) -> None:
+def test_page_window_and_board_version(demo, old_demo, tmp_path, soffice) -> None:
     """With old versions accepted until 2026-10, a school's 1.0 book of 2026-11 cannot be
     submitted: the reason and «Обновить книгу» are shown, and the upgraded book can be; the
     board shows every book's version."""
@@ -357,6 +357,11 @@ def test_page_window_and_board_version(demo, old_demo, tmp_path) -> None:
             again = upload(c, new)  # the upgraded book: no upgrade offered, it can be sent
             assert "Обновить книгу до версии" not in again.text
             assert 'id="submit-button"' in again.text
+            ods = upload(c, soffice(old_demo[clean], "ods"))  # an old .ods: kept to upgrade
+            assert 'id="submit-button"' not in ods.text and 'id="upgrade-book"' in ods.text
+            from_ods = tmp_path / "from-ods.xlsx"
+            from_ods.write_bytes(c.get(f"{ods.url}/upgraded").content)
+            assert SchoolWorkbook.from_path(from_ods).version == C.TEMPLATE_VERSION
         with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as c:
             board = _login(c, "metodist", "staff-secret-001").text
             versions = dict(re.findall(r'data-code="([^"]+)"[^>]*data-version="([^"]*)"',

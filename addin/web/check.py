@@ -55,6 +55,7 @@ from addin.web.helpers import (
 )
 from addin.web.results import RESULT_TTL, Entry
 from addin.web.site import Page
+from workbook_templates import contract as C
 
 log = logging.getLogger("nastavnik.web")
 
@@ -259,7 +260,9 @@ def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
         entry.submit_blocked = submit_blocked(page, report, session, entry.period)
         if not entry.submit_blocked:
             entry.submit_token = secrets.token_urlsafe(32)
-        elif entry.suffix == ".ods":  # no submission, no annotated copy: keep nothing
+        elif entry.suffix == ".ods" and report.version == C.TEMPLATE_VERSION:
+            # no submission, no annotated copy: keep nothing (an old book is kept for
+            # «Обновить книгу», addin/web/upgrade.py)
             path.unlink(missing_ok=True)
             entry.checked = None
     c = report.counts
