@@ -104,7 +104,9 @@ class _Table:
         col = self.columns[pos]
         if isinstance(col, pa.Array):
             return col.to_pylist()
-        return [None if _blank(v) else v for v in col.tolist()]
+        # only missing cells become None: a cell of spaces is the book's and is kept
+        return [None if v is None or (isinstance(v, float) and v != v) else v
+                for v in col.tolist()]
 
     def insert(self, pos: int, header: str, cells: list[Any]) -> None:
         self.header.insert(pos, header)
