@@ -12,7 +12,6 @@ once over the whole column (vectorized) and records where each value came from (
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,8 +37,20 @@ from addin.file_guard import (  # noqa: F401 (the guard's limits are part of the
     MAX_UNPACKED_BYTES,
     check_file,
 )
-from addin.raw import CELL_DATETIME, Column, Group, RawSheet, Values, assemble, gather
+from addin.migrate import migrate
+from addin.raw import (  # noqa: F401 (the header folding is part of the model's API)
+    CELL_DATETIME,
+    Column,
+    Group,
+    RawSheet,
+    Values,
+    assemble,
+    fold_text,
+    gather,
+    normalize_header,
+)
 from workbook_templates import contract as C
+from workbook_templates.versions import is_newer
 
 #: Column holding the Excel row number of each record in every table.
 ROW = "_row"
@@ -48,31 +59,11 @@ SCHOOL = "_school"
 #: Extensions the readers accept.
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 
-_FOLDS = (("–", "-"), ("—", "-"), ("‑", "-"), ("ё", "е"))
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _MIN_YEAR, _MAX_YEAR = 1800, 2200
 _DMY = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*(?:г\.?)?\s*$")
 _NUMERIC_TEXT = r"^\d+(?:\.\d+)?$"
 
-
-
-def normalize_header(text: Any) -> str:
-    """Header text as compared: case, spaces, dashes and ё do not matter."""
-    if text is None:
-        return ""
-    return _normalized(str(text))
-
-
-def fold_text(text: str) -> str:
-    """`normalize_header` of a text, uncached (for many distinct values, such as names)."""
-    s = text.lower()
-    for a, b in _FOLDS:  # str.replace: str.translate with a dict costs microseconds a call
-        s = s.replace(a, b)
-    return " ".join(s.split())  # split() also splits at line breaks and no-break spaces
-
-
-# headers, sheet names and labels repeat in every school of a batch: fold each once
-_normalized = functools.lru_cache(maxsize=8192)(fold_text)
 
 
 @dataclass
@@ -132,6 +123,9 @@ class WorkbookBatch:
         for i, (source, sheets) in enumerate(books):
             by_name = {normalize_header(k): v for k, v in sheets.items()}
             info = read_info(by_name, source)
+            if info.version != C.TEMPLATE_VERSION:  # an old book: read through the steps
+                by_name = {normalize_header(k): v
+                           for k, v in migrate(by_name, info.version).sheets.items()}
             for sheet in C.DATA_SHEETS:
                 raw = by_name.get(normalize_header(sheet.name))
                 if raw is None:
@@ -573,17 +567,22 @@ def _read_version(rows: Values | None, source: str) -> str:
             version = str(r[1] or "").strip()
             if version in C.KNOWN_VERSIONS:
                 return version
-            raise UnknownVersionError(
-                f"Версия шаблона «{version or 'не указана'}» не поддерживается этой программой "
-                f"(поддерживаются: {', '.join(C.KNOWN_VERSIONS)}). Перенесите данные в "
-                "актуальный шаблон или обновите программу.",
-                source=source,
-            )
+            raise UnknownVersionError(_unknown_version_ru(version), source=source)
     raise UnknownVersionError(
         "На листе «Инструкция» не найдена версия шаблона. Возможно, книга создана не из "
         "стандартного шаблона: перенесите данные в актуальный шаблон.",
         source=source,
     )
+
+
+def _unknown_version_ru(version: str) -> str:
+    if is_newer(version):
+        return (f"Книга сделана в шаблоне версии {version}, а эта программа знает версии до "
+                f"{C.TEMPLATE_VERSION}: обновите программу nastavnik (или попросите "
+                "муниципальный центр), и книга будет принята.")
+    return (f"Версия шаблона «{version or 'не указана'}» не поддерживается этой программой "
+            f"(поддерживаются: {', '.join(C.KNOWN_VERSIONS)}). Перенесите данные в "
+            "актуальный шаблон или обновите программу.")
 
 
 # -- file checks and the calamine reader ----------------------------------------------------

@@ -9,6 +9,7 @@ with vectorized operations instead of once per school.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from workbook_templates import contract as C
 Column = pa.Array | pd.Series
 Values = list[list[Any]]
 
+_FOLDS = (("–", "-"), ("—", "-"), ("‑", "-"), ("ё", "е"))
 _BLANKS = ["", " ", "  ", "\xa0"]
 #: Runs of whitespace as Python's str.split() sees them.
 _SPACES = r"[\s\p{Z}\x{1c}-\x{1f}\x{85}]+"
@@ -32,6 +34,25 @@ _UNTIDY = (r"  |[\t\n\v\f\r\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{
            r"\x{2029}\x{202f}\x{205f}\x{3000}]")
 #: How fastexcel writes a date cell that sits in a column of mixed types.
 CELL_DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?$"
+
+
+def normalize_header(text: Any) -> str:
+    """Header text as compared: case, spaces, dashes and ё do not matter."""
+    if text is None:
+        return ""
+    return _normalized(str(text))
+
+
+def fold_text(text: str) -> str:
+    """`normalize_header` of a text, uncached (for many distinct values, such as names)."""
+    s = text.lower()
+    for a, b in _FOLDS:  # str.replace: str.translate with a dict costs microseconds a call
+        s = s.replace(a, b)
+    return " ".join(s.split())  # split() also splits at line breaks and no-break spaces
+
+
+# headers, sheet names and labels repeat in every school of a batch: fold each once
+_normalized = functools.lru_cache(maxsize=8192)(fold_text)
 
 
 @dataclass

@@ -68,6 +68,34 @@ def bench_check(path: Path) -> None:
 CHECK_TARGET_S = 0.5
 
 
+def bench_upgrade(tmp: Path, path: Path) -> None:
+    """An old (1.0) book of the same size: read through the migration, and upgrade-book."""
+    from addin.model import SchoolWorkbook
+    from addin.upgrade import upgrade_book
+    from tests.old_books import downgrade
+
+    old = downgrade(path, tmp / "old.xlsx")
+    current = best_of(3, lambda: SchoolWorkbook.from_path(path))
+    migrated = best_of(3, lambda: SchoolWorkbook.from_path(old))
+    ratio = migrated / current
+    took = best_of(1, lambda: upgrade_book(old, tmp / "upgraded.xlsx"))
+    print(f"  чтение книги 1.0 через шаги: {migrated:.3f} с ({ratio:.2f}x книги текущей "
+          f"версии, цель ≤ {UPGRADE_READ_RATIO}x)")
+    print(f"  upgrade-book: {took:.3f} с (цель < {UPGRADE_TARGET_S} с) "
+          f"{'OK' if took < UPGRADE_TARGET_S else 'НЕ ДОСТИГНУТО'}")
+    record("read_old_version", {"value": round(ratio, 3), "unit": "x", "target":
+                                UPGRADE_READ_RATIO, "met": ratio <= UPGRADE_READ_RATIO,
+                                "seconds": round(migrated, 3),
+                                "floor": {"what": "the same book of the current version",
+                                          "seconds": round(current, 3)}})
+    record("upgrade_book", {"value": round(took, 3), "unit": "s", "target": UPGRADE_TARGET_S,
+                            "met": took < UPGRADE_TARGET_S})
+
+
+UPGRADE_READ_RATIO = 1.2
+UPGRADE_TARGET_S = 15.0
+
+
 def bench_annotate(tmp: Path, participants: int) -> dict[str, dict]:
     """The annotated copy (`validate --annotate`, the page's download) of a big book with
     planted mistakes: a few hundred findings, and one on every person (the worst case)."""
@@ -607,6 +635,8 @@ def main() -> None:
         print("== Проверка одной книги")
         path = big_school(tmp, args.participants)
         bench_check(path)
+        print("== Книга старой версии шаблона (та же книга, версия 1.0)")
+        bench_upgrade(tmp, path)
         print("== Копия с замечаниями (та же книга с ошибками)")
         bench_annotate(tmp, args.participants)
         print("== Кнопка: запрос к серверу по петле (цель < 1.5 с)")

@@ -419,6 +419,11 @@ def checks_cmd(out: Path | None) -> None:
               help="Сводная книга «Собрать свод» — без ФИО и дат рождения.")
 @click.option("--region", "region", is_flag=True,
               help="Сервер регионального центра: доска муниципалитетов над базой --db.")
+@click.option("--accept-versions", default=None, metavar="1.0,1.1",
+              help="Версии шаблона, которые можно сдать (текущая — всегда).")
+@click.option("--old-versions-until", default=None, metavar="ГГГГ-ММ",
+              callback=lambda c, p, v: _period(c, p, v) if v else v,
+              help="Последний период, за который принимаются книги старой версии шаблона.")
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
@@ -431,7 +436,8 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               mail_config: Path | None = None, public_url: str | None = None,
               db_url: str | None = None, municipality_code: str | None = None,
               municipality_name: str | None = None, pseudonymize: bool = False,
-              region: bool = False) -> None:
+              region: bool = False, accept_versions: str | None = None,
+              old_versions_until: str | None = None) -> None:
     """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
     (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
@@ -461,7 +467,8 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
                           timezone=timezone, db_url=db_url,
                           municipality_code=municipality_code,
                           municipality_name=municipality_name, pseudonymize=pseudonymize,
-                          region=region)
+                          region=region, accept_versions=accept_versions,
+                          old_versions_until=old_versions_until)
     if public_url:
         if not public_url.startswith(("http://", "https://")):
             raise Refused(f"--public-url должен начинаться с http:// или https://, а указано "
@@ -479,6 +486,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
                   "(остановить — Ctrl+C)")
     # The staff pages run the sync through these objects: addin/ never imports sync/.
     workspace_service, region_service = services_for(config, webdav=webdav)
+    workspace_service.versions = config.versions  # «Собрать свод» takes what the page takes
     run(config, workspace_service, region_service=region_service)
 
 
@@ -657,6 +665,13 @@ def _period(ctx, param, value: str) -> str:  # noqa: ANN001 (click callback)
               help="Дата, на которую проверять все книги. По умолчанию каждая книга "
                    "проверяется на свою «Дату, на которую даны сведения», если она в пределах "
                    "периода, иначе — на последний день периода.")
+@click.option("--accept-versions", default=None, metavar="1.0,1.1",
+              help="Версии шаблона, которые принимаются (текущая — всегда). По умолчанию "
+                   "текущая и одна предыдущая: книга старой версии принимается с "
+                   "предупреждением.")
+@click.option("--old-versions-until", default=None, metavar="ГГГГ-ММ",
+              callback=lambda c, p, v: _period(c, p, v) if v else v,
+              help="Последний период, в котором принимаются книги старой версии шаблона.")
 @click.option("--municipality-code", default=None,
               help="Код муниципалитета (ОКТМО) в общей базе региона; по умолчанию — из столбца "
                    "«код муниципалитета» реестра.")
@@ -669,7 +684,8 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
              reference_date: date | None, municipality_code: str | None,
              source_webdav: str | None = None, webdav_login: str | None = None,
              webdav_password_file: Path | None = None,
-             webdav_timeout: float | None = None) -> None:
+             webdav_timeout: float | None = None, accept_versions: str | None = None,
+             old_versions_until: str | None = None) -> None:
     """Собрать книги всех организаций в сводную книгу муниципалитета.
 
     Код выхода: 0 — все приняты, 1 — есть не принятые организации, 2 — сбор не выполнен
@@ -680,8 +696,13 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from sync.service import SyncOptions, run_sync
+    from sync.version_window import WindowError, window_of
 
     _check_sync_inputs(registry, out, source_dir, targets, db_url)
+    try:
+        versions = window_of(accept_versions, old_versions_until)
+    except WindowError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--accept-versions'") from None
     if source_dir is not None and source_webdav:
         raise click.BadParameter("укажите одно: папку на диске или папку WebDAV.",
                                  param_hint="'--source-dir' / '--source-webdav'")
@@ -693,7 +714,7 @@ def sync_cmd(registry: Path, period: str, out: Path, source_dir: Path | None,
                        db_url=db_url, pseudonymize=pseudonymize, targets=targets,
                        google_key=google_key, google_endpoint=google_endpoint,
                        reference_date=reference_date, municipality_code=municipality_code,
-                       webdav=webdav)
+                       webdav=webdav, versions=versions)
     total = _registry_size(registry)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[school]}"))
@@ -1204,6 +1225,32 @@ def _region_form(store, year: int, name: str, out: Path, template: Path | None, 
                            municipality=name)
     console.print(f"Форма региона за {year} (муниципалитетов: {len(latest)}, данные периодов "
                   f"{periods_text(latest)}): {out}")
+
+
+@cli.command("upgrade-book")
+@click.argument("file", metavar="КНИГА", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Новая книга: .xlsx или .xlsm (с кнопками).")
+def upgrade_book_cmd(file: Path, out: Path) -> None:
+    """Перенести книгу старой версии шаблона в актуальный шаблон, ничего не потеряв.
+
+    Код выхода: 0 — новая книга записана, 2 — книгу не перенести (старая не меняется).
+
+    Пример: nastavnik upgrade-book школа.xlsx --out школа-1.1.xlsx
+    """
+    from addin.upgrade import upgrade_book
+
+    try:
+        report = upgrade_book(file, out)
+    except WorkbookError as exc:
+        err_console.print(f"[bold red]{escape(exc.status_ru)}:[/] {escape(exc.message_ru)}")
+        sys.exit(EXIT_UNREADABLE)
+    except OSError as exc:
+        err_console.print(f"[bold red]Новая книга не записана:[/] {escape(os_reason(exc))}")
+        sys.exit(EXIT_UNREADABLE)
+    for line in report.lines_ru():
+        console.print(escape(line))
+    console.print(f"Новая книга: {escape(str(out))}")
 
 
 from sync.cli_backup import COMMANDS as _BACKUP_COMMANDS  # noqa: E402 (after the group)

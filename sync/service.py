@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,7 @@ from sync.sources.fetch import fetch_all
 from sync.sources.folder import FolderSource
 from sync.sources.registry import read_registry, registry_municipality
 from sync.store import Store, run_token
+from sync.version_window import VersionWindow, apply_window
 
 if TYPE_CHECKING:
     from sync.sources.google import GoogleSheetsSource
@@ -82,6 +83,8 @@ class SyncOptions:
     municipality_name: str | None = None
     #: Who ran it (the workspace's staff login), kept in the history's run log.
     actor: str = ""
+    #: The template versions accepted this period (sync.version_window).
+    versions: VersionWindow = field(default_factory=VersionWindow)
 
 
 @dataclass
@@ -131,6 +134,7 @@ def run_sync(opts: SyncOptions, progress: Callable[[SchoolEntry], Any] | None = 
                                   checked, google, webdav)
         judged = dict(zip((i for i, _ in fresh), fresh_judged.schools, strict=True))
         schools = [kept[i] if i in kept else judged[i] for i in range(len(entries))]
+        schools = apply_window(schools, opts.versions, opts.period)
         rows = merge_rows([kept_rows, fresh_judged.rows], [e.code for e in entries])
         cons = combine(Judged(schools, rows), opts.period, ref, targets=targets,
                        previous=store.previous_snapshots(opts.period))

@@ -25,6 +25,7 @@ from addin.web.workspace import (
     SyncOutcome,
     SyncRequest,
 )
+from workbook_templates.versions import VersionWindow
 
 #: X-001's message names both participants and both schools; a school is told only its own.
 _X001 = re.compile(r"Участник (?P<a>\S+) \((?P<sa>[^)]+)\).*?участником (?P<b>\S+) "
@@ -64,7 +65,7 @@ class FolderSyncService:
 
     def __init__(self, region: RegionLink | None = None, *, municipality_code: str = "",
                  municipality_name: str = "", pseudonymize: bool = False,
-                 webdav: Any = None) -> None:
+                 webdav: Any = None, versions: VersionWindow | None = None) -> None:
         self.region = region
         self.municipality_code = (region.municipality_code if region is not None
                                   else municipality_code)
@@ -74,6 +75,8 @@ class FolderSyncService:
         #: addresses inside that folder are read with the centre's login and password, kept
         #: here on the server's side; None: addresses on WebDAV are not read.
         self.webdav = webdav
+        #: The template versions «Собрать свод» accepts (`nastavnik serve --accept-versions`).
+        self.versions = versions if versions is not None else VersionWindow()
 
     def read_registry(self, path: Path) -> list[RegistryRow]:
         from sync.sources.registry import RegistryError, read_registry
@@ -106,7 +109,8 @@ class FolderSyncService:
                            confined=True, pseudonymize=self.pseudonymize,
                            municipality_code=self.municipality_code or None,
                            municipality_name=self.municipality_name or None,
-                           actor=request.actor, webdav=self.webdav)
+                           actor=request.actor, webdav=self.webdav,
+                           versions=self.versions)
         try:
             request.master.parent.mkdir(parents=True, exist_ok=True)
             result = run_sync(opts, progress=None, checked=checked)

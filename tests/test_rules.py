@@ -82,6 +82,15 @@ def drop_column(sheet: str, header: str) -> Edit:
     return run
 
 
+def old_version(version: str) -> Edit:
+    """The book says it is of an older template version (read through the migration)."""
+    def run(wb) -> None:
+        for row in wb[C.INSTRUCTIONS.name].iter_rows(max_col=2):
+            if row[0].value == C.VERSION_LABEL:
+                row[1].value = version
+    return run
+
+
 def validate(tmp_path: Path, mutate: Mutate | None = None, edit: Edit | None = None,
              data: dict | None = None, ref: date | None = REF) -> Report:
     """Write the (changed) sample, optionally edit the file with openpyxl, validate it."""
@@ -118,6 +127,7 @@ FAILING = [
     ("SHEET-001", None, drop_sheet(MEET), [(MEET, None, None)]),
     ("SHEET-001", None, drop_sheet(SCHOOL), [(SCHOOL, None, None)]),
     ("SHEET-002", None, drop_column(MENTORS, "Стаж (лет)"), [(MENTORS, None, "Стаж (лет)")]),
+    ("VER-001", None, old_version("1.0"), [(C.INSTRUCTIONS.name, None, C.VERSION_LABEL)]),
     ("SHEET-002", None, drop_column(SCHOOL, "Организаций-партнёров"),
      [(SCHOOL, None, "Организаций-партнёров")]),
     # cells

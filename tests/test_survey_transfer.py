@@ -20,6 +20,7 @@ from addin.xlsx.annotate import AnnotatedCopyError
 from addin.xlsx.monitoring import SurveyRow, write_monitoring
 from addin.xlsx.package import Package
 from tests.hostile_corpus import JUNK
+from tests.old_books import downgrade
 from workbook_templates import contract as C
 from workbook_templates import surveys as S
 from workbook_templates.build import write_school_workbook
@@ -107,14 +108,14 @@ def test_an_earlier_row_of_the_same_wave_and_year_is_replaced(tmp_path: Path) ->
 
 def test_extra_answers_go_into_their_columns_when_the_book_has_them(
         tmp_path: Path, clean_book: Path) -> None:
-    """Template 1.1 appends the four columns after «Комментарий»; here a copy gets them by hand,
-    behind a curator's own column, to show that columns are found by header, not position."""
+    """Template 1.1 appends the four columns after «Комментарий»; here a curator's own column
+    is inserted before them, to show that columns are found by header, not position."""
     src = copy_of(clean_book, tmp_path / "school.xlsx")
     wb = load_workbook(src)
     ws = wb[C.MONITORING.name]
+    assert [ws.cell(row=1, column=j).value for j in range(7, 11)] == list(EXTRA_HEADERS.values())
+    ws.insert_cols(7)
     ws.cell(row=1, column=7, value="Заметка куратора")
-    for j, header in enumerate(EXTRA_HEADERS.values(), start=8):
-        ws.cell(row=1, column=j, value=header)
     newer = tmp_path / "school-1.1.xlsx"
     wb.save(newer)
     extra = {"comfort": 4, "usefulness": 5, "meetings_held": "да", "wish_to_continue": "нет"}
@@ -126,7 +127,7 @@ def test_extra_answers_go_into_their_columns_when_the_book_has_them(
     assert [ws.cell(row=2, column=j).value for j in range(1, 12)] == [
         "Н-002", S.MENTOR, S.DECEMBER, ws["D2"].value, 10, None, None, 4, 5, "да", "нет"]
     # the 1.0 book has no such columns: the extra answers are reported as kept on the server
-    plain = write_monitoring(src, tmp_path / "plain.xlsx",
+    plain = write_monitoring(downgrade(src, tmp_path / "school-1.0.xlsx"), tmp_path / "plain.xlsx",
                              [answer("Н-002", S.MENTOR, 10, **extra)], headers(), YEAR)
     assert set(plain.missing_keys) == set(S.EXTRA_KEYS) and plain.written_keys == ()
 

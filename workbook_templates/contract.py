@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-#: Version of the workbook layout. Bump it when a sheet or column changes meaning.
-TEMPLATE_VERSION = "1.0"
-#: Versions a reader accepts. Older ones would carry a migration in addin/model.py.
-KNOWN_VERSIONS: tuple[str, ...] = ("1.0",)
+#: Version of the workbook layout. Bump it when a sheet or column changes (and declare the
+#: steps from the previous version in workbook_templates/versions.py).
+TEMPLATE_VERSION = "1.1"
+#: Versions a reader knows: older ones are read through the steps of versions.py.
+KNOWN_VERSIONS: tuple[str, ...] = ("1.0", "1.1")
 #: Workbook-level defined name that carries the version (Excel, LibreOffice).
 VERSION_DEFINED_NAME = "NASTAVNIK_TEMPLATE_VERSION"
 #: Label of the cell on the Инструкция sheet that carries the version too
@@ -340,6 +341,11 @@ MONITORING = Sheet(
         _c("survey_date", "Дата анкеты", T.DATE, width=13),
         _c("satisfaction", "Удовлетворённость (1–10)", T.INTEGER, min=1, max=10, width=14),
         _c("comment", "Комментарий", width=40),
+        # 1.1: the survey's own questions (see versions.py)
+        _c("comfort", "Комфорт общения (1–5)", T.INTEGER, min=1, max=5, width=14),
+        _c("usefulness", "Польза встреч (1–5)", T.INTEGER, min=1, max=5, width=14),
+        _c("meetings_held", "Встречи проходили по плану", T.YESNO, dictionary="yesno", width=14),
+        _c("wish_to_continue", "Хочет продолжить", T.YESNO, dictionary="yesno", width=14),
     ),
 )
 

@@ -3,7 +3,7 @@
 One module per sheet or concern; each rule has a stable code (see docs/checks.md).
 """
 
-from addin.rules import cells, meetings, pairs, persons, roadmap, school  # noqa: F401
+from addin.rules import cells, meetings, pairs, persons, roadmap, school, version  # noqa: F401
 from addin.rules.base import RULES, Context, Finding, Rule, Severity
 
 __all__ = ["RULES", "Context", "Finding", "Rule", "Severity"]

@@ -33,6 +33,7 @@ from addin.web import (
     roadmap_page,
     staff,
     surveys,
+    upgrade,
 )
 from addin.web.config import (
     BAD_REQUEST_RU,
@@ -97,7 +98,7 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
 
     app.include_router(remote.make_router(config), prefix="/xlwings")
     for area in (check, login, plan, staff, remind, surveys, answer, book, roadmap_page, codes,
-                 region_delivery, region_board):
+                 region_delivery, region_board, upgrade):
         app.include_router(area.make_router(page))
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(CatchErrors)  # outermost of ours: sees every route's exception

@@ -59,6 +59,7 @@ from addin.web.helpers import (
 )
 from addin.web.results import RESULT_TTL, Entry
 from addin.web.site import Page
+from workbook_templates import contract as C
 
 T = TypeVar("T")
 log = logging.getLogger("nastavnik.web")
@@ -273,12 +274,14 @@ def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
         path.unlink(missing_ok=True)
     else:
         entry.checked = path
-        entry.submit_blocked = submit_blocked(page, report, session)
+        entry.submit_blocked = submit_blocked(page, report, session, entry.period)
         if not entry.submit_blocked:
             entry.submit_token = secrets.token_urlsafe(32)
             if reference_date is None and wb is not None:  # the date a submission is judged by
                 entry.verdict = (report, wb.school.get("period"))
-        elif entry.suffix == ".ods":  # no submission, no annotated copy: keep nothing
+        elif entry.suffix == ".ods" and report.version == C.TEMPLATE_VERSION:
+            # no submission, no annotated copy: keep nothing (an old book is kept for
+            # «Обновить книгу», addin/web/upgrade.py)
             path.unlink(missing_ok=True)
             entry.checked = None
     c = report.counts
@@ -288,8 +291,9 @@ def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
              c["предупреждение"], c["совет"],
              (time.perf_counter() - started) * 1000)
 
-def submit_blocked(page: Page, report: Report, session: Session) -> str:
-    """Why this report cannot be submitted from this session ("" when it can)."""
+def submit_blocked(page: Page, report: Report, session: Session, period: str = "") -> str:
+    """Why this report cannot be submitted from this session ("" when it can); `period` is
+    the book's own (the window of template versions is judged by it)."""
     if page.config.collect_dir is None:
         return ("Сдача книг на этом сервере не включена (он запущен без папки сбора "
                 "--collect-dir). Передайте книгу в муниципальный центр так, как он указал.")
@@ -298,6 +302,9 @@ def submit_blocked(page: Page, report: Report, session: Session) -> str:
     if report.errors:
         return ("Книгу с ошибками сдать нельзя: исправьте ошибки, сохраните книгу и "
                 "проверьте снова.")
+    when = period or date.today().strftime("%Y-%m")
+    if report.version and not page.config.versions.accepts(report.version, when):
+        return page.config.versions.reason_ru(report.version, when)
     code = report.school_code
     if session.staff:
         return ("Вы вошли как сотрудник муниципального центра: сдаёт книгу сама "

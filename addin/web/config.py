@@ -8,12 +8,15 @@ import hmac
 import html
 import ipaddress
 import logging
+import re
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from workbook_templates.versions import VersionWindow, WindowError, window_of
 
 log = logging.getLogger("nastavnik.server")
 
@@ -78,6 +81,11 @@ class ServerConfig:
     pseudonymize: bool = False
     #: A regional centre's server: the regional board over `db_url`.
     region: bool = False
+    #: Template versions a school may submit and «Собрать свод» accepts («1.0,1.1»; None:
+    #: the current one and the one before it), and the last period (ГГГГ-ММ) old versions
+    #: are accepted for (None: no end). See `versions`.
+    accept_versions: str | None = None
+    old_versions_until: str | None = None
 
     @property
     def loopback(self) -> bool:
@@ -86,8 +94,21 @@ class ServerConfig:
         except ValueError:
             return self.host == "localhost"
 
+    @property
+    def versions(self) -> VersionWindow:
+        """The transition window of template versions (checked by `check`)."""
+        return window_of(self.accept_versions, self.old_versions_until)
+
     def check(self) -> None:
         """Refuse configurations that would expose schools' data."""
+        try:
+            self.versions  # noqa: B018 (a Russian refusal of a version the program never had)
+        except WindowError as exc:
+            raise ServerConfigError(f"--accept-versions: {exc}") from None
+        if self.old_versions_until is not None and not re.fullmatch(
+                r"\d{4}-(0[1-9]|1[0-2])", self.old_versions_until):
+            raise ServerConfigError(f"--old-versions-until: «{self.old_versions_until}» — не "
+                                    "период; укажите ГГГГ-ММ, например 2027-01.")
         if not self.loopback and self.access_file is None:
             raise ServerConfigError(
                 f"Сервер запускается на адресе {self.host}, доступном из сети, без файла кодов "

@@ -38,7 +38,8 @@ CREATE INDEX IF NOT EXISTS events_school ON events (school, period);
 CREATE TABLE IF NOT EXISTS checks (
     sha256 TEXT PRIMARY KEY, school TEXT NOT NULL, period TEXT NOT NULL, status TEXT NOT NULL,
     errors INTEGER NOT NULL, warnings INTEGER NOT NULL, advice INTEGER NOT NULL,
-    file_error TEXT NOT NULL DEFAULT '', checked_at TEXT NOT NULL);
+    file_error TEXT NOT NULL DEFAULT '', checked_at TEXT NOT NULL,
+    version TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     sha256 TEXT NOT NULL);
@@ -56,7 +57,8 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 #: Columns added after a table was first released: (table, column, declaration). A journal
 #: made by an older server gets them on open.
-ADDED_COLUMNS = (("jobs", "boot", "TEXT NOT NULL DEFAULT ''"),)
+ADDED_COLUMNS = (("jobs", "boot", "TEXT NOT NULL DEFAULT ''"),
+                 ("checks", "version", "TEXT NOT NULL DEFAULT ''"))
 
 SUBMITTED, RETURNED, SYNCED, REGISTRY = "submitted", "returned", "synced", "registry"
 #: A submitted book deleted by `nastavnik purge` (its sha256, period and school stay), and a
@@ -100,6 +102,8 @@ class Check:
     advice: int
     file_error: str
     checked_at: str
+    #: The book's template version ("" when unreadable or checked by an older server).
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -226,9 +230,10 @@ class Journal:
 
     def remember_check(self, check: Check) -> None:
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO checks VALUES (?,?,?,?,?,?,?,?,?)",
+            conn.execute("INSERT OR REPLACE INTO checks VALUES (?,?,?,?,?,?,?,?,?,?)",
                          (check.sha256, check.school, check.period, check.status, check.errors,
-                          check.warnings, check.advice, check.file_error, check.checked_at))
+                          check.warnings, check.advice, check.file_error, check.checked_at,
+                          check.version))
 
     # -- jobs
     def start_job(self, period: str, actor: str, after: int) -> tuple[int, bool]:

@@ -46,7 +46,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_COMMENT = 2000
 MAX_REGISTRY_BYTES = 5 * 1024 * 1024
 BOARD_HEADER = ("Код ОО", "Наименование", "Тип", "Статус", "Время сдачи", "SHA-256", "Ошибок",
-                "Предупреждений", "Файл", "Срок", "Комментарий", "Примечание")
+                "Предупреждений", "Файл", "Срок", "Комментарий", "Примечание", "Версия шаблона")
 
 
 def make_router(page: Page) -> APIRouter:
@@ -297,13 +297,13 @@ def _board_workbook(rows: list[BoardRow], period: str) -> bytes:
     for i, r in enumerate(rows, 1):
         values = (r.code, r.name, r.org_type, r.status, _local(r.submitted_at), r.sha256,
                   r.errors, r.warnings, r.file, r.deadline_text.replace("\u00a0", " "),
-                  r.comment, r.file_error or r.note)
+                  r.comment, r.file_error or r.note, r.version)
         for col, value in enumerate(values):
             if isinstance(value, int):
                 sheet.write_number(i, col, value)
             elif value:
                 sheet.write_string(i, col, str(value))
-    for col, width in enumerate((10, 40, 6, 24, 18, 66, 8, 10, 24, 22, 40, 40)):
+    for col, width in enumerate((10, 40, 6, 24, 18, 66, 8, 10, 24, 22, 40, 40, 10)):
         sheet.set_column(col, col, width)
     sheet.freeze_panes(1, 1)
     sheet.autofilter(0, 0, max(len(rows), 1), len(BOARD_HEADER) - 1)

@@ -170,6 +170,8 @@ class BoardRow:
     deadline_text: str = ""
     overdue: bool = False
     checked: bool = True
+    #: The template version of the current book ("" when unknown).
+    version: str = ""
 
     @property
     def status_class(self) -> str:
@@ -348,7 +350,7 @@ class Workspace:
             report = validate_workbook(wb)
             check = Check(sha256, report.school_code, str(wb.school.get("period") or ""),
                           report.status, report.errors, report.warnings,
-                          report.counts["совет"], "", now_iso())
+                          report.counts["совет"], "", now_iso(), report.version)
         except WorkbookError as exc:
             check = Check(sha256, "", "", "файл не читается", 0, 0, 0,
                           exc.message_ru if hasattr(exc, "message_ru") else str(exc)[:300],
@@ -448,6 +450,7 @@ class Workspace:
         if check is not None:
             row.errors, row.warnings, row.file_error = check.errors, check.warnings, \
                 check.file_error
+            row.version = check.version
         mine = [e for e in events if e.sha256 == sha]
         sent = [e for e in mine if e.kind == SUBMITTED]
         if sent:
@@ -486,7 +489,7 @@ class Workspace:
                                errors=report.errors, warnings=report.warnings)
         self.journal.remember_check(Check(receipt.sha256, receipt.school_code, receipt.period,
                                           report.status, report.errors, report.warnings,
-                                          report.counts["совет"], "", now_iso()))
+                                          report.counts["совет"], "", now_iso(), report.version))
 
     def return_for_revision(self, code: str, period: str, comment: str, staff: str) -> BoardRow:
         """Staff send the school's current file back with a comment."""

@@ -35,10 +35,11 @@ from addin.xlsx.package import (
 from addin.xlsx.sheet import SharedStrings, clean_text, element, insert_in_order
 from addin.xlsx.styles import Styles
 from workbook_templates import contract as C
+from workbook_templates import surveys as S
 
 DATE_FORMAT = "DD.MM.YYYY"
 #: The columns every book has (template 1.0); a book without one of them cannot take answers.
-CORE_KEYS = tuple(c.key for c in C.MONITORING.columns)
+CORE_KEYS = tuple(c.key for c in C.MONITORING.columns if c.key not in S.EXTRA_KEYS)
 _DMY = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$")
 
 Value = str | int | float | date | None
