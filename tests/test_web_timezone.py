@@ -61,9 +61,10 @@ def test_now_and_today_are_the_zones(zone) -> None:
 
 
 # -- the real server around midnight --------------------------------------------------------------
-def set_clock(path: Path, utc: str, wait: bool = True) -> None:
+def set_clock(path: Path, utc: str, wait: bool = True, url: str = "") -> None:
     """Stop the server's clock at `utc` (no drift however slow the machine): libfaketime
-    rereads the file once a second."""
+    rereads the file once a second; with `url`, wait until the server's own Date header
+    shows the new time (a loaded machine may take longer than a second)."""
     # Replaced atomically: a file read while half written gives the real time, and a
     # result checked "twelve days ago" would be purged before it is submitted.
     tmp = path.with_suffix(".tmp")
@@ -71,6 +72,23 @@ def set_clock(path: Path, utc: str, wait: bool = True) -> None:
     os.replace(tmp, path)
     if wait:
         time.sleep(CACHE_SECONDS + 0.2)
+    if url:
+        wait_for_server_clock(url, utc)
+
+
+def wait_for_server_clock(url: str, utc: str, timeout: float = 60.0) -> None:
+    """Poll /health until the server's Date header is `utc` (its clock is stopped there)."""
+    from email.utils import parsedate_to_datetime
+
+    want = datetime.strptime(utc, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = parsedate_to_datetime(httpx.get(f"{url}/health", timeout=30).headers["date"])
+        if seen == want:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the server's clock shows {seen}, not {want}")
 
 
 def board_deadline(c: httpx.Client, code: str) -> str:
@@ -144,11 +162,12 @@ def test_a_book_at_2330_local_on_the_25th_is_on_time_and_after_midnight_late(
             assert submit(school, m["book"]) == "25.11.2026 23:30:00 (UTC+10:00)"
             assert board_deadline(staff, SCHOOL) == "в срок"
 
-            set_clock(fake, "2026-11-25 13:59:50")  # 23:59:50 local
+            set_clock(fake, "2026-11-25 13:59:50", url=server.url)  # 23:59:50 local
             assert submit(school, m["book"]) == "25.11.2026 23:59:50 (UTC+10:00)"
             assert board_deadline(staff, SCHOOL) == "в срок"
 
-            set_clock(fake, "2026-11-25 14:00:10")  # 00:00:10 on the 26th local; UTC: the 25th
+            # 00:00:10 on the 26th local; UTC: the 25th
+            set_clock(fake, "2026-11-25 14:00:10", url=server.url)
             assert submit(school, m["book"]) == "26.11.2026 00:00:10 (UTC+10:00)"
             assert board_deadline(staff, SCHOOL) == "с опозданием 1 дн."
             assert board_deadline(staff, IDLE) == "просрочено на 1 дн."
