@@ -490,6 +490,14 @@ class Workspace:
         self.journal.remember_check(Check(receipt.sha256, receipt.school_code, receipt.period,
                                           report.status, report.errors, report.warnings,
                                           report.counts["совет"], "", now_iso(), report.version))
+        # the board knows the stored file at once: after a deadline's rush of submissions it
+        # would otherwise list them as «ещё не проверена» until a background pass hashed them
+        stored = self.collect_dir / receipt.current
+        try:
+            st = stored.stat()
+        except OSError:
+            return
+        self.journal.remember_file(stored.as_posix(), st.st_size, st.st_mtime_ns, receipt.sha256)
 
     def return_for_revision(self, code: str, period: str, comment: str, staff: str) -> BoardRow:
         """Staff send the school's current file back with a comment."""
