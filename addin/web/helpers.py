@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,3 +135,39 @@ def report_from_dict(data: dict) -> Report:
     return Report(source=data["source"], reference_date=ref, findings=findings,
                   school_code=data["school_code"], school_name=data["school_name"],
                   version=data["template_version"])
+
+
+def short_when(iso: str) -> str:
+    """«25.11.2026 14:03» in the municipality's zone, from an ISO time with offset."""
+    return f"{server_clock.from_iso(iso):%d.%m.%Y %H:%M}" if iso else ""
+
+
+def list_workbook(sheet_name: str, header: tuple[str, ...], rows: Iterable[tuple[Any, ...]],
+                  widths: tuple[int, ...]) -> bytes:
+    """A board as an .xlsx: a bold header, then each value as a number or text (never as a
+    formula or a link), frozen and filtered; the staff's and the region's downloads."""
+    import io
+
+    import xlsxwriter
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
+                                     "strings_to_urls": False})
+    sheet = book.add_worksheet(sheet_name)
+    bold = book.add_format({"bold": True, "bg_color": "#F0F3F8", "text_wrap": True})
+    for col, title in enumerate(header):
+        sheet.write_string(0, col, title, bold)
+    count = 0
+    for i, values in enumerate(rows, 1):
+        count = i
+        for col, value in enumerate(values):
+            if isinstance(value, int):
+                sheet.write_number(i, col, value)
+            elif value:
+                sheet.write_string(i, col, str(value))
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, width)
+    sheet.freeze_panes(1, 1)
+    sheet.autofilter(0, 0, max(count, 1), len(header) - 1)
+    book.close()
+    return out.getvalue()

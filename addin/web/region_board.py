@@ -11,19 +11,17 @@ other visitor gets the login page or 403, the board is read-only):
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from addin.web.access import Session
-from addin.web.helpers import attachment, form_text, page_headers
+from addin.web.helpers import attachment, form_text, list_workbook, page_headers
 from addin.web.journal import RUNNING
 from addin.web.region_view import MunicipalityRow, RegionJobs, RegionProblem, RegionService
 from addin.web.site import Page
@@ -196,31 +194,12 @@ def make_router(page: Page) -> APIRouter:
 
 def board_workbook(rows: list[MunicipalityRow], period: str) -> bytes:
     """The regional board as an .xlsx (values as text or numbers, never formulas)."""
-    import xlsxwriter
-
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_urls": False})
-    sheet = book.add_worksheet(f"Регион {period}")
-    bold = book.add_format({"bold": True, "bg_color": "#F0F3F8", "text_wrap": True})
-    for col, title in enumerate(BOARD_HEADER):
-        sheet.write_string(0, col, title, bold)
-    for i, r in enumerate(rows, 1):
-        values: tuple[Any, ...] = (
-            r.code, r.name, r.contact, "собран" if r.synced else "не собран",
-            _local(r.synced_at), r.actor, r.accepted, r.total,
-            "нет в реестре региона" if r.unlisted else "")
-        for col, value in enumerate(values):
-            if isinstance(value, int):
-                sheet.write_number(i, col, value)
-            elif value:
-                sheet.write_string(i, col, str(value))
-    for col, width in enumerate((14, 40, 30, 14, 18, 16, 10, 10, 24)):
-        sheet.set_column(col, col, width)
-    sheet.freeze_panes(1, 1)
-    sheet.autofilter(0, 0, max(len(rows), 1), len(BOARD_HEADER) - 1)
-    book.close()
-    return out.getvalue()
+    return list_workbook(
+        f"Регион {period}", BOARD_HEADER,
+        ((r.code, r.name, r.contact, "собран" if r.synced else "не собран",
+          _local(r.synced_at), r.actor, r.accepted, r.total,
+          "нет в реестре региона" if r.unlisted else "") for r in rows),
+        (14, 40, 30, 14, 18, 16, 10, 10, 24))
 
 
 def _local(iso: str) -> str:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from typing import Any
@@ -23,9 +22,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from addin.web import clock
 from addin.web.access import Session
-from addin.web.helpers import attachment, form_text, group_by_sheet, page_headers
+from addin.web.helpers import (
+    attachment,
+    form_text,
+    group_by_sheet,
+    list_workbook,
+    page_headers,
+    short_when,
+)
 from addin.web.jobs import JobRunner
 from addin.web.journal import REGISTRY, RUNNING
 from addin.web.reminding import Reminders
@@ -54,7 +59,7 @@ def make_router(page: Page) -> APIRouter:
     router = APIRouter()
     ws: Workspace | None = page.workspace
     runner = JobRunner(ws) if ws is not None else None
-    page.env.filters["short_when"] = _local
+    page.env.filters["short_when"] = short_when
 
     staff_only = page.staff_only
 
@@ -285,34 +290,12 @@ def _school_detail(ws: Workspace, code: str, period: str):  # noqa: ANN202
 
 def _board_workbook(rows: list[BoardRow], period: str) -> bytes:
     """The board as an .xlsx (every value written as text or number, never as a formula)."""
-    import xlsxwriter
-
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_urls": False})
-    sheet = book.add_worksheet(f"Сдача {period}")
-    bold = book.add_format({"bold": True, "bg_color": "#F0F3F8", "text_wrap": True})
-    for col, title in enumerate(BOARD_HEADER):
-        sheet.write_string(0, col, title, bold)
-    for i, r in enumerate(rows, 1):
-        values = (r.code, r.name, r.org_type, r.status, _local(r.submitted_at), r.sha256,
-                  r.errors, r.warnings, r.file, r.deadline_text.replace("\u00a0", " "),
-                  r.comment, r.file_error or r.note, r.version)
-        for col, value in enumerate(values):
-            if isinstance(value, int):
-                sheet.write_number(i, col, value)
-            elif value:
-                sheet.write_string(i, col, str(value))
-    for col, width in enumerate((10, 40, 6, 24, 18, 66, 8, 10, 24, 22, 40, 40, 10)):
-        sheet.set_column(col, col, width)
-    sheet.freeze_panes(1, 1)
-    sheet.autofilter(0, 0, max(len(rows), 1), len(BOARD_HEADER) - 1)
-    book.close()
-    return out.getvalue()
-
-
-def _local(iso: str) -> str:
-    return f"{clock.from_iso(iso):%d.%m.%Y %H:%M}" if iso else ""
+    return list_workbook(
+        f"Сдача {period}", BOARD_HEADER,
+        ((r.code, r.name, r.org_type, r.status, short_when(r.submitted_at), r.sha256, r.errors,
+          r.warnings, r.file, r.deadline_text.replace("\u00a0", " "), r.comment,
+          r.file_error or r.note, r.version) for r in rows),
+        (10, 40, 6, 24, 18, 66, 8, 10, 24, 22, 40, 40, 10))
 
 
 def _quote(code: str) -> str:
