@@ -1,7 +1,7 @@
 """`Page`: what every page module of one server shares: the result store, sessions and
 access codes, the Jinja2 environment, rendering, the host and login guard, posted forms.
 
-Page modules (check, login, plan, staff) take a Page; none imports another page module.
+Page modules (check, login, plan, staff and the other areas app.py lists) take a Page; none
 A module that must act after every check (the plan) adds itself to ``Page.after_check``.
 """
 
