@@ -2,6 +2,7 @@
 access codes, the Jinja2 environment, rendering, the host and login guard, posted forms.
 
 Page modules (check, login, plan, staff and the other areas app.py lists) take a Page; none
+imports another page module.
 A module that must act after every check (the plan) adds itself to ``Page.after_check``.
 """
 
