@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
+from starlette.responses import Response
 
 from addin.report import Report
 from addin.web import clock as server_clock
@@ -171,3 +172,11 @@ def list_workbook(sheet_name: str, header: tuple[str, ...], rows: Iterable[tuple
     sheet.autofilter(0, 0, max(count, 1), len(header) - 1)
     book.close()
     return out.getvalue()
+
+
+def json_answer(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON body with Russian text kept readable (the progress bars of the sync jobs)."""
+    import json
+
+    return Response(json.dumps(data, ensure_ascii=False), status_code=status,
+                    media_type="application/json", headers=headers)

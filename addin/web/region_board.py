@@ -11,7 +11,6 @@ other visitor gets the login page or 403, the board is read-only):
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from addin.web.access import Session
-from addin.web.helpers import attachment, form_text, list_workbook, page_headers
+from addin.web.helpers import (
+    attachment,
+    form_text,
+    json_answer,
+    list_workbook,
+    page_headers,
+)
 from addin.web.journal import RUNNING
 from addin.web.region_view import MunicipalityRow, RegionJobs, RegionProblem, RegionService
 from addin.web.site import Page
@@ -168,13 +173,11 @@ def make_router(page: Page) -> APIRouter:
             return stop
         job = jobs.journal.job(job_id)
         if job is None:
-            return Response(json.dumps({"error": "нет такого свода"}, ensure_ascii=False),
-                            status_code=404, media_type="application/json")
+            return json_answer({"error": "нет такого свода"}, status=404)
         p = jobs.progress(job_id)
         body = {"state": job.state, "message": job.message, "done": p.done if p else 0,
                 "total": p.total if p else 0, "step": p.step if p else ""}
-        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json",
-                        headers=page_headers())
+        return json_answer(body, headers=page_headers())
 
     @router.get("/region/runs/{job_id}/{what}")
     def run_output(request: Request, job_id: int, what: str) -> Response:

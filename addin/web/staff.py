@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -27,6 +26,7 @@ from addin.web.helpers import (
     attachment,
     form_text,
     group_by_sheet,
+    json_answer,
     list_workbook,
     page_headers,
     short_when,
@@ -245,13 +245,11 @@ def make_router(page: Page) -> APIRouter:
             return stop
         job = ws.journal.job(job_id)
         if job is None:
-            return Response(json.dumps({"error": "нет такого сбора"}, ensure_ascii=False),
-                            status_code=404, media_type="application/json")
+            return json_answer({"error": "нет такого сбора"}, status=404)
         p = runner.progress(job_id)
         body = {"state": job.state, "message": job.message, "done": p.done if p else 0,
                 "total": p.total if p else 0}
-        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json",
-                        headers=page_headers())
+        return json_answer(body, headers=page_headers())
 
     @router.get("/staff/runs/{job_id}/{what}")
     def run_output(request: Request, job_id: int, what: str) -> Response:
