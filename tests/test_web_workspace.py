@@ -209,6 +209,54 @@ def test_staff_routes_refused_to_schools_and_visitors(site) -> None:
     assert not list((collect / "workspace").glob("runs/*"))  # nothing was started
 
 
+def all_staff_routes(tmp_path: Path) -> list[tuple[str, str]]:
+    """(method, path) of every /staff route of every page area the app includes, with sample
+    values for the path's parameters: a new area's staff route is tried without a list."""
+    from fastapi.routing import APIRoute
+
+    from addin.web import app as web_app
+    from addin.web.config import ServerConfig
+
+    page = web_app.make_page(ServerConfig(collect_dir=tmp_path))
+    areas = [getattr(web_app, name) for name in dir(web_app)
+             if hasattr(getattr(web_app, name), "make_router")
+             and getattr(web_app, name).__name__.startswith("addin.web.")]
+    samples = {"code": "ОО-001", "job_id": "1", "what": "master"}
+    found = set()
+    for area in areas:
+        if area.__name__ == "addin.web.remote":
+            continue  # /xlwings: the buttons' token, not a login
+        for route in area.make_router(page).routes:
+            if isinstance(route, APIRoute) and route.path.startswith("/staff"):
+                path = re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), "1"),
+                              route.path)
+                found |= {(method, path) for method in route.methods if method != "HEAD"}
+    return sorted(found)
+
+
+def test_every_staff_route_of_every_area_refuses_visitors_schools_and_the_region(
+        site, tmp_path: Path) -> None:
+    routes = all_staff_routes(tmp_path)
+    listed = {("GET", p) for p in STAFF_GETS} | {("POST", p) for p in STAFF_POSTS}
+    assert listed < set(routes)  # the staff area's own list, and the other areas' beside it
+    server, _, _ = site
+    data = {"comment": "x", "period": PERIOD}
+    with client(server) as anon:
+        token = csrf_of(anon.get("/login").text)
+        for method, path in routes:
+            r = anon.request(method, path, follow_redirects=False,
+                             data={"csrf": token, **data} if method == "POST" else None)
+            assert r.status_code == 303 and r.headers["location"] == "/login", (method, path)
+    for who, secret in (("ОО-002", SCHOOLS["ОО-002"]), (REGION_LOGIN, REGION_SECRET)):
+        with client(server) as c:
+            login(c, who, secret)
+            token = csrf_of(c.get("/").text)
+            for method, path in routes:
+                r = c.request(method, path,
+                              data={"csrf": token, **data} if method == "POST" else None)
+                assert r.status_code == 403, (who, method, path, r.status_code)
+
+
 def test_staff_posts_need_csrf(site) -> None:
     server, _, _ = site
     with client(server) as c:
