@@ -455,9 +455,6 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
             raise Refused(f"Файл токена {token_file} пуст.")
     from sync.workspace_service import services_for
 
-    # the WebDAV password stays in the injected service, on the server's side
-    webdav = webdav_settings(source_webdav, webdav_login, webdav_password_file, webdav_timeout,
-                             confined=True)
     config = ServerConfig(host=host, port=port, token=token, collect_dir=collect_dir,
                           access_file=access_file, targets_path=targets,
                           max_body_bytes=max_upload_mb * 1024 * 1024, registry_path=registry,
@@ -468,7 +465,9 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
                           municipality_code=municipality_code,
                           municipality_name=municipality_name, pseudonymize=pseudonymize,
                           region=region, accept_versions=accept_versions,
-                          old_versions_until=old_versions_until)
+                          old_versions_until=old_versions_until,
+                          source_webdav=source_webdav, webdav_login=webdav_login,
+                          webdav_key_file=webdav_password_file)
     if public_url:
         if not public_url.startswith(("http://", "https://")):
             raise Refused(f"--public-url должен начинаться с http:// или https://, а указано "
@@ -480,6 +479,9 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
     except ServerConfigError as exc:
         err_console.print(f"[bold red]Сервер не запущен:[/] {escape(str(exc))}")
         sys.exit(EXIT_UNREADABLE)
+    # the WebDAV password stays in the injected service, on the server's side
+    webdav = webdav_settings(config.source_webdav, config.webdav_login, config.webdav_key_file,
+                             webdav_timeout, confined=True)
     from addin.web.tls import scheme
 
     console.print(f"Сервер nastavnik: {scheme(config)}://{config.host}:{config.port}/  "

@@ -108,3 +108,21 @@ def test_serve_reads_the_file_and_its_flags_win(tmp_path: Path) -> None:
     text = " ".join((proc.stdout + proc.stderr).split())
     assert proc.returncode == 2 and "Файл настроек сервера не найден" in text, text
     assert "Traceback" not in text
+
+
+def test_the_webdav_keys_of_the_file_reach_the_sync(tmp_path: Path) -> None:
+    """source_webdav, webdav_login and webdav_key_file (the file of the application password)
+    are read from the file as their flags are: the same refusals before the server starts."""
+    def serve_with(lines: str) -> str:
+        config = tmp_path / "сервер.toml"
+        config.write_text(f'[server]\ncollect_dir = "сдача"\n{lines}', encoding="utf-8")
+        proc = run("serve", "--config", config, "--port", free_port(), timeout=60)
+        text = " ".join((proc.stdout + proc.stderr).split())
+        assert proc.returncode == 2 and "Traceback" not in text, text
+        return text
+
+    assert "Укажите и --source-webdav" in serve_with(
+        'webdav_login = "metodist"\nwebdav_key_file = "пароль.txt"\n')
+    text = serve_with('source_webdav = "https://webdav.example.ru/Наставничество/"\n'
+                      'webdav_login = "metodist"\nwebdav_key_file = "пароль.txt"\n')
+    assert "Файл пароля WebDAV не найден" in text and str(tmp_path / "пароль.txt") in text

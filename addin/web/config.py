@@ -59,6 +59,12 @@ class ServerConfig:
     master_path: Path | None = None
     #: Mail settings (TOML) for «Напомнить», return notices and results; None: no letters.
     mail_config: Path | None = None
+    #: The WebDAV folder «Собрать свод» may read registry addresses from, the login, and the
+    #: file holding the application password (`serve --webdav-password-file`; the password
+    #: itself is read at start into the injected sync service, never kept here).
+    source_webdav: str | None = None
+    webdav_login: str | None = None
+    webdav_key_file: Path | None = None
     #: The address schools open the server at (https://…), for the buttons of the .xlsm it
     #: hands out; by default the address the page was opened with.
     public_url: str | None = None

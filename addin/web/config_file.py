@@ -25,7 +25,8 @@ from addin.web.config import ServerConfig, ServerConfigError
 SECRET_RE = re.compile(r"(token|password|passwd|secret)", re.IGNORECASE)
 #: `serve` options whose parameter is named otherwise than the field they set.
 FLAG_FIELDS = {"targets": "targets_path", "registry": "registry_path",
-               "max_upload_mb": "max_body_bytes", "token_file": "token"}
+               "max_upload_mb": "max_body_bytes", "token_file": "token",
+               "webdav_password_file": "webdav_key_file"}
 #: Files that must exist (as the flags check them; the access file and the registry are
 #: checked by ServerConfig.check itself).
 MUST_EXIST = {"targets_path": "Файл целевых значений"}
