@@ -424,6 +424,8 @@ def checks_cmd(out: Path | None) -> None:
 @click.option("--old-versions-until", default=None, metavar="ГГГГ-ММ",
               callback=lambda c, p, v: _period(c, p, v) if v else v,
               help="Последний период, за который принимаются книги старой версии шаблона.")
+@click.option("--check-workers", default=0, show_default=True, type=click.IntRange(0, 64),
+              help="Сколько процессов проверяют книги (0 — по числу ядер процессора).")
 @click.pass_context
 def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               collect_dir: Path | None, access_file: Path | None, targets: Path | None,
@@ -437,7 +439,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
               db_url: str | None = None, municipality_code: str | None = None,
               municipality_name: str | None = None, pseudonymize: bool = False,
               region: bool = False, accept_versions: str | None = None,
-              old_versions_until: str | None = None) -> None:
+              old_versions_until: str | None = None, check_workers: int = 0) -> None:
     """Запустить сервер: страница проверки и сдачи книг, рабочее место муниципального центра
     (доска сдачи, возврат на доработку, «Собрать свод»), API кнопок «Проверить».
 
@@ -467,7 +469,7 @@ def serve_cmd(ctx: click.Context, host: str, port: int, token_file: Path | None,
                           region=region, accept_versions=accept_versions,
                           old_versions_until=old_versions_until,
                           source_webdav=source_webdav, webdav_login=webdav_login,
-                          webdav_key_file=webdav_password_file)
+                          webdav_key_file=webdav_password_file, check_workers=check_workers)
     if public_url:
         if not public_url.startswith(("http://", "https://")):
             raise Refused(f"--public-url должен начинаться с http:// или https://, а указано "

@@ -1,5 +1,5 @@
 """Shared fixtures: LibreOffice headless converter, the seeds folder, built templates, a
-throwaway PostgreSQL server (tests/pg.py)."""
+throwaway PostgreSQL server (tests/pg.py), headless Chromium (Debian's, driven by Playwright)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,25 @@ def soffice(tmp_path_factory):
         return out
 
     return convert
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium under Playwright (no browser download); failed in CI and
+    with REQUIRE_CHROMIUM where it is missing, else skipped."""
+    from tests.web_bench import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") or os.environ.get("REQUIRE_CHROMIUM"):
+            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install -y chromium)")
+        pytest.skip(f"headless Chromium not installed ({CHROMIUM} absent; "
+                    "apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """`kill -9` of the real `nastavnik serve` in the middle of a deadline storm, then a restart on
 the same folder: every submission a curator got a receipt for is on the board, no book in the
-folder is half-written, and the journal opens.
+folder is half-written, the journal opens, and no check worker outlives the server.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 import zipfile
 
 from addin.web.journal import Journal
-from tests.storm import board, run_storm, storm_site
+from tests.storm import board, descendants, run_storm, storm_site
 from tests.web_bench import start_server
 
 
@@ -33,9 +33,15 @@ def test_kill_9_during_the_storm_loses_no_receipted_submission(tmp_path) -> None
         if log.exists() and len(log.read_text(encoding="utf-8").splitlines()) >= 3:
             break
         time.sleep(0.01)
+    workers = descendants(server.proc.pid)  # the check workers and their fork server
+    assert workers, "the books were not checked in worker processes"
     os.kill(server.proc.pid, signal.SIGKILL)
     server.proc.wait(timeout=30)
     storm.join()
+    deadline = time.monotonic() + 20
+    while (alive := [p for p in workers if _running(p)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive, f"check workers outlived the killed server: {alive}"
     receipted = {o.code: o.receipt for o in outcomes if o.receipt}
     assert receipted, "no curator got a receipt before the kill"
     assert len(receipted) < len(site.curators), "the kill came after the storm"
@@ -64,3 +70,12 @@ def test_kill_9_during_the_storm_loses_no_receipted_submission(tmp_path) -> None
         assert rows[code].sha256 == receipt, code
     for code, row in rows.items():  # a stored book without a receipt is whole, or absent
         assert row.status in ("сдано", "не сдано"), (code, row)
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting for its parent."""
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -4,7 +4,6 @@ answers into the book, hostile comments, and codes guessed by brute force."""
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from addin.validate import validate_workbook
 from addin.web.access import add_school_code
 from tests.hostile_corpus import JUNK
 from tests.survey_client import answer, codes_of, login, open_wave, survey_book
-from tests.web_bench import CHROMIUM, CHROMIUM_ARGS, csrf_of, start_server
+from tests.web_bench import csrf_of, start_server
 from workbook_templates import contract as C
 from workbook_templates import surveys as S
 
@@ -56,21 +55,6 @@ def server(base: Path, codes_file: Path):
                      log_path=base / "serve.log")
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install -y chromium)")
-        pytest.skip(f"headless Chromium not installed ({CHROMIUM} absent; "
-                    "apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from addin.model import SchoolWorkbook, normalize_header
 from addin.web.access import add_school_code, add_staff
 from tests import roadmap_docs as docs
-from tests.web_bench import CHROMIUM, CHROMIUM_ARGS, start_server
+from tests.web_bench import start_server
 from workbook_templates import contract as C
 from workbook_templates.demo import make_school
 
@@ -34,20 +34,6 @@ REGISTRY = ("код ОО;наименование;тип;источник;код
 #: What the curator types on «Сведения об ОО» (the registry's fields are there already).
 FORM_KEYS = ("curator", "students_total", "students_10_19", "students_15_19", "teachers_total",
              "young_teachers", "partners_total")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") or os.environ.get("REQUIRE_CHROMIUM"):
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install -y chromium)")
-        pytest.skip(f"headless Chromium not installed ({CHROMIUM} absent)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

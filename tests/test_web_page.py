@@ -24,8 +24,6 @@ from addin.model import SchoolWorkbook
 from addin.validate import validate_workbook
 from tests.cli import run
 from tests.web_bench import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     Server,
     bench_page_roundtrip,
     csrf_of,
@@ -58,21 +56,6 @@ def server(collect_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     s = start_server("--collect-dir", collect_dir, log_path=log)
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install -y chromium)")
-        pytest.skip(f"headless Chromium not installed ({CHROMIUM} absent; "
-                    "apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -28,8 +28,6 @@ from addin.validate import validate_workbook
 from addin.web.access import REGION, STAFF, AccessCodes, add_school_code, add_staff
 from tests.cli import run
 from tests.web_bench import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     NASTAVNIK,
     Server,
     csrf_of,
@@ -81,20 +79,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, muni: DemoMunicipality):
                           log_path=base / "serve.log")
     yield server, collect, codes
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install -y chromium)")
-        pytest.skip(f"headless Chromium not installed ({CHROMIUM} absent)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def client(server: Server) -> httpx.Client:

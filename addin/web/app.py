@@ -67,7 +67,9 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
+        page.workers.start()  # before the first book, and before any thread of ours
         yield
+        page.workers.close()
         page.store.close()  # uvicorn ends on the signal itself, so atexit would not run
 
     app = FastAPI(title="nastavnik", version=app_version(), docs_url=None, redoc_url=None,
@@ -111,7 +113,7 @@ def make_page(config: ServerConfig, workspace_service: Any = None) -> Page:
     page = Page(config)
     if config.collect_dir is not None and not config.region:
         try:
-            page.workspace = Workspace(config, workspace_service)
+            page.workspace = Workspace(config, workspace_service, page.workers)
         except (OSError, sqlite3.Error) as exc:
             log.error("municipal workspace disabled: %s", type(exc).__name__)
     return page

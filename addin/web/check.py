@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import shutil
 import sqlite3
-import threading
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from addin.errors import NotAWorkbookError, WorkbookError, corrupt
+from addin.errors import WorkbookError
 from addin.report import (
     STATUS_ERRORS,
     STATUS_OK,
@@ -41,6 +37,15 @@ from addin.report import (
 )
 from addin.web import collect
 from addin.web.access import Session, valid_school_code
+from addin.web.checking import (
+    INTERNAL_RU,
+    REPORT_NAME,
+    CheckedBook,
+    CheckOutcome,
+    check_upload,
+    judge,
+    write_report,
+)
 from addin.web.helpers import (
     EXPIRED_RU,
     XLSX_TYPES,
@@ -61,7 +66,6 @@ from addin.web.results import RESULT_TTL, Entry
 from addin.web.site import Page
 from workbook_templates import contract as C
 
-T = TypeVar("T")
 log = logging.getLogger("nastavnik.web")
 
 MAX_SHOWN_FINDINGS = 3000
@@ -73,8 +77,6 @@ LOG_STATUS = {STATUS_OK: "accepted", STATUS_WARNINGS: "warnings", STATUS_ERRORS:
 NO_FILE_RU = "Выберите файл книги (.xlsx, .xlsm или .ods) и нажмите «Проверить»."
 EMPTY_FILE_RU = "Файл пустой (0 байт). Выберите сохранённую книгу и повторите."
 BAD_DATE_RU = "Дата «{value}» не распознана: укажите её как ДД.ММ.ГГГГ или выберите в календаре."
-INTERNAL_RU = ("Проверить книгу не удалось из-за внутренней ошибки программы. Сообщите "
-               "администратору сервера; книгу можно проверить и командой nastavnik validate.")
 
 
 def make_router(page: Page) -> APIRouter:
@@ -124,8 +126,8 @@ def make_router(page: Page) -> APIRouter:
                                    error=EMPTY_FILE_RU)
             entry = Entry(token=secrets.token_urlsafe(32), folder=folder, created=time.time(),
                           sid=session.sid, display_name=display, suffix=suffix,
-                          report_path=folder / "report.json", status="")
-            await run_in_threadpool(heavy, analyse, page, entry, path, reference_date, session)
+                          report_path=folder / REPORT_NAME, status="")
+            await run_in_threadpool(analyse, page, entry, path, reference_date, session)
         except BaseException:  # disk full, client gone: never leave the file behind
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -208,66 +210,22 @@ def make_router(page: Page) -> APIRouter:
     return router
 
 
-#: Books read and checked at once. A check is Python work under the interpreter's lock: at
-#: the deadline, forty worker threads checking together would leave the event loop (the
-#: pages, /health) a fortieth of it; waiting here holds no lock and no CPU.
-HEAVY = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
-
-
-def heavy(fn: Callable[..., T], *args: Any) -> T:
-    """`fn(*args)` in one of the HEAVY slots."""
-    with HEAVY:
-        return fn(*args)
-
-
 def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
             session: Session) -> None:
-    """Read, validate and compute indicators; fill the entry and write the JSON report."""
-    from addin.indicators import compute_indicators
-    from addin.model import SchoolWorkbook
-    from addin.validate import validate_workbook
-
+    """Check the uploaded file in a check worker (read, rules, indicators, the after-check
+    hooks, report.json), then fill the entry with what the page and the submission need."""
     started = time.perf_counter()
-    indicators: list[dict] = []
-    wb = None
-    if entry.suffix not in collect.SUFFIXES:
-        report = Report(source=entry.display_name, reference_date=reference_date,
-                        file_error=NotAWorkbookError(
-                            f"Нужна книга .xlsx, .xlsm или .ods, а выбран файл "
-                            f"«{entry.suffix or 'без расширения'}». Сохраните книгу в "
-                            "одном из этих форматов и проверьте снова."))
-    else:
-        try:
-            try:
-                wb = SchoolWorkbook.from_path(path)
-            except Exception as exc:  # noqa: BLE001 (any reading failure: the file's status)
-                raise corrupt(exc) from exc
-            report = validate_workbook(wb, reference_date)
-        except WorkbookError as exc:
-            wb = None
-            report = Report(source=entry.display_name, reference_date=reference_date,
-                            file_error=exc)
-        except Exception as exc:  # noqa: BLE001 (a bug must not show a traceback)
-            wb = None
-            log.error("check failed: %s", type(exc).__name__)
-            report = Report(source=entry.display_name, reference_date=reference_date,
-                            file_error=WorkbookError(INTERNAL_RU))
-    report.source = entry.display_name
-    if wb is not None:
-        try:
-            values = compute_indicators(wb, report.reference_date, page.targets())
-            indicators = [v.to_dict() for v in values]
-        except Exception as exc:  # noqa: BLE001
-            values = None
-            log.error("indicators failed: %s", type(exc).__name__)
-        entry.period = str(wb.school.get("period") or "")
-        if values is not None:  # the plan from the book in hand: no second read
-            for after in page.after_check:
-                after(page, entry, wb, values, report.reference_date)
-    data = report.to_dict()
-    data["indicators"] = indicators
-    entry.report_path.write_text(json.dumps(data, ensure_ascii=False, indent=1,
-                                            default=str), encoding="utf-8")
+    book = CheckedBook(entry.folder, entry.suffix, page.config.targets_path)
+    try:
+        outcome = page.workers.run(check_upload, path, book, entry.display_name,
+                                   reference_date, page.targets(), tuple(page.after_check))
+    except Exception as exc:  # noqa: BLE001 (a lost worker, a bug: never a traceback)
+        log.error("check failed: %s", type(exc).__name__)
+        outcome = CheckOutcome(Report(source=entry.display_name, reference_date=reference_date,
+                                      file_error=WorkbookError(INTERNAL_RU)))
+        write_report(entry.report_path, outcome)
+    report = outcome.report
+    entry.period = outcome.period
     entry.status = report.status
     entry.school_code, entry.school_name = report.school_code, report.school_name
     if report.file_error is not None:
@@ -277,8 +235,8 @@ def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
         entry.submit_blocked = submit_blocked(page, report, session, entry.period)
         if not entry.submit_blocked:
             entry.submit_token = secrets.token_urlsafe(32)
-            if reference_date is None and wb is not None:  # the date a submission is judged by
-                entry.verdict = (report, wb.school.get("period"))
+            if reference_date is None and outcome.readable:  # the date a submission is judged by
+                entry.verdict = (report, outcome.raw_period)
         elif entry.suffix == ".ods" and report.version == C.TEMPLATE_VERSION:
             # no submission, no annotated copy: keep nothing (an old book is kept for
             # «Обновить книгу», addin/web/upgrade.py)
@@ -290,6 +248,7 @@ def analyse(page: Page, entry: Entry, path: Path, reference_date: date | None,
              if report.file_error else LOG_STATUS[report.status], c["ошибка"],
              c["предупреждение"], c["совет"],
              (time.perf_counter() - started) * 1000)
+
 
 def submit_blocked(page: Page, report: Report, session: Session, period: str = "") -> str:
     """Why this report cannot be submitted from this session ("" when it can); `period` is
@@ -341,16 +300,6 @@ def annotated_copy(entry: Entry) -> Path | None:
         return out
 
 
-def _judge(path: Path) -> tuple[Report, object]:
-    """The kept file read and checked by its own date: (report, «Отчётный период»)."""
-    from addin.model import SchoolWorkbook
-    from addin.validate import validate_workbook
-
-    with HEAVY:
-        wb = SchoolWorkbook.from_path(path)
-        return validate_workbook(wb), wb.school.get("period")
-
-
 def do_submit(page: Page, request: Request, session: Session, submit_token: str) -> Response:
     """Store the kept file by the verdict of its own date (the check's, when it was made by
     the book's date; else the file is checked again); a workbook with errors is never stored."""
@@ -369,7 +318,7 @@ def do_submit(page: Page, request: Request, session: Session, submit_token: str)
         if entry.checked is None or not entry.checked.exists():
             return page.message(request, 404, "Сдача невозможна", EXPIRED_RU)
         try:
-            report, period = entry.verdict or _judge(entry.checked)
+            report, period = entry.verdict or page.workers.run(judge, entry.checked)
         except Exception:  # noqa: BLE001 (read once already; any failure now: not submitted)
             return page.message(request, 422, "Сдача невозможна",
                                 "Файл не читается — сдать его нельзя.")

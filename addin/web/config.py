@@ -92,6 +92,8 @@ class ServerConfig:
     #: are accepted for (None: no end). See `versions`.
     accept_versions: str | None = None
     old_versions_until: str | None = None
+    #: Processes the books are checked in (0: one per core); see addin/web/workers.py.
+    check_workers: int = 0
 
     @property
     def loopback(self) -> bool:

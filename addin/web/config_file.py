@@ -31,7 +31,8 @@ FLAG_FIELDS = {"targets": "targets_path", "registry": "registry_path",
 #: checked by ServerConfig.check itself).
 MUST_EXIST = {"targets_path": "Файл целевых значений"}
 #: Whole-number fields with a range (what the flags' IntRange checks).
-RANGES = {"port": (1, 65535), "deadline_day": (1, 31), "max_body_bytes": (1, 2**40)}
+RANGES = {"port": (1, 65535), "deadline_day": (1, 31), "max_body_bytes": (1, 2**40),
+          "check_workers": (0, 64)}
 
 
 def load(path: Path) -> dict[str, Any]:

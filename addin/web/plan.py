@@ -7,8 +7,8 @@ uses; the result page includes that partial. Routes:
     GET /result/<token>/suggestions    a copy of the book with the «Предложения пар» sheet
 
 The plan of a result is computed after the check (``build_plan``, in ``Page.after_check``,
-with the workbook and indicators the check already has: the book is read once) and
-kept in the result's private folder (plan.json) for as long as the result lives.
+run by the check worker with the workbook and indicators the check already has: the book is
+read once) and kept in the result's private folder (plan.json) for as long as the result lives.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from addin.web.checking import CheckedBook
 from addin.web.helpers import EXPIRED_RU, XLSX_TYPES, attachment, stem_of
 from addin.web.results import Entry
 from addin.web.site import Page
@@ -78,21 +79,21 @@ def make_router(page: Page) -> APIRouter:
     return router
 
 
-def build_plan(page: Page, entry: Entry, wb: SchoolWorkbook, values: list[IndicatorValue],
+def build_plan(book: CheckedBook, wb: SchoolWorkbook, values: list[IndicatorValue],
                ref: date | None) -> None:
     """Compute the plan of a checked book and keep it in the result's folder (plan.json,
-    suggestions.json, calendar.ics), from the workbook and indicators the check already has.
-    A failure leaves no plan; the rest of the result page is shown without it."""
+    suggestions.json, calendar.ics), from the workbook and indicators the check already has
+    (in the check worker). A failure leaves no plan; the page is shown without it."""
     try:
-        plan, suggestions, ics = _compute(page, entry, wb, values, ref)
+        plan, suggestions, ics = _compute(book, wb, values, ref)
     except Exception as exc:  # noqa: BLE001 (the page shows the rest without the plan)
         log.error("plan failed: %s", type(exc).__name__)
         return
-    (entry.folder / "calendar.ics").write_bytes(ics)
-    (entry.folder / "suggestions.json").write_text(json.dumps(suggestions, ensure_ascii=False),
-                                                   encoding="utf-8")
-    (entry.folder / "plan.json").write_text(json.dumps(plan, ensure_ascii=False, default=str),
-                                            encoding="utf-8")
+    (book.folder / "calendar.ics").write_bytes(ics)
+    (book.folder / "suggestions.json").write_text(json.dumps(suggestions, ensure_ascii=False),
+                                                  encoding="utf-8")
+    (book.folder / "plan.json").write_text(json.dumps(plan, ensure_ascii=False, default=str),
+                                           encoding="utf-8")
 
 
 def plan_for(page: Page, entry: Entry, r: dict[str, Any]) -> dict[str, Any] | None:
@@ -103,14 +104,14 @@ def plan_for(page: Page, entry: Entry, r: dict[str, Any]) -> dict[str, Any] | No
     return json.loads(stored.read_text(encoding="utf-8"))
 
 
-def _compute(page: Page, entry: Entry, wb: SchoolWorkbook, values: list[IndicatorValue],
+def _compute(book: CheckedBook, wb: SchoolWorkbook, values: list[IndicatorValue],
              ref: date | None) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     """(the plan for the page, the suggestions for the copy, the calendar as .ics)."""
     from addin.plan.calendar import school_calendar
     from addin.plan.gaps import MET, gaps
     from addin.plan.pairs import load_capacity, suggest_pairs
 
-    result = suggest_pairs(wb, ref, capacity=load_capacity(page.config.targets_path),
+    result = suggest_pairs(wb, ref, capacity=load_capacity(book.targets_path),
                            indicators=values)
     calendar = school_calendar(wb, ref)
     suggestions = result.to_dict()
@@ -118,7 +119,7 @@ def _compute(page: Page, entry: Entry, wb: SchoolWorkbook, values: list[Indicato
     return ({"gaps": [g.to_dict() for g in plan],
              "open_gaps": sum(1 for g in plan if g.status != MET),
              "suggestions": suggestions, "calendar": calendar.summary_ru(),
-             "copy": entry.suffix in (".xlsx", ".xlsm")},
+             "copy": book.suffix in (".xlsx", ".xlsm")},
             suggestions, calendar.to_ics())
 
 

@@ -3,7 +3,8 @@ access codes, the Jinja2 environment, rendering, the host and login guard, poste
 
 Page modules (check, login, plan, staff and the other areas app.py lists) take a Page; none
 imports another page module.
-A module that must act after every check (the plan) adds itself to ``Page.after_check``.
+A module that must act after every check (the plan) adds itself to ``Page.after_check``;
+the checks run in ``Page.workers`` (addin/web/workers.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import ipaddress
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +25,12 @@ from starlette.formparsers import MultiPartException
 
 from addin.report import SHOWN_MESSAGE_CHARS, shorten
 from addin.web.access import SESSION_COOKIE, AccessCodes, LoginThrottle, Session, Sessions
+from addin.web.checking import AfterCheck
 from addin.web.helpers import form_text, num, page_headers, when
 from addin.web.results import Entry, ResultStore
+from addin.web.workers import CheckWorkers
 
 if TYPE_CHECKING:
-    from addin.indicators import IndicatorValue
-    from addin.model import SchoolWorkbook
     from addin.web.config import ServerConfig
 
 log = logging.getLogger("nastavnik.web")
@@ -49,11 +49,6 @@ FORBIDDEN_RU = ("Эта страница — только для сотрудн�
 NO_WORKSPACE_RU = ("Рабочее место муниципального центра не включено: запустите сервер с папкой "
                    "сбора (--collect-dir) и файлом доступа, где есть учётная запись сотрудника "
                    "(nastavnik serve add-staff).")
-
-#: Called after every readable check with (page, entry, workbook, indicators, reference date).
-AfterCheck = Callable[["Page", Entry, "SchoolWorkbook", "list[IndicatorValue]", "date | None"],
-                      None]
-
 
 def is_loopback_ip(name: str) -> bool:
     """127.x.y.z or [::1] written as an address, not a host name that merely starts so."""
@@ -84,8 +79,11 @@ class Page:
         self.workspace: Any = None
         #: The regional store's service (a server started with --region), set by the app.
         self.region: Any = None
-        #: What runs after each readable check (the plan); page modules add to it.
+        #: What runs in the check worker after each readable check (the plan); page modules
+        #: add module-level functions to it (see addin.web.checking.AfterCheck).
         self.after_check: list[AfterCheck] = []
+        #: The processes the checks run in (addin.web.workers); started by the app.
+        self.workers = CheckWorkers(config.check_workers)
 
     @property
     def open_mode(self) -> bool:

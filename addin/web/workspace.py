@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from addin.atomic_file import replacing
 from addin.web import clock, collect
 from addin.web.board_checks import BackgroundChecks
+from addin.web.checking import judge
 from addin.web.journal import (
     PURGED,
     REGISTRY,
@@ -34,6 +35,7 @@ from addin.web.journal import (
     Journal,
     now_iso,
 )
+from addin.web.workers import CheckWorkers
 
 if TYPE_CHECKING:
     from addin.report import Report
@@ -211,8 +213,11 @@ def _days(n: int) -> str:
 class Workspace:
     """State and actions of the staff pages over one collection folder."""
 
-    def __init__(self, config: ServerConfig, service: SyncService | None) -> None:
+    def __init__(self, config: ServerConfig, service: SyncService | None,
+                 workers: CheckWorkers | None = None) -> None:
         assert config.collect_dir is not None
+        #: The check's processes (the page's; a workspace of its own has its own).
+        self.workers = workers or CheckWorkers(config.check_workers)
         self.config = config
         self.service = service
         self.collect_dir = Path(config.collect_dir)
@@ -341,14 +346,11 @@ class Workspace:
     def check_file(self, path: Path, sha256: str) -> tuple[Check, Report | None]:
         """The same check as the page's (rules, date from the book); its summary is kept."""
         from addin.errors import WorkbookError
-        from addin.model import SchoolWorkbook
-        from addin.validate import validate_workbook
 
         report = None
         try:
-            wb = SchoolWorkbook.from_path(path)
-            report = validate_workbook(wb)
-            check = Check(sha256, report.school_code, str(wb.school.get("period") or ""),
+            report, period = self.workers.run(judge, path)
+            check = Check(sha256, report.school_code, str(period or ""),
                           report.status, report.errors, report.warnings,
                           report.counts["совет"], "", now_iso(), report.version)
         except WorkbookError as exc:
