@@ -1,14 +1,19 @@
 """The check workers (addin/web/workers.py) as real processes: the work runs elsewhere, two
-books are checked at the same time, and a worker that dies is replaced."""
+books are checked at the same time, a worker that dies is replaced, and the real server has
+as many as `--check-workers` says."""
 
 from __future__ import annotations
 
 import os
+import random
 import time
+from pathlib import Path
 
 import pytest
 
 from addin.web.workers import CheckWorkers, WorkerLost, pool_size
+from workbook_templates.build import write_school_workbook
+from workbook_templates.demo import make_school
 
 
 def _pid_after(seconds: float) -> int:
@@ -55,3 +60,27 @@ def test_an_exception_of_the_work_comes_back_as_it_is(workers) -> None:
 def test_the_size_is_one_per_core_unless_given() -> None:
     assert pool_size(0) == max(1, os.cpu_count() or 1)
     assert pool_size(3) == 3
+
+
+@pytest.mark.parametrize("flag,expected", [(("--check-workers", "1"), 1), ((), pool_size(0))])
+def test_the_server_checks_in_as_many_workers_as_told(tmp_path, flag, expected) -> None:
+    """`serve --check-workers N` (default: one per core): the fork server under the real
+    server has that many workers from the start, and the page's checks are answered."""
+    import httpx
+
+    from tests.storm import descendants
+    from tests.web_bench import start_server, upload
+
+    book = tmp_path / "книга.xlsx"
+    write_school_workbook(book, make_school("ОО-001", random.Random(1), n_participants=20))
+    server = start_server(*flag, log_path=tmp_path / "serve.log")
+    try:
+        with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as c:
+            for _ in range(3):
+                assert 'id="status"' in upload(c, book).text
+        forkserver = [p for p in descendants(server.proc.pid)
+                      if "forkserver" in Path(f"/proc/{p}/cmdline").read_text()]
+        workers = descendants(forkserver[0])
+        assert len(forkserver) - 1 == len(workers) == expected
+    finally:
+        server.stop()

@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import select
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -54,8 +55,11 @@ class CheckWorkers:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the pool now (the server's start-up), so the first book does not wait."""
-        self._get().submit(checking.warm)
+        """Start every worker now (the server's start-up), so the first books do not wait:
+        the pool starts a worker for each piece of work that finds none idle."""
+        pool = self._get()
+        for _ in range(self.size):
+            pool.submit(checking.warm)
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker (a module-level function, picklable arguments); its
@@ -96,9 +100,16 @@ def _context() -> multiprocessing.context.BaseContext:
     """The fork server with the engine preloaded where there is one (Linux, macOS)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
+        ctx.set_forkserver_preload(_main_file() + PRELOAD)
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def _main_file() -> list[str]:
+    """["__main__"] when the server's main module is a file (`nastavnik serve`'s script): a
+    worker runs that file again as it starts unless the fork server has run it once before."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return ["__main__"] if path and os.path.isfile(path) else []
 
 
 def _end_with(server: int) -> None:
