@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def test_the_size_is_one_per_core_unless_given() -> None:
 @pytest.mark.parametrize("flag,expected", [(("--check-workers", "1"), 1), ((), pool_size(0))])
 def test_the_server_checks_in_as_many_workers_as_told(tmp_path, flag, expected) -> None:
     """`serve --check-workers N` (default: one per core): the fork server under the real
-    server has that many workers from the start, and the page's checks are answered."""
+    server has that many workers from the start, the page's checks are answered, and the
+    workers' log lines are in the server's log."""
     import httpx
 
     from tests.storm import descendants
@@ -75,12 +77,18 @@ def test_the_server_checks_in_as_many_workers_as_told(tmp_path, flag, expected) 
     write_school_workbook(book, make_school("ОО-001", random.Random(1), n_participants=20))
     server = start_server(*flag, log_path=tmp_path / "serve.log")
     try:
+        broken = tmp_path / "испорчена.xlsx"
+        broken.write_bytes(b"PK\x03\x04 not a whole zip")
         with httpx.Client(base_url=server.url, follow_redirects=True, timeout=120) as c:
             for _ in range(3):
                 assert 'id="status"' in upload(c, book).text
+            assert "повреждён" in upload(c, broken).text
         forkserver = [p for p in descendants(server.proc.pid)
                       if "forkserver" in Path(f"/proc/{p}/cmdline").read_text()]
         workers = descendants(forkserver[0])
         assert len(forkserver) - 1 == len(workers) == expected
     finally:
         server.stop()
+    # a worker logs as the server does, into the same log
+    assert re.search(r"^\d{4}-\d\d-\d\d [\d:,]+ addin\.errors unreadable file: ", server.log(),
+                     re.M), server.log()[-2000:]

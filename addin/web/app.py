@@ -37,6 +37,7 @@ from addin.web import (
 )
 from addin.web.config import (
     BAD_REQUEST_RU,
+    LOG_FORMAT,
     ServerConfig,
     app_version,
     russian_error,
@@ -125,7 +126,7 @@ def run(config: ServerConfig, workspace_service: Any = None, *,
     import uvicorn
 
     config.check()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     # the school's book templates are built while the server starts, not on the first download
     threading.Thread(target=book_files.warm_up, name="templates", daemon=True).start()
     uvicorn.run(create_app(config, workspace_service, region_service=region_service),

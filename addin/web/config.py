@@ -20,6 +20,8 @@ from workbook_templates.versions import VersionWindow, WindowError, window_of
 
 log = logging.getLogger("nastavnik.server")
 
+#: The server's log lines (its check workers write theirs the same way).
+LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
 DEFAULT_MAX_BODY = 25 * 1024 * 1024  # a 5,000-participant workbook is ~1-5 MB
 TOO_LARGE_RU = ("Файл или запрос слишком большой (больше {mb} МБ). Уменьшите книгу или "
                 "обратитесь к администратору.")

@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from addin.web import checking
+from addin.web.config import LOG_FORMAT
 
 T = TypeVar("T")
 log = logging.getLogger("nastavnik.web")
@@ -85,7 +86,8 @@ class CheckWorkers:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.size, mp_context=_context(),
-                    initializer=_end_with, initargs=(os.getpid(),),
+                    initializer=_start_worker,
+                    initargs=(os.getpid(), logging.getLogger().level),
                     max_tasks_per_child=TASKS_PER_WORKER)
             return self._pool
 
@@ -112,8 +114,15 @@ def _main_file() -> list[str]:
     return ["__main__"] if path and os.path.isfile(path) else []
 
 
+def _start_worker(server: int, level: int) -> None:
+    """A worker's start: log as the server does (the same lines in the same place), and end
+    when the server is gone."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    _end_with(server)
+
+
 def _end_with(server: int) -> None:
-    """A worker's start: end when the server is gone. A worker's parent is the fork server,
+    """End this worker when the server is gone. A worker's parent is the fork server,
     which ends only once every worker has (each holds its lifeline), so the worker watches
     the server itself: through a pidfd on Linux (a thread blocked without a timeout, so no
     clock is involved, which libfaketime fakes), elsewhere by looking once a second."""
