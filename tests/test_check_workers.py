@@ -30,7 +30,7 @@ def workers():
 
 
 def test_the_work_runs_in_other_processes_two_at_once(workers) -> None:
-    workers.start()
+    workers.start(_pid_after, 0)
     assert workers.run(_pid_after, 0) != os.getpid()
     from concurrent.futures import ThreadPoolExecutor
 

@@ -22,6 +22,7 @@ from addin.web import (
     book,
     book_files,
     check,
+    checking,
     clock,
     codes,
     login,
@@ -68,7 +69,8 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
-        page.workers.start()  # before the first book, and before any thread of ours
+        # each worker checks a small book first: the first curator's does not wait for it
+        page.workers.start(checking.warm, page.targets(), tuple(page.after_check))
         yield
         page.workers.close()
         page.store.close()  # uvicorn ends on the signal itself, so atexit would not run

@@ -128,10 +128,18 @@ def judge(path: Path) -> tuple[Report, object]:
     return report, wb.school.get("period")
 
 
-def warm() -> None:
-    """Import the engine before the first book arrives (a worker's start-up)."""
-    import addin.indicators  # noqa: F401
-    import addin.model  # noqa: F401
-    import addin.plan.calendar  # noqa: F401
-    import addin.plan.pairs  # noqa: F401
-    import addin.validate  # noqa: F401
+def warm(targets: dict, hooks: Sequence[AfterCheck] = ()) -> None:
+    """A worker's first work: check a small invented book through every step of the page's
+    check (the hooks included), so that the first curator's book does not pay for what the
+    engine does once per process (about half a second for a large book)."""
+    import random
+    import tempfile
+
+    from workbook_templates.build import write_school_workbook
+    from workbook_templates.demo import make_school
+
+    with tempfile.TemporaryDirectory(prefix="nastavnik-warm-") as tmp:
+        folder = Path(tmp)
+        path = write_school_workbook(folder / "warm.xlsx", make_school(
+            "ОО-000", random.Random(0), n_participants=30))
+        check_upload(path, CheckedBook(folder, ".xlsx"), "warm.xlsx", None, targets, hooks)

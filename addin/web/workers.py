@@ -25,7 +25,6 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from addin.web import checking
 from addin.web.config import LOG_FORMAT
 
 T = TypeVar("T")
@@ -33,7 +32,8 @@ log = logging.getLogger("nastavnik.web")
 
 #: Modules the fork server imports once, so that no worker pays for them.
 PRELOAD = ["addin.web.checking", "addin.model", "addin.validate", "addin.indicators",
-           "addin.plan.pairs", "addin.plan.calendar", "addin.plan.gaps"]
+           "addin.plan.pairs", "addin.plan.calendar", "addin.plan.gaps",
+           "workbook_templates.build", "workbook_templates.demo"]
 #: A worker is replaced after this many books (memory a hostile file left behind is freed).
 TASKS_PER_WORKER = 200
 
@@ -55,12 +55,13 @@ class CheckWorkers:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def start(self) -> None:
-        """Start every worker now (the server's start-up), so the first books do not wait:
-        the pool starts a worker for each piece of work that finds none idle."""
+    def start(self, warm_up: Callable[..., object], *args: Any) -> None:
+        """Start every worker now (the server's start-up), each with `warm_up(*args)` as its
+        first work, so the first books do not wait: the pool starts a worker for each piece
+        of work that finds none idle."""
         pool = self._get()
         for _ in range(self.size):
-            pool.submit(checking.warm)
+            pool.submit(warm_up, *args)
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker (a module-level function, picklable arguments); its
