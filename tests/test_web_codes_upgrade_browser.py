@@ -14,6 +14,7 @@ import pytest
 from addin.model import SchoolWorkbook
 from addin.web.access import add_school_code, add_staff
 from tests.old_books import downgrade
+from tests.web_bench import login_in_browser as login
 from tests.web_bench import start_server
 from workbook_templates import contract as C
 from workbook_templates.build import write_school_workbook
@@ -42,14 +43,6 @@ def site(tmp_path_factory):
     yield server, collect
     server.stop()
     assert "Traceback" not in server.log()
-
-
-def login(page, url: str, name: str, secret: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("#school", name)
-    page.fill("#code", secret)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_load_state()
 
 
 def new_page(browser, **options):

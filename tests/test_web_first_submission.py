@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 from addin.model import SchoolWorkbook, normalize_header
 from addin.web.access import add_school_code, add_staff
 from tests import roadmap_docs as docs
+from tests.web_bench import login_in_browser as login
 from tests.web_bench import start_server
 from workbook_templates import contract as C
 from workbook_templates.demo import make_school
@@ -50,14 +51,6 @@ def site(tmp_path_factory):
                           log_path=base / "serve.log", env=NO_ODS)
     yield server, collect
     server.stop()
-
-
-def login(page, url: str, name: str, secret: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("#school", name)
-    page.fill("#code", secret)
-    page.get_by_role("button", name="Войти").click()
-    page.wait_for_load_state()
 
 
 def save_download(page, click: str, path: Path) -> Path:

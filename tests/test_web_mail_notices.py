@@ -18,7 +18,6 @@ from addin.web.access import add_school_code, add_staff
 from addin.web.journal import Journal
 from tests.smtp_server import MailServer
 from tests.test_web_remind import address, letters_table, write_registry
-from tests.test_web_workspace import browser  # noqa: F401 (the shared Chromium fixture)
 from tests.web_bench import csrf_of, start_server
 from workbook_templates.demo import DemoMunicipality, generate_municipality, write_municipality
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from addin.web.access import REGION, add_school_code, add_staff
 from tests.cli import run
 from tests.pg import PostgresUnavailable, fresh_database, postgres_server, start_server, stop_server
-from tests.test_web_workspace import STAFF_GETS, STAFF_POSTS, browser, client, login  # noqa: F401
+from tests.test_web_workspace import STAFF_GETS, STAFF_POSTS, client, login
 from tests.web_bench import Server, csrf_of
 from tests.web_bench import start_server as start_web
 from workbook_templates.demo import generate_municipality, write_municipality

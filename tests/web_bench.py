@@ -99,6 +99,15 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
+def login_in_browser(page, url: str, name: str, secret: str) -> None:  # noqa: ANN001
+    """Log in on /login in a Playwright page as a person would: type, press «Войти»."""
+    page.goto(f"{url}/login")
+    page.fill("#school", name)
+    page.fill("#code", secret)
+    page.get_by_role("button", name="Войти").click()
+    page.wait_for_load_state()
+
+
 def upload(client: httpx.Client, workbook: Path, reference_date: str = "",
            name: str | None = None) -> httpx.Response:
     """GET / for the session and its CSRF token, then POST /check (redirects followed)."""

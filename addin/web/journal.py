@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from addin.web import clock
+from addin.web.processes import process_alive
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -294,7 +295,7 @@ class Journal:
         for job in self.jobs(limit=20):
             if job.state != RUNNING or job.boot == BOOT:
                 continue
-            if job.pid == os.getpid() or not _alive(job.pid):
+            if job.pid == os.getpid() or not process_alive(job.pid):
                 self.finish_job(job.id, state=FAILED, message=INTERRUPTED_RU)
                 failed += 1
         return failed
@@ -314,12 +315,3 @@ class Journal:
         assert job is not None
         return job, Feedback(**data)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

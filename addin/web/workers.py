@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from addin.web.config import LOG_FORMAT
+from addin.web.processes import process_alive
 
 T = TypeVar("T")
 log = logging.getLogger("nastavnik.web")
@@ -131,22 +132,13 @@ def _end_with(server: int) -> None:
         try:
             fd = os.pidfd_open(server)
         except (AttributeError, OSError):  # not Linux 5.3+: poll
-            while _exists(server):
+            while process_alive(server):
                 threading.Event().wait(1.0)
         else:
             select.select([fd], [], [])  # readable once the server has ended
         os._exit(0)
 
-    if not _exists(server):
+    if not process_alive(server):
         os._exit(0)
     threading.Thread(target=watch, name="server-watch", daemon=True).start()
 
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
