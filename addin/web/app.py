@@ -101,7 +101,7 @@ def create_app(config: ServerConfig | None = None, workspace_service: Any = None
         log.info("400 %s %s", request.method, request.url.path)
         return russian_error(request, 400, BAD_REQUEST_RU.format(what=where or "формат"))
 
-    app.include_router(remote.make_router(config), prefix="/xlwings")
+    app.include_router(remote.make_router(config, page.workers), prefix="/xlwings")
     for area in (check, login, plan, staff, remind, surveys, answer, book, roadmap_page, codes,
                  region_delivery, region_board, upgrade):
         app.include_router(area.make_router(page))

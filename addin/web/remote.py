@@ -33,7 +33,15 @@ from starlette.concurrency import run_in_threadpool
 from addin import buttons
 from addin.errors import WorkbookError
 from addin.web.button_tokens import ButtonTokens, authorization_token, refusal
-from addin.web.config import BAD_REQUEST_RU, UNAUTHORIZED_RU, ServerConfig, russian_error, token_ok
+from addin.web.config import (
+    BAD_REQUEST_RU,
+    SERVER_ERROR_RU,
+    UNAUTHORIZED_RU,
+    ServerConfig,
+    russian_error,
+    token_ok,
+)
+from addin.web.workers import CheckWorkers, WorkerLost
 
 log = logging.getLogger("nastavnik.remote")
 
@@ -49,7 +57,7 @@ REMOTE_OFF_RU = ("Сервер не может обработать книгу: 
                  "недоступен. Сообщите администратору сервера.")
 
 #: xlwings' remote engine keeps the active book in a process-wide object (alerts and macros
-#: are appended to "the active book"), so one book is handled at a time.
+#: are appended to "the active book"), so one book is handled at a time in each worker.
 _LOCK = threading.Lock()
 
 ACTIONS = ("validate", "indicators")
@@ -72,8 +80,9 @@ def enable_xlwings_remote() -> None:
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 
-def make_router(config: ServerConfig) -> APIRouter:
-    """The two button endpoints, mounted by addin.web.config under /xlwings."""
+def make_router(config: ServerConfig, workers: CheckWorkers) -> APIRouter:
+    """The two button endpoints, mounted by addin.web.config under /xlwings; the buttons
+    run in the check workers, as the page's checks do."""
     enable_xlwings_remote()
     router = APIRouter()
     tokens = ButtonTokens(config.access_file) if config.access_file else None
@@ -109,13 +118,17 @@ def make_router(config: ServerConfig) -> APIRouter:
             log.error("500 %s: the targets file cannot be read", path)
             return remote_error(request, 500, TARGETS_RU)
         try:
-            result, summary = await run_in_threadpool(run_button, payload, action, targets)
+            result, summary = await run_in_threadpool(workers.run, run_button, payload, action,
+                                                      targets)
         except WorkbookError as exc:
             log.info("400 %s: %s (sheets=%d)", path, exc.code, len(payload["sheets"]))
             return remote_error(request, 400, exc.message_ru)
         except RemoteUnavailable:
             log.error("503 %s: xlwings remote engine unavailable (license key)", path)
             return remote_error(request, 503, REMOTE_OFF_RU)
+        except WorkerLost:
+            log.error("500 %s: the check worker was lost twice", path)
+            return remote_error(request, 500, SERVER_ERROR_RU)
         log.info("200 %s: sheets=%d %s actions=%d", path, len(payload["sheets"]), summary,
                  len(result.get("actions", [])))
         return JSONResponse(result)
