@@ -229,7 +229,7 @@ def test_killed_mid_write_keeps_previous_master(muni, tmp_path):
 def test_a_large_municipality_lists_only_schools_with_a_problem(muni, tmp_path):
     """Past SUMMARY_ALL_SCHOOLS the table shows the schools with a problem (not accepted
     first), not the accepted ones: a city's 2,000 rows would scroll the news away."""
-    from sync.cli import SUMMARY_ALL_SCHOOLS
+    from sync.cli.collect import SUMMARY_ALL_SCHOOLS
 
     _, root = muni
     lines = (root / "registry.csv").read_text(encoding="utf-8-sig").splitlines()

@@ -2,8 +2,9 @@
 returns for revision, the schools' own view of their status, and the interface to the sync.
 
 The web layer may not import ``sync/`` (import-linter). The sync therefore comes in from
-outside: ``nastavnik serve`` (sync/cli.py) builds a ``SyncService`` (sync/workspace_service.py)
-and hands it to the app. This module defines that interface and the plain data it returns.
+outside: ``nastavnik serve`` (sync/cli/serve.py) builds a ``SyncService``
+(sync/workspace_service.py) and hands it to the app. This module defines that interface and
+the plain data it returns.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """`nastavnik backup`, `nastavnik restore`, `nastavnik purge` (see sync/backup.py and
-sync/retention.py); registered on the `nastavnik` group by sync/cli.py."""
+sync/retention.py); registered on the `nastavnik` group by sync/cli/__init__.py."""
 
 from __future__ import annotations
 
