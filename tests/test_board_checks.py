@@ -68,3 +68,53 @@ def test_books_submitted_on_the_page_are_on_the_board_at_once(tmp_path: Path) ->
     rows = {r.code: r for r in ws.board("2026-11", budget=0)}
     assert sent and {c: rows[c].sha256 for c in sent} == sent
     assert all(rows[c].checked for c in sent) and ws.checks.pending() == 0
+
+
+def test_a_book_whose_check_workers_died_is_checked_again_not_kept_unreadable(
+        tmp_path: Path) -> None:
+    """The workers are killed (as the kernel's OOM killer would) while they check a large
+    book, twice: the board says the book could not be checked now, keeps no verdict, and the
+    next check with live workers gives the book's real one."""
+    import os
+    import signal
+    import threading
+
+    from tests.storm import descendants
+    from tests.web_bench import make_big_workbook
+
+    collect = tmp_path / "сдача"
+    collect.mkdir()
+    book = make_big_workbook(collect / "большая.xlsx")
+    ws = Workspace(ServerConfig(collect_dir=collect), None)
+    stop = threading.Event()
+
+    def kill_workers() -> None:  # every worker the fork server makes, as soon as it is there
+        while not stop.is_set():
+            for server in descendants(os.getpid()):
+                try:
+                    if "forkserver" not in Path(f"/proc/{server}/cmdline").read_text():
+                        continue
+                except OSError:  # ended meanwhile
+                    continue
+                for worker in descendants(server):
+                    try:
+                        os.kill(worker, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            stop.wait(0.02)
+
+    killer = threading.Thread(target=kill_workers, daemon=True)
+    sha = ws.sha_of(book)
+    try:
+        killer.start()
+        check, report = ws.check_file(book, sha)
+    finally:
+        stop.set()
+        killer.join()
+    assert (check.status, report) == ("файл не читается", None)
+    assert "внутренней ошибки" in check.file_error
+    assert ws.journal.check(sha) is None  # not kept: the book is not to blame
+    check, report = ws.check_file(book, sha)
+    assert report is not None and check.status == report.status != "файл не читается"
+    assert ws.journal.check(sha).status == check.status
+    ws.workers.close()

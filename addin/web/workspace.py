@@ -36,7 +36,7 @@ from addin.web.journal import (
     Journal,
     now_iso,
 )
-from addin.web.workers import CheckWorkers
+from addin.web.workers import CheckWorkers, WorkerLost
 
 if TYPE_CHECKING:
     from addin.report import Report
@@ -363,6 +363,8 @@ class Workspace:
             check = Check(sha256, "", "", "файл не читается", 0, 0, 0,
                           "Файл не удалось проверить из-за внутренней ошибки программы.",
                           now_iso())
+            if isinstance(exc, WorkerLost):  # the worker's fault, not the book's: not kept,
+                return check, None           # so the next board checks the book again
         self.journal.remember_check(check)
         return check, report
 
