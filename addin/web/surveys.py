@@ -91,6 +91,16 @@ def make_router(page: Page) -> APIRouter:
             return None
         return wave
 
+    def curators_wave(request: Request, wave_id: str) -> tuple[Wave | None, Response | None]:
+        """The curator's own wave `wave_id`, or the page to answer instead (login, 403, 404)."""
+        school, stop = curator(request)
+        if stop is not None:
+            return None, stop
+        wave = own_wave(school, wave_id)
+        if wave is None:
+            return None, page.message(request, 404, "Волна не найдена", NOT_FOUND_RU)
+        return wave, None
+
     def show_list(request: Request, school: str, status: int = 200, error: str = "",
                   **extra: object) -> Response:
         waves = store.waves(school or None)
@@ -155,22 +165,16 @@ def make_router(page: Page) -> APIRouter:
 
     @router.get("/surveys/{wave_id}", response_class=HTMLResponse)
     def wave_page(request: Request, wave_id: str) -> Response:
-        school, stop = curator(request)
+        wave, stop = curators_wave(request, wave_id)
         if stop is not None:
             return stop
-        wave = own_wave(school, wave_id)
-        if wave is None:
-            return page.message(request, 404, "Волна не найдена", NOT_FOUND_RU)
         return _wave_view(page, request, store, wave)
 
     @router.get("/surveys/{wave_id}/slips", response_class=HTMLResponse)
     def slips(request: Request, wave_id: str) -> Response:
-        school, stop = curator(request)
+        wave, stop = curators_wave(request, wave_id)
         if stop is not None:
             return stop
-        wave = own_wave(school, wave_id)
-        if wave is None:
-            return page.message(request, 404, "Волна не найдена", NOT_FOUND_RU)
         base = str(request.base_url)
         cards = [{"id": c.participant_id, "role": c.role, "code": shown_code(c.code),
                   "qr": _qr_svg(answer_link(base, c.code)), "answered": c.answered_at}
@@ -183,12 +187,9 @@ def make_router(page: Page) -> APIRouter:
 
     @router.get("/surveys/{wave_id}/codes.csv")
     def codes_list(request: Request, wave_id: str) -> Response:
-        school, stop = curator(request)
+        wave, stop = curators_wave(request, wave_id)
         if stop is not None:
             return stop
-        wave = own_wave(school, wave_id)
-        if wave is None:
-            return page.message(request, 404, "Волна не найдена", NOT_FOUND_RU)
         body = codes_csv(store.codes(wave.id), str(request.base_url))
         name = f"коды-анкет-{wave.school}-{wave.wave}-{wave.start_year}.csv"
         return Response(body, media_type="text/csv; charset=utf-8", headers=attachment(name))
